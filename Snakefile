@@ -1,0 +1,32 @@
+# psvl: zero-shot natural language video localization (PSVL) as a workflow.
+# Stages: synth/annotations/manifest -> frames -> features, detect -> proposals, corpus
+#         -> pseudo_queries, test_queries -> train -> predict -> evaluate -> report.
+from psvl.config import ConfigError, validate
+
+
+configfile: "config.yaml"
+
+
+try:
+    config.update(
+        validate(config)
+    )  # fills defaults; names any bad key before a job runs
+except ConfigError as err:
+    raise WorkflowError(str(err)) from None
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/frames.smk"
+include: "workflow/rules/features.smk"
+include: "workflow/rules/detection.smk"
+include: "workflow/rules/proposals.smk"
+include: "workflow/rules/language.smk"
+include: "workflow/rules/model.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        final_targets,

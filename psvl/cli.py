@@ -1,0 +1,76 @@
+"""`psvl <stage>`: one subcommand per stage. Command modules are imported only when run, so
+`psvl --help` stays fast (no torch import)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from psvl import __version__
+
+# name -> (module under psvl.commands, one-line help). Order is the order of the workflow.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("synth", "write the synthetic world: videos, corpus, test annotations, box labels"),
+    "annotations": ("annotations", "read a dataset's annotation file(s) into annotations.parquet"),
+    "manifest": ("manifest", "list a dataset's videos into manifest.parquet, split into shards"),
+    "convert": ("convert", "convert annotations between Charades-STA txt, ActivityNet json, JSONL, PSVL json"),
+    "frames": ("frames", "decode and sample frames of one shard into frames/{shard}.parquet"),
+    "features": ("features", "one feature vector per temporal segment into features/{shard}.parquet"),
+    "train-detector": ("train_detector", "fine-tune a torchvision detector on labeled frames"),
+    "detect": ("detect", "run an object detector over a shard's frames"),
+    "propose": ("propose", "temporal event proposals (k-means TEP, random or sliding)"),
+    "eval-proposals": ("eval_proposals", "recall of true moments by proposals, with baselines"),
+    "corpus": ("corpus", "noun-verb statistics of an unpaired text corpus"),
+    "compose": ("compose", "compose pseudo-queries from proposals, detections and corpus statistics"),
+    "eval-pseudo-queries": ("eval_pseudo_queries", "how often pseudo-queries name the true verb/object"),
+    "export-psvl": ("export_psvl", "write pseudo_queries.parquet as PSVL's pseudo-label JSON"),
+    "simplify": ("simplify", "simplify test sentences to verb and noun lemmas"),
+    "train": ("train", "train the localization model on pseudo-queries"),
+    "evaluate": ("evaluate", "R@IoU and mIoU of predictions against annotations, with prior baselines"),
+    "predict": ("predict", "localize a query in one video with a trained model"),
+    "plot": ("plot", "figures for the run report"),
+    "stats": ("stats", "per-stage counts for the run report"),
+    "inspect": ("inspect", "print an artifact's schema, metadata, row count and first rows"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="psvl", description="Zero-shot video localization (PSVL): one subcommand per stage.")
+    parser.add_argument("--version", action="version", version=f"psvl {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="<stage>")
+    for name, (_, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # Split off the global options, then hand the rest to the command's own parser.
+    known, rest = parser.parse_known_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if known.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not known.command:
+        parser.print_help()
+        return 2
+    module_name, help_text = COMMANDS[known.command]
+    module = importlib.import_module(f"psvl.commands.{module_name}")
+    cmd_parser = argparse.ArgumentParser(prog=f"psvl {known.command}", description=help_text)
+    module.add_arguments(cmd_parser)
+    args = cmd_parser.parse_args(rest[1:] if rest and rest[0] == known.command else rest)
+    from psvl.config import ConfigError
+
+    try:
+        return int(module.run(args) or 0)
+    except ConfigError as exc:
+        print(f"psvl {known.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Config: one JSON Schema fills defaults and rejects bad keys; stages get typed dataclasses from it.
+
+The same `validate` runs in the Snakefile (before any job) and in `psvl <stage> --config`, so a bad key
+reads the same everywhere: `config.tep.k_min: expected integer, got 'two'`.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping, TypeVar
+
+import jsonschema
+import yaml
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """The config is invalid; the message names the key and what was expected."""
+
+
+def schema() -> dict:
+    text = resources.files("psvl").joinpath("data/config.schema.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def _fill_defaults(validator_class):
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_Validator = _fill_defaults(jsonschema.Draft7Validator)
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    path = ".".join(str(p) for p in error.absolute_path)
+    where = f"config.{path}" if path else "config"
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        known = ", ".join(sorted(error.schema.get("properties", {})))
+        return f"{where}: unknown key {', '.join(map(repr, extra))} (known keys: {known})"
+    if error.validator == "type":
+        return f"{where}: expected {error.validator_value}, got {error.instance!r}"
+    if error.validator == "enum":
+        return f"{where}: expected one of {error.validator_value}, got {error.instance!r}"
+    if error.validator == "required":
+        return f"{where}: {error.message}"
+    return f"{where}: {error.message}"
+
+
+def validate(config: Mapping[str, Any] | None) -> dict:
+    """Return a copy of `config` with defaults filled in; raise ConfigError naming every bad key."""
+    cfg = copy.deepcopy(dict(config or {}))
+    errors = sorted(_Validator(schema()).iter_errors(cfg), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(_describe(e) for e in errors))
+    _check_dataset_paths(cfg)
+    return cfg
+
+
+_NEEDS = {
+    "custom": ["videos_dir", "corpus"],
+    "charades_sta": ["videos_dir", "annotations", "corpus"],
+    "activitynet_captions": ["videos_dir", "annotations", "corpus"],
+    "psvl_release": ["features_dir", "pseudo_labels", "annotations"],
+}
+
+
+def _check_dataset_paths(cfg: dict) -> None:
+    ds = cfg["dataset"]
+    missing = [k for k in _NEEDS.get(ds["name"], []) if not ds.get(k)]
+    if missing:
+        raise ConfigError(
+            "invalid config:\n  "
+            + "\n  ".join(f"config.dataset.{k}: required when dataset.name is {ds['name']!r}" for k in missing)
+        )
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """`a.b=value` -> (['a', 'b'], value); the value is YAML (so JSON objects work too)."""
+    if "=" not in text:
+        raise ConfigError(f"--set expects KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    return key.strip().split("."), yaml.safe_load(value)
+
+
+def load(path: str | Path | None = None, overrides: list[str] | None = None) -> dict:
+    """Read a YAML config (or none), apply `--set` overrides, validate, fill defaults."""
+    cfg: dict = {}
+    if path:
+        try:
+            cfg = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    for text in overrides or []:
+        keys, value = parse_override(text)
+        node = cfg
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = value
+    return validate(cfg)
+
+
+def build(cls: type[T], section: Mapping[str, Any]) -> T:
+    """A stage dataclass from a validated config section (extra keys ignored, nested dicts kept)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in section.items() if k in names})
+
+
+def section_json(cfg: Mapping[str, Any], name: str) -> str:
+    """The `--set name=<json>` argument a Snakemake rule passes to `psvl <stage>`."""
+    return f"{name}={json.dumps(cfg[name], sort_keys=True)}"

@@ -1,0 +1,29 @@
+# Visual features: one vector per temporal segment (2D backbones on frames, 3D models on clips,
+# or an import of precomputed features).
+
+
+rule features:
+    input:
+        manifest=f"{R}/manifest.parquet",
+        frames=f"{R}/frames/{{shard}}.parquet",
+    output:
+        features=f"{R}/features/{{shard}}.parquet",
+        failures=f"{R}/failures/features/{{shard}}.parquet",
+    log:
+        f"{LOGS}/features/{{shard}}.log",
+    benchmark:
+        f"{BENCH}/features/{{shard}}.tsv"
+    retries: 1
+    conda:
+        "../../envs/psvl-cpu.yaml"
+    threads: 2
+    resources:
+        runtime=120,
+        mem_mb=mem_per_attempt(4000),
+        gpu=1 if config["features"]["device"].startswith("cuda") else 0,
+    params:
+        cfg=sets("features", "frames"),
+    shell:
+        "psvl features --manifest {input.manifest:q} --shard {wildcards.shard} "
+        "--frames {input.frames:q} --out {output.features:q} --failures {output.failures:q} "
+        "{params.cfg} > {log:q} 2>&1"

@@ -1,0 +1,25 @@
+# Frames: PyAV decodes each video of a shard sequentially, samples at frames.fps, stores JPEGs.
+
+
+rule frames:
+    input:
+        manifest=f"{R}/manifest.parquet",
+    output:
+        frames=f"{R}/frames/{{shard}}.parquet",
+        failures=f"{R}/failures/frames/{{shard}}.parquet",
+    log:
+        f"{LOGS}/frames/{{shard}}.log",
+    benchmark:
+        f"{BENCH}/frames/{{shard}}.tsv"
+    retries: 1
+    conda:
+        "../../envs/psvl-cpu.yaml"
+    threads: 1
+    resources:
+        runtime=60,
+        mem_mb=mem_per_attempt(2000),
+    params:
+        cfg=sets("frames"),
+    shell:
+        "psvl frames --manifest {input.manifest:q} --shard {wildcards.shard} "
+        "--out {output.frames:q} --failures {output.failures:q} {params.cfg} > {log:q} 2>&1"

@@ -1,0 +1,44 @@
+# Temporal event proposals (k-means over contextualized features) and their recall.
+
+
+rule proposals:
+    input:
+        manifest=f"{R}/manifest.parquet",
+        features=f"{R}/features/{{shard}}.parquet",
+    output:
+        f"{R}/proposals/{{shard}}.parquet",
+    log:
+        f"{LOGS}/proposals/{{shard}}.log",
+    benchmark:
+        f"{BENCH}/proposals/{{shard}}.tsv"
+    conda:
+        "../../envs/psvl-cpu.yaml"
+    threads: 1
+    resources:
+        runtime=60,
+        mem_mb=2000,
+    params:
+        cfg=sets("tep"),
+    shell:
+        "psvl propose --features {input.features:q} --manifest {input.manifest:q} "
+        "--out {output:q} {params.cfg} > {log:q} 2>&1"
+
+
+rule eval_proposals:
+    input:
+        proposals=per_shard(f"{R}/proposals/{{shard}}.parquet"),
+        annotations=f"{R}/annotations.parquet",
+    output:
+        f"{R}/eval/proposals.json",
+    log:
+        f"{LOGS}/eval_proposals.log",
+    conda:
+        "../../envs/psvl-cpu.yaml"
+    resources:
+        runtime=10,
+        mem_mb=2000,
+    params:
+        cfg=sets("tep"),
+    shell:
+        "psvl eval-proposals --proposals {input.proposals:q} --annotations {input.annotations:q} "
+        "--out {output:q} {params.cfg} > {log:q} 2>&1"
