@@ -1,0 +1,74 @@
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from psvl import config
+
+
+def test_defaults_are_filled_from_the_schema():
+    cfg = config.validate({})
+    assert cfg["dataset"]["name"] == "synthetic"
+    assert cfg["shard_size"] == 64
+    assert cfg["results"] == "results"
+    assert cfg["tep"]["min_frac"] == 0.15 and cfg["tep"]["max_frac"] == 0.85
+    assert cfg["queries"]["num_nouns"] == 5 and cfg["queries"]["num_verbs"] == 3
+    assert cfg["train"]["lr"] == 0.0004 and cfg["train"]["batch_size"] == 256
+
+
+def test_misspelled_key_is_named():
+    with pytest.raises(config.ConfigError, match=r"config\.tep: unknown key 'k_mni'"):
+        config.validate({"tep": {"k_mni": 2}})
+
+
+def test_string_where_a_number_belongs_is_named():
+    with pytest.raises(config.ConfigError, match=r"config\.tep\.k_min: expected integer, got 'two'"):
+        config.validate({"tep": {"k_min": "two"}})
+
+
+def test_unknown_top_level_key_is_named():
+    with pytest.raises(config.ConfigError, match=r"config: unknown key 'shardsize'"):
+        config.validate({"shardsize": 3})
+
+
+def test_missing_dataset_path_is_named():
+    with pytest.raises(config.ConfigError, match=r"config\.dataset\.videos_dir: required"):
+        config.validate({"dataset": {"name": "custom", "corpus": "c.txt"}})
+
+
+def test_overrides_accept_dotted_keys_and_whole_sections(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"shard_size": 8}))
+    cfg = config.load(path, ["tep.k_min=3", 'frames={"fps": 1, "size": 64}'])
+    assert cfg["shard_size"] == 8 and cfg["tep"]["k_min"] == 3
+    assert cfg["frames"]["fps"] == 1 and cfg["frames"]["jpeg_quality"] == 90
+
+
+def test_section_json_round_trips_through_set():
+    cfg = config.validate({"tep": {"k": 4}})
+    again = config.load(None, [config.section_json(cfg, "tep")])
+    assert again["tep"] == cfg["tep"]
+
+
+BAD_CONFIGS = {
+    "misspelled": ({"shard_sise": 4}, "shard_sise"),
+    "wrong_type": ({"frames": {"fps": "fast"}}, "config.frames.fps"),
+    "missing_path": ({"dataset": {"name": "custom"}}, "config.dataset.videos_dir"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
+def test_snakemake_stops_before_any_job_naming_the_key(case, tmp_path, repo_root):
+    cfg, key = BAD_CONFIGS[case]
+    cfgfile = tmp_path / "bad.yaml"
+    cfgfile.write_text(yaml.safe_dump(cfg))
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(cfgfile),
+         "--directory", str(tmp_path), "-s", str(repo_root / "Snakefile")],
+        capture_output=True, text=True, timeout=120,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert key in out, out[-2000:]
+    assert "rule " not in out.split(key)[0][-200:] and "Job stats" not in out
