@@ -252,3 +252,12 @@ def concat_tables(kind: str, paths: Iterable[str | os.PathLike]) -> pa.Table:
     """Read several shards of one artifact into one table of the declared schema."""
     tables = [read_table(p, kind) for p in paths]
     return pa.concat_tables(tables) if tables else schema(kind).empty_table()
+
+
+def reference_markdown() -> str:
+    """The README's artifact-schema table, generated from SCHEMAS."""
+    rows = ["| artifact | columns |", "|---|---|"]
+    for kind, sch in SCHEMAS.items():
+        cols = ", ".join(f"{f.name} ({f.type})" for f in sch)
+        rows.append(f"| {kind} | {cols} |")
+    return "\n".join(rows)

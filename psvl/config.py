@@ -122,3 +122,25 @@ def build(cls: type[T], section: Mapping[str, Any]) -> T:
 def section_json(cfg: Mapping[str, Any], name: str) -> str:
     """The `--set name=<json>` argument a Snakemake rule passes to `psvl <stage>`."""
     return f"{name}={json.dumps(cfg[name], sort_keys=True)}"
+
+
+def reference_markdown() -> str:
+    """The README's config reference, generated from the schema so the two cannot drift apart."""
+    rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
+
+    def walk(props: Mapping[str, Any], prefix: str) -> None:
+        for name, sub in props.items():
+            key = f"{prefix}{name}"
+            if sub.get("type") == "object" and "properties" in sub:
+                walk(sub["properties"], f"{key}.")
+                continue
+            typ = sub.get("type", "")
+            typ = " or ".join(typ) if isinstance(typ, list) else typ
+            if "enum" in sub:
+                typ = " / ".join(map(str, sub["enum"]))
+            default = json.dumps(sub.get("default"))
+            text = " ".join(str(sub.get("description", "")).split())
+            rows.append(f"| `{key}` | {typ} | `{default}` | {text} |")
+
+    walk(schema()["properties"], "")
+    return "\n".join(rows)
