@@ -1,0 +1,44 @@
+"""`psvl frames --manifest M --shard K --out frames.parquet --failures F` (a workflow shard) or
+`psvl frames --video a.mp4 [--video b.mp4 ...] --out frames.parquet` (by hand)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from psvl.commands._common import add_config_arguments, load_config
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument("--manifest", help="manifest.parquet (with --shard)")
+    src.add_argument("--video", action="append", help="a video file (repeatable); its id is the file stem")
+    parser.add_argument("--shard", help="shard number or name (00003) of the manifest to process")
+    parser.add_argument("--out", required=True, help="frames Parquet to write")
+    parser.add_argument("--failures", help="failures Parquet to write (always written, maybe empty)")
+    add_config_arguments(parser)
+
+
+def videos_of_shard(manifest: str, shard: str) -> list[tuple[str, str]]:
+    """(video_id, path) of the manifest rows in `shard`, in manifest order."""
+    from psvl.artifacts import read_frame
+
+    df = read_frame(manifest, "manifest")
+    rows = df[df["shard"] == int(shard)]
+    return list(zip(rows["video_id"], rows["path"]))
+
+
+def run(args: argparse.Namespace) -> int:
+    from psvl.config import build
+    from psvl.stages.frames import FramesConfig, extract_many, write_frames
+
+    cfg = build(FramesConfig, load_config(args)["frames"])
+    if args.manifest:
+        if args.shard is None:
+            raise SystemExit("psvl frames: --manifest needs --shard")
+        videos = videos_of_shard(args.manifest, args.shard)
+    else:
+        videos = [(Path(v).stem, v) for v in args.video]
+    frames, failures = extract_many(videos, cfg)
+    write_frames(frames, failures, args.out, args.failures, cfg)
+    return 0
