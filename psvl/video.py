@@ -68,7 +68,9 @@ def _frame_rate(stream: Any) -> float:
     return float(rate) if rate else 25.0
 
 
-def sample_frames(path: str | os.PathLike, fps: float, check_truncated: bool = True) -> Iterator[SampledFrame]:
+def sample_frames(
+    path: str | os.PathLike, fps: float, check_truncated: bool = True
+) -> Iterator[SampledFrame]:
     """Decode `path` once, in order, and yield the frame nearest each time k / fps (k = 0, 1, ...).
 
     A decoded frame is yielded at most once (when `fps` exceeds the video's frame rate, neighbouring
@@ -112,7 +114,9 @@ def sample_frames(path: str | os.PathLike, fps: float, check_truncated: bool = T
         declared = stream_duration(stream)
         decoded = prev.time_s + 1.0 / rate
         if check_truncated and declared and decoded < declared - max(1.0, 0.05 * declared):
-            raise VideoError(f"truncated: frames stop at {decoded:.2f} s of the {declared:.2f} s the header declares")
+            raise VideoError(
+                f"truncated: frames stop at {decoded:.2f} s of the {declared:.2f} s the header declares"
+            )
 
 
 def resized_size(width: int, height: int, size: int) -> tuple[int, int]:

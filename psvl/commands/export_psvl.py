@@ -20,5 +20,10 @@ def run(args: argparse.Namespace) -> int:
 
     df = read_frame(args.pseudo_queries, "pseudo_queries")
     write_pseudo_queries(df, args.out)
-    log.info("export-psvl: %d pseudo-queries of %d videos written to %s", len(df), df["video_id"].nunique(), args.out)
+    log.info(
+        "export-psvl: %d pseudo-queries of %d videos written to %s",
+        len(df),
+        df["video_id"].nunique(),
+        args.out,
+    )
     return 0

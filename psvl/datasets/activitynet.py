@@ -43,7 +43,9 @@ def write_activitynet(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 
     out: dict[str, dict] = {}
     for row in df.itertuples(index=False):
-        item = out.setdefault(row.video_id, {"duration": json_number(row.duration_s), "timestamps": [], "sentences": []})
+        item = out.setdefault(
+            row.video_id, {"duration": json_number(row.duration_s), "timestamps": [], "sentences": []}
+        )
         item["timestamps"].append([row.start_s, row.end_s])
         item["sentences"].append(row.sentence)
     return write_text(json.dumps(out, ensure_ascii=False) + "\n", path)

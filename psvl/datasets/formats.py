@@ -54,7 +54,9 @@ def read_parquet_annotations(path: str | os.PathLike, durations: Durations = Non
         raise ValueError(f"{path}: not an annotation table; lacks columns {sorted(missing)}")
     if "duration_s" not in df:
         df["duration_s"] = float("nan")
-    keep = [c for c in ("query_id", "video_id", "split", "sentence", "start_s", "end_s", "duration_s") if c in df]
+    keep = [
+        c for c in ("query_id", "video_id", "split", "sentence", "start_s", "end_s", "duration_s") if c in df
+    ]
     out = annotations_frame(df[keep], split or guess_split(path))
     if split:
         out["split"] = split
@@ -84,7 +86,9 @@ def detect_format(path: str | os.PathLike) -> str:
             return "psvl"
         if head.startswith("{"):
             return "activitynet"
-        raise ValueError(f"{path}: a .json annotation file must hold a list (PSVL) or an object (ActivityNet)")
+        raise ValueError(
+            f"{path}: a .json annotation file must hold a list (PSVL) or an object (ActivityNet)"
+        )
     raise ValueError(
         f"{path}: unknown annotation format {suffix!r}; use .txt (Charades-STA), .json (ActivityNet Captions "
         "or PSVL pseudo-labels), .jsonl (QVHighlights-style) or .parquet"
@@ -112,4 +116,3 @@ def write_annotations(df: pd.DataFrame, path: str | os.PathLike, fmt: str | None
         if fmt is None:
             raise ValueError(f"{path}: cannot tell the output format from {suffix!r}; pass a format name")
     return WRITERS.get(fmt)(df, path)
-

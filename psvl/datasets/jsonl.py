@@ -24,7 +24,9 @@ def read_jsonl(
 ) -> pd.DataFrame:
     """The annotations table of a QVHighlights-style JSONL file (qid becomes query_id)."""
     path = Path(path)
-    rows: dict[str, list] = {k: [] for k in ("query_id", "video_id", "sentence", "start_s", "end_s", "duration_s")}
+    rows: dict[str, list] = {
+        k: [] for k in ("query_id", "video_id", "sentence", "start_s", "end_s", "duration_s")
+    }
     splits: list[str] = []
     default_split = split or guess_split(path)
     with path.open(encoding="utf-8") as fh:

@@ -43,6 +43,13 @@ def build_manifest(
     n_test = int((df["split"] == "test").sum()) if len(df) else 0
     missing = test - set(ids) - {p.stem for p in paths}
     if missing:
-        log.warning("%d annotated test videos have no file under %s (e.g. %s)", len(missing), root, sorted(missing)[:3])
-    log.info("manifest: %d videos (%d test), %d shards of %d", len(df), n_test, df["shard"].nunique(), shard_size)
+        log.warning(
+            "%d annotated test videos have no file under %s (e.g. %s)",
+            len(missing),
+            root,
+            sorted(missing)[:3],
+        )
+    log.info(
+        "manifest: %d videos (%d test), %d shards of %d", len(df), n_test, df["shard"].nunique(), shard_size
+    )
     return df

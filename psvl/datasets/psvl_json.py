@@ -90,7 +90,12 @@ def write_pseudo_queries(df: pd.DataFrame, path: str | os.PathLike) -> Path:
         start = min(max(float(row.start_s) / duration, 0.0), 1.0)
         end = min(max(float(row.end_s) / duration, 0.0), 1.0)
         records.append(
-            {"timestamp": [start, end], "duration": duration, "vid": str(row.video_id), "tokens": list(row.tokens)}
+            {
+                "timestamp": [start, end],
+                "duration": duration,
+                "vid": str(row.video_id),
+                "tokens": list(row.tokens),
+            }
         )
     return write_text(json.dumps(records, ensure_ascii=False) + "\n", path)
 

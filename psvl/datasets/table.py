@@ -72,7 +72,9 @@ def read_durations(path: str | os.PathLike) -> dict[str, float]:
     df = pd.read_csv(path, dtype={"video_id": str})
     missing = {"video_id", "duration_s"} - set(df.columns)
     if missing:
-        raise ValueError(f"{path}: durations CSV needs columns video_id,duration_s; missing {sorted(missing)}")
+        raise ValueError(
+            f"{path}: durations CSV needs columns video_id,duration_s; missing {sorted(missing)}"
+        )
     return dict(zip(df["video_id"].astype(str), df["duration_s"].astype(float)))
 
 
