@@ -1,0 +1,202 @@
+"""Frames stage on tiny real mp4s written with PyAV: sampling times, resize, JPEG bytes, and bad videos
+(truncated, empty, text renamed .mp4, audio-only, missing) landing in failures while the shard completes."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from psvl.artifacts import read_frame, read_metadata, write_table
+from psvl.stages.frames import FramesConfig, extract_frames, extract_many
+from psvl.video import VideoError, resized_size, sample_frames
+
+av = pytest.importorskip("av")
+
+ODD_NAME = 'it\'s a "quoted" vidéo ñ.mp4'
+
+
+def write_video(path: Path, seconds: float = 3.0, fps: int = 8, width: int = 64, height: int = 64) -> Path:
+    """A tiny H.264 mp4 whose frame i has gray level 8 * i (so a decoded frame tells its index)."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(int(seconds * fps)):
+            img = np.full((height, width, 3), (8 * i) % 256, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def write_audio_only(path: Path) -> Path:
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=8000)
+        for i in range(4):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 8000, i * 1024
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+@pytest.fixture(scope="module")
+def custom_dir(tmp_path_factory) -> Path:
+    """A custom dataset folder: three good videos (one with an awkward name) and five bad files."""
+    root = tmp_path_factory.mktemp("custom") / "videos"
+    root.mkdir()
+    write_video(root / "good_a.mp4", seconds=3.0)
+    write_video(root / "good_b.mp4", seconds=2.0, width=96, height=64)
+    write_video(root / ODD_NAME, seconds=2.0)
+    full = write_video(root.parent / "full.mp4", seconds=4.0).read_bytes()
+    (root / "truncated.mp4").write_bytes(full[: len(full) // 2])
+    (root / "empty.mp4").write_bytes(b"")
+    (root / "text.mp4").write_text("this is a text file, not a video\n")
+    write_audio_only(root / "audio_only.mp4")
+    return root
+
+
+def test_frames_are_the_ones_nearest_k_over_fps(tmp_path):
+    path = write_video(tmp_path / "v.mp4", seconds=3.0, fps=8)
+    df = extract_frames(path, "v", fps=2.0, size=32, jpeg_quality=90)
+    assert df["frame_idx"].tolist() == [0, 4, 8, 12, 16, 20]
+    assert df["time_s"].tolist() == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
+    image = Image.open(io.BytesIO(df["jpeg"][2]))
+    assert image.size == (32, 32) and image.format == "JPEG"
+    assert np.asarray(image.convert("L")).mean() == pytest.approx(64, abs=3)  # frame 8 has gray 64
+
+
+def test_fps_that_falls_between_frames_picks_the_nearest_one(tmp_path):
+    path = write_video(tmp_path / "v.mp4", seconds=2.0, fps=8)
+    idx = [s.frame_idx for s in sample_frames(path, fps=3.0)]
+    # targets 0, 1/3, 2/3, 1, 4/3, 5/3 s -> nearest frames at 0, 3/8, 5/8, 1, 11/8, 13/8 s
+    assert idx == [0, 3, 5, 8, 11, 13]
+
+
+def test_fps_above_the_video_rate_keeps_each_frame_once(tmp_path):
+    path = write_video(tmp_path / "v.mp4", seconds=1.0, fps=8)
+    assert [s.frame_idx for s in sample_frames(path, fps=20.0)] == list(range(8))
+
+
+def test_shorter_side_is_resized_and_aspect_kept(tmp_path):
+    assert resized_size(96, 64, 32) == (48, 32)
+    assert resized_size(64, 128, 50) == (50, 100)
+    path = write_video(tmp_path / "wide.mp4", seconds=1.0, width=96, height=64)
+    df = extract_frames(path, "wide", fps=1.0, size=32)
+    assert (df["width"].tolist(), df["height"].tolist()) == ([48], [32])
+    assert Image.open(io.BytesIO(df["jpeg"][0])).size == (48, 32)
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("truncated.mp4", "cannot open as a video"),
+        ("empty.mp4", "empty file"),
+        ("text.mp4", "cannot open as a video"),
+        ("audio_only.mp4", "no video stream (streams: audio)"),
+        ("missing.mp4", "missing file"),
+    ],
+)
+def test_bad_video_raises_video_error_with_reason(custom_dir, name, reason):
+    with pytest.raises(VideoError, match=reason.replace("(", r"\(").replace(")", r"\)")):
+        extract_frames(custom_dir / name, "x")
+
+
+def test_extract_many_records_failures_and_keeps_good_videos(custom_dir):
+    videos = [(p.stem, str(p)) for p in sorted(custom_dir.iterdir())] + [
+        ("gone", str(custom_dir / "gone.mp4"))
+    ]
+    frames, failures = extract_many(videos, FramesConfig(fps=2.0, size=32, jpeg_quality=80))
+    counts = frames.groupby("video_id").size().to_dict()
+    assert counts == {"good_a": 6, "good_b": 4, Path(ODD_NAME).stem: 4}
+    assert failures.video_ids == {"truncated", "empty", "text", "audio_only", "gone"}
+    assert all(row["stage"] == "frames" and row["error"] for row in failures.rows)
+
+
+def _psvl(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "psvl.cli", *args], capture_output=True, text=True, check=False, cwd=cwd
+    )
+
+
+def test_custom_folder_through_manifest_and_frames_shards(custom_dir, tmp_path):
+    """The issue's check: every good video has frames, each bad one a failures row naming it, both files
+    written for every shard, with the frames config in the provenance metadata."""
+    ann = tmp_path / "annotations.parquet"
+    write_table(
+        "annotations",
+        {
+            "query_id": ["good_a#0"],
+            "video_id": ["good_a"],
+            "split": ["test"],
+            "sentence": ["s"],
+            "start_s": [0.0],
+            "end_s": [1.0],
+            "duration_s": [3.0],
+        },
+        ann,
+        stage="test",
+    )
+    manifest = tmp_path / "manifest.parquet"
+    r = _psvl(
+        "manifest",
+        "--videos-dir",
+        str(custom_dir),
+        "--annotations",
+        str(ann),
+        "--shard-size",
+        "3",
+        "--out",
+        str(manifest),
+    )
+    assert r.returncode == 0, r.stderr
+    man = read_frame(manifest, "manifest")
+    assert len(man) == 7 and man["shard"].tolist() == [0, 0, 0, 1, 1, 1, 2]
+    assert man.set_index("video_id")["split"].to_dict()["good_a"] == "test"
+    assert (man["split"] == "test").sum() == 1
+    frames, failures = [], []
+    for shard in ("00000", "00001", "00002"):
+        out, fail = tmp_path / f"frames/{shard}.parquet", tmp_path / f"failures/{shard}.parquet"
+        r = _psvl(
+            "frames",
+            "--manifest",
+            str(manifest),
+            "--shard",
+            shard,
+            "--out",
+            str(out),
+            "--failures",
+            str(fail),
+            "--set",
+            'frames={"fps": 2.0, "size": 32, "jpeg_quality": 80}',
+        )
+        assert r.returncode == 0, r.stderr
+        frames.append(read_frame(out, "frames"))
+        failures.append(read_frame(fail, "failures"))
+        assert read_metadata(out)["config"] == {
+            "frames.fps": 2.0,
+            "frames.size": 32,
+            "frames.jpeg_quality": 80,
+        }
+    per_video = {v: len(g) for f in frames for v, g in f.groupby("video_id")}
+    assert per_video == {"good_a": 6, "good_b": 4, Path(ODD_NAME).stem: 4}
+    errors = {row.video_id: row.error for f in failures for row in f.itertuples()}
+    assert set(errors) == {"truncated", "empty", "text", "audio_only"}
+    assert "no video stream" in errors["audio_only"] and "empty file" in errors["empty"]
+
+
+def test_frames_by_hand_on_one_video_with_spaces_and_quotes(custom_dir, tmp_path):
+    out = tmp_path / "one.parquet"
+    r = _psvl("frames", "--video", str(custom_dir / ODD_NAME), "--out", str(out), "--set", "frames.size=16")
+    assert r.returncode == 0, r.stderr
+    df = read_frame(out, "frames")
+    assert df["video_id"].unique().tolist() == [Path(ODD_NAME).stem]
+    assert len(df) == 4 and set(df["width"]) == {16}  # default frames.fps is 2.0
