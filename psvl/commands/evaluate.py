@@ -1,0 +1,55 @@
+"""`psvl evaluate --pred P --gt G --out metrics.json`: score predictions in any supported format."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from psvl.commands._common import add_config_arguments, load_config
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pred", required=True, metavar="FILE",
+                        help="predictions: .parquet, lighthouse .jsonl, Charades-STA .txt, PSVL .json")
+    parser.add_argument("--gt", required=True, metavar="FILE",
+                        help="ground truth: annotations/test_queries .parquet or any annotation format")
+    parser.add_argument("--durations", metavar="FILE",
+                        help="video durations (video_id,duration_s CSV or charades.json) for .txt files")
+    parser.add_argument("--train-moments", metavar="FILE",
+                        help="training moments for the priors (pseudo_queries.parquet or any annotation "
+                             "file); without it the priors use the test moments (said in the output)")
+    parser.add_argument("--out", required=True, metavar="JSON", help="metrics.json to write")
+    parser.add_argument("--plots", metavar="DIR", help="write iou_histogram.png and moments.png here")
+    parser.add_argument("--per-query", metavar="PARQUET",
+                        help="write the per-query table (predictions schema, with IoU) here")
+    add_config_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from psvl import config, plots
+    from psvl.artifacts import write_json, write_table
+    from psvl.evaluate import EvalConfig, evaluate_with_table
+    from psvl.predictions_io import read_ground_truth, read_moments, read_predictions
+
+    cfg = config.build(EvalConfig, load_config(args)["eval"])
+    gt = read_ground_truth(args.gt, args.durations)
+    pred = read_predictions(args.pred)
+    train = read_moments(args.train_moments, args.durations) if args.train_moments else None
+    metrics, table = evaluate_with_table(pred, gt, train, seed=cfg.seed, how=cfg.match)
+    metrics["inputs"] = {"pred": args.pred, "gt": args.gt, "train_moments": args.train_moments}
+    write_json(metrics, args.out)
+    log.info(
+        "%d queries: R@0.3 %.3f  R@0.5 %.3f  R@0.7 %.3f  mIoU %.3f (mean-moment prior R@0.5 %.3f)",
+        metrics["n_queries"], metrics["R@0.3"], metrics["R@0.5"], metrics["R@0.7"], metrics["mIoU"],
+        metrics["baselines"]["mean_moment"]["R@0.5"],
+    )
+    if args.per_query:
+        write_table("predictions", table, args.per_query, stage="evaluate",
+                    shaping={"match": cfg.match, "pred": args.pred, "gt": args.gt})
+    if args.plots:
+        durations = dict(zip(gt["video_id"], gt["duration_s"]))
+        plots.iou_histogram(table["iou"], f"{args.plots}/iou_histogram.png", metrics, cfg.histogram_bins)
+        plots.moments(table, f"{args.plots}/moments.png", cfg.plot_videos, cfg.seed, durations)
+    return 0

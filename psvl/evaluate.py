@@ -1,0 +1,216 @@
+"""Scoring predicted moments against true ones: R@1 at IoU thresholds and mIoU, per query, with two priors.
+
+Why per query: the released PSVL code averages metrics per batch, which weights queries unequally when the
+last batch is short. Here every test query counts once; a query with no prediction counts as IoU 0.
+
+Why the priors: on Charades-STA a constant "mean moment" already reaches a sizeable R@0.3, so a number
+means little without what no learning gives on the same queries:
+- `mean_moment`: every query gets the mean normalized (start, end) of the training moments;
+- `random_proposal`: a seeded random span per query whose length is drawn from the training moments'
+  normalized lengths and whose start is uniform where the span fits.
+
+Predictions are made well-formed before scoring, and the counts are reported: reversed spans are ordered,
+spans outside [0, duration] clipped, zero-length spans score IoU 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from psvl import spans
+
+log = logging.getLogger(__name__)
+
+THRESHOLDS = (0.1, 0.3, 0.5, 0.7)
+MATCH_MODES = ("auto", "query_id", "video_order")
+
+
+@dataclass
+class EvalConfig:
+    """The `eval` config section (defaults live in the config schema)."""
+
+    plot_videos: int = 8
+    seed: int = 0
+    match: str = "auto"
+    histogram_bins: int = 20
+
+
+def match(pred: pd.DataFrame, gt: pd.DataFrame, how: str = "auto") -> tuple[pd.DataFrame, str, int]:
+    """Attach to every ground-truth row its prediction (NaN where none).
+
+    `auto` matches by query_id when every prediction carries an id the ground truth knows, otherwise by
+    (video_id, order): the k-th prediction of a video answers the k-th query of that video, in file order.
+    Returns (merged rows in ground-truth order, the rule used, predictions left unmatched).
+    """
+    if how not in MATCH_MODES:
+        raise ValueError(f"eval.match: expected one of {MATCH_MODES}, got {how!r}")
+    cols = ["pred_start_s", "pred_end_s", "pred_duration_s"]
+    ids = pred["query_id"]
+    ids_ok = len(pred) > 0 and ids.notna().all() and ids.isin(set(gt["query_id"])).all()
+    if how == "query_id" or (how == "auto" and ids_ok):
+        dup = ids.duplicated()
+        if dup.any():
+            log.warning("%d predictions repeat a query_id; the first of each is scored", int(dup.sum()))
+        right = pred.loc[~dup, ["query_id", "video_id", *cols]].rename(columns={"video_id": "pred_video_id"})
+        merged = gt.merge(right, on="query_id", how="left", validate="one_to_one")
+        wrong_video = merged["pred_video_id"].notna() & (merged["pred_video_id"] != merged["video_id"])
+        if wrong_video.any():
+            log.warning("%d predictions name another video than their query's", int(wrong_video.sum()))
+        used = int(merged["pred_start_s"].notna().sum())
+        return merged.drop(columns="pred_video_id"), "query_id", len(pred) - used
+    if how == "auto" and ids.notna().any():
+        log.warning("prediction query ids differ from the ground truth's: matching by (video_id, order)")
+    right = pred[["video_id", "order", *cols]]
+    merged = gt.merge(right, on=["video_id", "order"], how="left", validate="one_to_one")
+    used = int(merged["pred_start_s"].notna().sum())
+    return merged, "video_order", len(pred) - used
+
+
+def _durations(df: pd.DataFrame, fallback: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """Each query's video duration; where unknown, `fallback` (or +inf: no upper clip). Returns (dur, n_unknown)."""
+    dur = df["duration_s"].to_numpy(dtype=np.float64).copy()
+    unknown = ~(dur > 0)
+    if fallback is not None:
+        dur[unknown] = fallback[unknown]
+    still = ~(dur > 0)
+    dur[still] = np.inf
+    return dur, int(unknown.sum())
+
+
+def score(
+    pred: pd.DataFrame, gt: pd.DataFrame, how: str = "auto"
+) -> tuple[pd.DataFrame, dict]:
+    """Per-query IoU (a `predictions`-schema table) and what was adjusted to compute it."""
+    merged, used_rule, unmatched = match(pred, gt, how)
+    dur, unknown = _durations(merged, merged["pred_duration_s"].to_numpy(dtype=np.float64))
+    raw = merged[["pred_start_s", "pred_end_s"]].to_numpy(dtype=np.float64)
+    missing = np.isnan(raw).any(axis=1)
+    reversed_ = raw[:, 0] > raw[:, 1]
+    ordered = spans.order(raw)
+    outside = (ordered[:, 0] < 0) | (ordered[:, 1] > dur)
+    fixed = np.clip(ordered, 0.0, dur[:, None])
+    zero = ~missing & (fixed[:, 1] <= fixed[:, 0])
+    truth = merged[["start_s", "end_s"]].to_numpy(dtype=np.float64)
+    ious = np.where(missing, 0.0, spans.iou(np.nan_to_num(fixed), truth))
+    table = pd.DataFrame(
+        {
+            "query_id": merged["query_id"],
+            "video_id": merged["video_id"],
+            "pred_start_s": fixed[:, 0],
+            "pred_end_s": fixed[:, 1],
+            "gt_start_s": truth[:, 0],
+            "gt_end_s": truth[:, 1],
+            "iou": ious,
+        }
+    )
+    info = {
+        "matched_by": used_rule,
+        "adjustments": {
+            "reversed_ordered": int(reversed_.sum()),
+            "clipped_to_duration": int(outside.sum()),
+            "zero_length": int(zero.sum()),
+            "missing_prediction": int(missing.sum()),
+            "unmatched_predictions": int(unmatched),
+            "unknown_duration": int(np.isinf(dur).sum()),
+        },
+    }
+    if missing.any():
+        log.warning("%d queries have no prediction: scored IoU 0", int(missing.sum()))
+    if unknown:
+        log.info("%d queries lack a duration in the ground truth", unknown)
+    return table, info
+
+
+def _metrics(pred_spans: np.ndarray, truth: np.ndarray) -> dict:
+    return spans.recall_at(spans.iou(pred_spans, truth), THRESHOLDS)
+
+
+def baselines(gt: pd.DataFrame, train_moments: np.ndarray | None = None, seed: int = 0) -> dict:
+    """Metrics of the two priors on the queries of `gt`.
+
+    `train_moments`: normalized (start, end) training moments, N x 2; None uses the ground truth's own
+    moments (optimistic: the prior has then seen the test set; the output says so). Queries whose video
+    duration is unknown use their true end time as the duration.
+    """
+    truth = gt[["start_s", "end_s"]].to_numpy(dtype=np.float64)
+    dur, _ = _durations(gt, truth[:, 1])
+    dur = np.where(np.isinf(dur), truth[:, 1], dur)
+    source = "train_moments"
+    if train_moments is None or len(train_moments) == 0:
+        train_moments = spans.to_normalized(truth, dur)
+        source = "ground_truth"
+        log.warning("no training moments given: the priors use the test moments themselves")
+    moments = spans.order(np.asarray(train_moments, dtype=np.float64).reshape(-1, 2))
+    mean = moments.mean(axis=0) if len(moments) else np.array([0.0, 1.0])
+    mean_pred = mean[None, :] * dur[:, None]
+
+    rng = np.random.default_rng(seed)
+    lengths = rng.choice(spans.length(moments), size=len(gt)) if len(moments) else np.ones(len(gt))
+    starts = rng.uniform(0.0, 1.0, size=len(gt)) * (1.0 - lengths)
+    random_pred = np.stack([starts, starts + lengths], axis=1) * dur[:, None]
+    return {
+        "mean_moment": {
+            **_metrics(mean_pred, truth),
+            "moment_normalized": [float(mean[0]), float(mean[1])],
+            "source": source,
+            "n_moments": len(moments),
+        },
+        "random_proposal": {
+            **_metrics(random_pred, truth),
+            "seed": int(seed),
+            "source": source,
+            "n_moments": len(moments),
+        },
+    }
+
+
+def evaluate(
+    pred_df: pd.DataFrame,
+    gt_df: pd.DataFrame,
+    train_moments: np.ndarray | None = None,
+    seed: int = 0,
+    how: str = "auto",
+) -> dict:
+    """metrics.json's content: R@0.1/0.3/0.5/0.7, mIoU, n_queries, what was adjusted, and the two priors.
+
+    `pred_df` as `psvl.predictions_io.read_predictions` returns it, `gt_df` as `read_ground_truth` does
+    (a bare DataFrame with query_id, video_id, start_s, end_s, duration_s works too).
+    """
+    return evaluate_with_table(pred_df, gt_df, train_moments, seed, how)[0]
+
+
+def evaluate_with_table(
+    pred_df: pd.DataFrame,
+    gt_df: pd.DataFrame,
+    train_moments: np.ndarray | None = None,
+    seed: int = 0,
+    how: str = "auto",
+) -> tuple[dict, pd.DataFrame]:
+    """`evaluate`, plus the per-query table (predictions schema) the plots and `--per-query` use."""
+    pred_df, gt_df = _prepare(pred_df, gt_df)
+    table, info = score(pred_df, gt_df, how)
+    metrics = spans.recall_at(table["iou"].to_numpy(), THRESHOLDS)
+    metrics.update(info)
+    metrics["baselines"] = baselines(gt_df, train_moments, seed)
+    return metrics, table
+
+
+def _prepare(pred: pd.DataFrame, gt: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fill the optional columns of hand-built frames (query ids, order, durations)."""
+    pred, gt = pred.copy(), gt.copy()
+    if "query_id" not in gt:
+        gt["query_id"] = [f"{v}#{i}" for i, v in enumerate(gt["video_id"])]
+    if "duration_s" not in gt:
+        gt["duration_s"] = np.nan
+    for df in (pred, gt):
+        if "order" not in df:
+            df["order"] = df.groupby("video_id", sort=False).cumcount()
+    if "query_id" not in pred:
+        pred["query_id"] = None
+    if "pred_duration_s" not in pred:
+        pred["pred_duration_s"] = np.nan
+    return pred, gt

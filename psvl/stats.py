@@ -1,0 +1,105 @@
+"""Per-stage counts of a results folder, for the run report: how many videos, frames, detections, ...
+
+Why cheap: a real run holds gigabytes of JPEG bytes and features; row counts come from the Parquet
+footers (no data read), and distinct videos from the `video_id` column alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+log = logging.getLogger(__name__)
+
+# artifact name -> glob under the results folder. Sharded artifacts are globs over their shards.
+ARTIFACTS: dict[str, str] = {
+    "annotations": "annotations.parquet",
+    "manifest": "manifest.parquet",
+    "frames": "frames/*.parquet",
+    "features": "features/*.parquet",
+    "detections": "detections/*.parquet",
+    "proposals": "proposals/*.parquet",
+    "corpus_vocab": "corpus/vocab.parquet",
+    "pseudo_queries": "pseudo_queries.parquet",
+    "test_queries": "test_queries.parquet",
+    "train_log": "model/train_log.parquet",
+    "predictions": "eval/predictions.parquet",
+}
+
+# The headline counts (stats.json "counts", shown in the stage diagram): name -> (artifact, measure).
+HEADLINE: dict[str, tuple[str, str]] = {
+    "videos": ("manifest", "rows"),
+    "frames": ("frames", "rows"),
+    "segments": ("features", "rows"),
+    "detections": ("detections", "rows"),
+    "proposals": ("proposals", "rows"),
+    "corpus_lemmas": ("corpus_vocab", "rows"),
+    "pseudo_queries": ("pseudo_queries", "rows"),
+    "epochs": ("train_log", "rows"),
+    "test_queries": ("test_queries", "rows"),
+}
+
+
+def _files(results: Path, pattern: str) -> list[Path]:
+    return sorted(p for p in results.glob(pattern) if not p.name.startswith("."))
+
+
+def _video_ids(paths: list[Path]) -> set[str]:
+    ids: set[str] = set()
+    for p in paths:
+        if "video_id" in pq.read_schema(p).names:
+            column = pq.read_table(p, columns=["video_id"]).column("video_id")
+            ids.update(pc.unique(column).to_pylist())
+    return ids
+
+
+def artifact_counts(paths: list[Path]) -> dict:
+    """files, rows (from Parquet footers) and distinct videos of one artifact's files."""
+    rows = sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
+    return {"files": len(paths), "rows": int(rows), "videos": len(_video_ids(paths))}
+
+
+def _splits(path: Path) -> dict[str, int]:
+    if "split" not in pq.read_schema(path).names:
+        return {}
+    counts = pc.value_counts(pq.read_table(path, columns=["split"]).column("split"))
+    return {str(c["values"]): int(c["counts"]) for c in counts.to_pylist()}
+
+
+def failure_counts(results: Path) -> dict[str, dict]:
+    """failures/{stage}/*.parquet -> {stage: {rows, videos}}."""
+    out = {}
+    for folder in sorted(p for p in (results / "failures").glob("*") if p.is_dir()):
+        paths = _files(folder, "*.parquet")
+        counted = artifact_counts(paths)
+        out[folder.name] = {"rows": counted["rows"], "videos": counted["videos"], "files": counted["files"]}
+    return out
+
+
+def collect(results_dir: str | os.PathLike) -> dict:
+    """stats.json's content: per-artifact counts, failures per stage and the headline counts."""
+    results = Path(results_dir)
+    if not results.is_dir():
+        raise FileNotFoundError(f"results folder {results} does not exist")
+    artifacts: dict[str, dict] = {}
+    for name, pattern in ARTIFACTS.items():
+        paths = _files(results, pattern)
+        if not paths:
+            continue
+        try:
+            artifacts[name] = artifact_counts(paths)
+        except (OSError, pa.ArrowInvalid) as exc:
+            log.warning("%s: cannot read %s: %s", name, pattern, exc)
+            artifacts[name] = {"files": len(paths), "error": str(exc)}
+            continue
+        if name in ("manifest", "annotations"):
+            artifacts[name]["splits"] = _splits(paths[0])
+    failures = failure_counts(results)
+    counts = {key: artifacts[a][m] for key, (a, m) in HEADLINE.items() if m in artifacts.get(a, {})}
+    counts["failures"] = sum(f["rows"] for f in failures.values())
+    return {"results": str(results), "artifacts": artifacts, "failures": failures, "counts": counts}
