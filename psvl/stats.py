@@ -28,7 +28,6 @@ ARTIFACTS: dict[str, str] = {
     "pseudo_queries": "pseudo_queries.parquet",
     "test_queries": "test_queries.parquet",
     "train_log": "model/train_log.parquet",
-    "predictions": "eval/predictions.parquet",
 }
 
 # The headline counts (stats.json "counts", shown in the stage diagram): name -> (artifact, measure).

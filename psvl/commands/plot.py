@@ -1,5 +1,5 @@
-"""`psvl plot`: report figures. Each figure is written when its input is given; the stage diagram always
-is (annotated with counts when `--stats` is given)."""
+"""`psvl plot --out-dir DIR`: report figures, each written when its input is given:
+`--stats` -> stages.png, `--train-log` -> training_curves.png, `--metrics` -> metrics_table.png."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out-dir", required=True, metavar="DIR", help="folder for the PNG figures")
-    parser.add_argument("--stats", metavar="JSON", help="stats.json: counts on the stage diagram")
+    parser.add_argument("--stats", metavar="JSON", help="eval/stats.json -> stages.png (stages with counts)")
     parser.add_argument("--train-log", metavar="PARQUET", help="model/train_log.parquet -> training_curves.png")
     parser.add_argument("--metrics", metavar="JSON", help="eval/metrics.json -> metrics_table.png")
 
@@ -28,9 +28,13 @@ def run(args: argparse.Namespace) -> int:
     from psvl.artifacts import read_frame
 
     out = Path(args.out_dir)
-    stats = _load_json(args.stats) if args.stats else {}
-    failures = {stage: f["rows"] for stage, f in stats.get("failures", {}).items()}
-    plots.stage_diagram(stats.get("counts"), out / "stages.png", failures)
+    if not (args.stats or args.train_log or args.metrics):
+        log.warning("nothing to plot: give --stats, --train-log and/or --metrics")
+        return 2
+    if args.stats:
+        stats = _load_json(args.stats)
+        failures = {stage: f["rows"] for stage, f in stats.get("failures", {}).items()}
+        plots.stage_diagram(stats.get("counts"), out / "stages.png", failures)
     if args.train_log:
         plots.training_curves(read_frame(args.train_log), out / "training_curves.png")
     if args.metrics:
