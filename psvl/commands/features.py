@@ -1,0 +1,60 @@
+"""`psvl features`: one feature vector per temporal segment for one shard's videos."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from psvl.commands._common import add_config_arguments, load_config
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--manifest", required=True, help="manifest.parquet (video_id, path, split, shard)")
+    parser.add_argument("--shard", required=True, help="shard number, e.g. 00003")
+    parser.add_argument("--frames", required=True, help="frames/{shard}.parquet (2D extractors read it)")
+    parser.add_argument("--out", required=True, help="features/{shard}.parquet to write")
+    parser.add_argument("--failures", required=True, help="failures/features/{shard}.parquet to write")
+    parser.add_argument(
+        "--durations", help="optional CSV video_id,duration_s placing precomputed features in time"
+    )
+    add_config_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from psvl.artifacts import read_frame, write_table
+    from psvl.config import build
+    from psvl.failures import FailureLog
+    from psvl.stages.features import FeaturesConfig, extract_features, shaping
+
+    cfg = load_config(args)
+    fcfg = build(FeaturesConfig, cfg["features"])
+    manifest = read_frame(args.manifest, "manifest")
+    manifest = manifest[manifest["shard"] == int(args.shard)]
+    paths = dict(zip(manifest["video_id"].astype(str), manifest["path"].astype(str)))
+    columns = None if fcfg.extractor != "precomputed" else ["video_id", "frame_idx", "time_s"]
+    frames = read_frame(args.frames, "frames" if columns is None else None, columns=columns)
+    frames = frames[frames["video_id"].isin(paths)] if paths else frames
+    durations = None
+    if args.durations:
+        table = pd.read_csv(args.durations)
+        durations = dict(zip(table["video_id"].astype(str), table["duration_s"].astype(float)))
+    failures = FailureLog("features")
+    df = extract_features(
+        frames, fcfg, cfg["frames"], failures=failures, video_paths=paths, durations=durations
+    )
+    dim = len(df["feature"].iloc[0]) if len(df) else None
+    write_table("features", df, args.out, stage="features", shaping=shaping(fcfg, cfg["frames"], dim))
+    failures.write(args.failures)
+    log.info(
+        "features: %d segments of %d videos (dim %s), %d failures -> %s",
+        len(df),
+        df["video_id"].nunique() if len(df) else 0,
+        dim,
+        len(failures),
+        args.out,
+    )
+    return 0

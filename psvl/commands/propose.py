@@ -1,0 +1,38 @@
+"""`psvl propose`: temporal event proposals for one shard's videos (k-means TEP, random or sliding)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from psvl.commands._common import add_config_arguments, load_config
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--features", required=True, nargs="+", help="features/{shard}.parquet")
+    parser.add_argument("--manifest", help="manifest.parquet: videos without features are logged")
+    parser.add_argument("--out", required=True, help="proposals/{shard}.parquet to write")
+    add_config_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from psvl.artifacts import read_frame, write_table
+    from psvl.config import build
+    from psvl.stages.features import load_features
+    from psvl.stages.tep import TEPConfig, propose
+
+    cfg = build(TEPConfig, load_config(args)["tep"])
+    features = load_features(args.features)
+    if args.manifest:
+        known = set(read_frame(args.manifest, columns=["video_id"])["video_id"].astype(str))
+        unknown = sorted(set(features) - known)
+        if unknown:
+            log.warning("%d videos with features are not in the manifest, e.g. %s", len(unknown), unknown[:3])
+    df = propose(features, cfg)
+    write_table("proposals", df, args.out, stage="propose", shaping=dataclasses.asdict(cfg))
+    log.info("propose (%s): %d proposals for %d videos -> %s", cfg.method, len(df), len(features), args.out)
+    return 0

@@ -1,0 +1,150 @@
+"""Features stage: segment times, pooling, failures, weights handling, and the features table reader."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torchvision.io import encode_jpeg
+
+from psvl.artifacts import read_metadata, write_table
+from psvl.extractors import WeightsError, build_extractor
+from psvl.failures import FailureLog
+from psvl.stages.features import (
+    FeaturesConfig,
+    embed,
+    extract_features,
+    frame_segments,
+    load_features,
+)
+
+CFG = {"extractor": "resnet18", "weights": "none", "seed": 0, "batch_size": 8}
+
+
+def _jpeg(value: int, size: int = 64) -> bytes:
+    img = torch.zeros((3, size, size), dtype=torch.uint8)
+    img[0] = value
+    img[1, : size // 2] = 255 - value
+    with warnings.catch_warnings():  # torchvision 0.29 flags its codecs as moving to torchcodec
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return encode_jpeg(img).numpy().tobytes()
+
+
+def frames_table(n_videos: int = 2, n_frames: int = 10, fps: float = 2.0, phase: float = 0.0) -> pd.DataFrame:
+    rows = []
+    for v in range(n_videos):
+        for k in range(n_frames):
+            rows.append(
+                {
+                    "video_id": f"vid {v}",
+                    "frame_idx": 4 * k,
+                    "time_s": (k + phase) / fps,
+                    "width": 64,
+                    "height": 64,
+                    "jpeg": _jpeg(30 * (k // 4) + 5 * v),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def r18():
+    return build_extractor("resnet18", "none", 0)
+
+
+def test_one_segment_per_frame_spans_half_a_frame_each_side_clipped_at_zero():
+    assign, starts, ends = frame_segments(np.array([0.0, 0.5, 1.0]), 2.0, None)
+    assert assign.tolist() == [0, 1, 2]
+    assert starts.tolist() == [0.0, 0.25, 0.75]
+    assert ends.tolist() == [0.25, 0.75, 1.25]
+
+
+def test_segment_seconds_pools_frames_into_buckets_and_last_segment_ends_at_last_frame():
+    assign, starts, ends = frame_segments(np.arange(7) / 2.0, 2.0, 1.5)  # frames 0..3 s
+    assert assign.tolist() == [0, 0, 0, 1, 1, 1, 2]
+    assert starts.tolist() == [0.0, 1.5, 3.0]
+    assert ends.tolist() == [1.5, 3.0, 3.25]
+
+
+def test_resnet18_features_are_512_float32_one_row_per_frame_and_seeded(r18):
+    df = extract_features(frames_table(), CFG, {"fps": 2.0}, extractor=r18)
+    assert len(df) == 20 and df["video_id"].nunique() == 2
+    assert df["feature"].iloc[0].dtype == np.float32 and df["feature"].iloc[0].shape == (512,)
+    again = extract_features(frames_table(), CFG, {"fps": 2.0})  # a fresh build with the same seed
+    np.testing.assert_allclose(np.stack(df["feature"]), np.stack(again["feature"]), rtol=1e-4, atol=1e-5)
+
+
+def test_batched_features_equal_one_frame_at_a_time(r18):
+    images = torch.stack([torch.full((3, 64, 64), v, dtype=torch.uint8) for v in (0, 80, 160, 240)])
+    batched = embed(r18, images, 4, torch.device("cpu"))
+    single = embed(r18, images, 1, torch.device("cpu"))
+    np.testing.assert_allclose(batched, single, rtol=1e-4, atol=1e-5)
+    assert np.abs(batched[0] - batched[3]).max() > 1e-3  # different inputs give different features
+
+
+def test_undecodable_video_is_recorded_and_shard_completes(r18):
+    frames = frames_table()
+    frames.loc[frames["video_id"] == "vid 1", "jpeg"] = b"not a jpeg"
+    failures = FailureLog("features")
+    paths = {"vid 0": "a.mp4", "vid 1": "b.mp4", "vid 2": "c.mp4"}  # vid 2 has no frames at all
+    df = extract_features(frames, CFG, {"fps": 2.0}, failures=failures, video_paths=paths, extractor=r18)
+    assert sorted(df["video_id"].unique()) == ["vid 0"]
+    assert sorted(failures.video_ids) == ["vid 1", "vid 2"]
+
+
+def test_features_table_round_trips_through_load_features(tmp_path, r18):
+    df = extract_features(frames_table(), dict(CFG, segment_seconds=2.0), {"fps": 2.0}, extractor=r18)
+    path = write_table("features", df, tmp_path / "f.parquet", stage="features", shaping={"dim": 512})
+    loaded = load_features([path])
+    feats, starts, ends = loaded["vid 1"]
+    assert feats.shape == (3, 512) and feats.dtype == np.float32
+    assert starts.tolist() == [0.0, 2.0, 4.0] and ends.tolist() == [2.0, 4.0, 4.75]
+    np.testing.assert_array_equal(feats, np.stack(df[df["video_id"] == "vid 1"]["feature"]))
+    assert read_metadata(path)["config"]["dim"] == 512
+
+
+def test_local_checkpoint_gives_the_same_features_as_the_model_it_was_saved_from(tmp_path):
+    import torchvision
+
+    torch.manual_seed(3)
+    model = torchvision.models.resnet18()
+    torch.save(model.state_dict(), tmp_path / "r18.pt")
+    from_path = build_extractor("resnet18", str(tmp_path / "r18.pt"), 0)
+    from_seed = build_extractor("resnet18", "none", 3)
+    x = torch.randint(0, 255, (2, 3, 64, 64), dtype=torch.uint8)
+    np.testing.assert_allclose(
+        embed(from_path, x, 2, torch.device("cpu")), embed(from_seed, x, 2, torch.device("cpu")), rtol=1e-5
+    )
+
+
+def test_failed_weights_download_mock_names_the_file_and_where_to_put_it(monkeypatch, tmp_path):
+    import urllib.error
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(WeightsError) as err:
+        build_extractor("resnet18", "IMAGENET1K_V1", 0)
+    message = str(err.value)
+    assert "resnet18-f37072fd.pth" in message and str(tmp_path / "hub" / "checkpoints") in message
+
+
+def test_unknown_weights_name_and_missing_checkpoint_are_clear_errors():
+    with pytest.raises(WeightsError, match="neither a local file nor a torchvision weights name"):
+        build_extractor("resnet18", "IMAGENET_V9", 0)
+    with pytest.raises(WeightsError, match="does not exist"):
+        build_extractor("resnet18", "/nonexistent/model.pth", 0)
+    with pytest.raises(WeightsError, match="unknown feature extractor"):
+        build_extractor("vgg99", "none", 0)
+
+
+def test_features_config_defaults_come_from_the_schema():
+    from psvl import config
+
+    built = config.build(FeaturesConfig, config.load(None)["features"])
+    assert built.extractor == "resnet18" and built.weights == "none"
