@@ -118,6 +118,33 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("iou", _F64),
         ]
     ),
+    # the synthetic world's truth (psvl synth): one row per event, one row per rendered object per frame
+    "synth_events": pa.schema(
+        [
+            ("video_id", _STR),
+            ("split", _STR),
+            ("event_idx", _I32),
+            ("start_s", _F64),
+            ("end_s", _F64),
+            ("object", _STR),
+            ("action", _STR),
+            ("sentence", _STR),
+        ]
+    ),
+    "synth_boxes": pa.schema(
+        [
+            ("video_id", _STR),
+            ("frame_idx", _I32),
+            ("time_s", _F64),
+            ("label", _STR),
+            ("x1", _F32),
+            ("y1", _F32),
+            ("x2", _F32),
+            ("y2", _F32),
+            ("width", _I32),
+            ("height", _I32),
+        ]
+    ),
     "train_log": pa.schema(
         [
             ("epoch", _I32),

@@ -1,0 +1,157 @@
+"""Captions of the synthetic events and the unpaired text corpus.
+
+Why templates were chosen this way: test captions must read like real ones and still simplify (spaCy
+`en_core_web_sm`) to the event's verb lemma and object noun. Bare third-person forms such as "bounces",
+"slides" or "shrinks" right after a noun are tagged NOUN by the small model, so captions use the
+progressive ("is bouncing"), an auxiliary ("can bounce") or an adverb before the verb. The corpus uses
+other templates, so a test query is not a corpus sentence, and follows the world's object-action
+affinities with noise and unrelated everyday sentences, as a real corpus would.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from psvl.synth.world import ACTIONS, OBJECTS, SCENES, affinity
+
+# action -> (base, third person, gerund, adverbial phrases that fit the motion)
+VERBS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
+    "bounce": ("bounce", "bounces", "bouncing", ("up and down", "again and again", "high")),
+    "slide": ("slide", "slides", "sliding", ("from side to side", "back and forth", "smoothly")),
+    "spin": ("spin", "spins", "spinning", ("around", "in circles", "quickly")),
+    "grow": ("grow", "grows", "growing", ("bigger", "larger and larger", "steadily")),
+    "shrink": ("shrink", "shrinks", "shrinking", ("smaller", "slowly", "over and over")),
+    "fall": ("fall", "falls", "falling", ("down", "from the top", "quickly")),
+    "rise": ("rise", "rises", "rising", ("up", "toward the top", "slowly")),
+    "shake": ("shake", "shakes", "shaking", ("back and forth", "in place", "nervously")),
+}
+
+# Test/train captions. Fields: {a} (article) {color} {obj} {v} {vs} {ving} {adv} {place} {Place}.
+CAPTION_TEMPLATES: tuple[str, ...] = (
+    "{a} {color} {obj} is {ving} {adv} {place}",
+    "the {obj} is {ving} {place}",
+    "someone watches as {a} {color} {obj} is {ving} {place}",
+    "{Place}, a {obj} keeps {ving} {adv}",
+    "a {obj} can be seen {ving} {place}",
+    "we can see that the {obj} is {ving} {adv}",
+    "{Place}, {a} {color} {obj} starts to {v}",
+    "{Place}, {a} {color} {obj} begins to {v} {adv}",
+)
+
+# Corpus sentences about the world's objects: other templates and other places than the captions.
+# ("the red ball" is tagged PROPN by the small model, so colours go after "a" only.)
+CORPUS_TEMPLATES: tuple[str, ...] = (
+    "the {obj} was {ving} {adv} {cplace}",
+    "a {obj} will {v} {adv} if you let it",
+    "the kids laughed when the {obj} began {ving}",
+    "in the video a {obj} is {ving} {adv}",
+    "i noticed that the {obj} kept {ving} {cplace}",
+    "my little brother likes it when the {obj} is {ving}",
+    "she said the {obj} had been {ving} {cplace}",
+    "he wants the {obj} to {v} {adv}",
+    "a {obj} that is {ving} {cplace} is fun to watch",
+    "the {obj} would {v} {adv} every time",
+    "they found {a} {color} {obj} that could {v} {adv}",
+)
+CORPUS_PLACES: tuple[str, ...] = (
+    "on the table",
+    "in the yard",
+    "near the window",
+    "in the living room",
+    "at the playground",
+    "on the shelf",
+    "at school",
+    "in the hallway",
+)
+
+# Everyday sentences that mention none of the world's objects or actions.
+_SUBJECTS = ("she", "he", "the man", "a woman", "my friend", "the children", "they", "our neighbour")
+_PREDICATES = (
+    "read a book",
+    "drank a cup of coffee",
+    "opened the window",
+    "ate lunch",
+    "wrote a letter",
+    "cleaned the table",
+    "walked the dog",
+    "called her mother",
+    "washed the dishes",
+    "played the piano",
+    "cooked dinner",
+    "watched a movie",
+    "fixed the door",
+    "painted the fence",
+    "carried a heavy bag",
+    "waited for the bus",
+)
+_TAILS = (
+    "in the kitchen",
+    "this morning",
+    "after work",
+    "at the office",
+    "before breakfast",
+    "on sunday",
+    "in the evening",
+    "with a smile",
+)
+_FIXED_UNRELATED = (
+    "the weather was cold this morning",
+    "it rained all day in the city",
+    "the train was late again",
+    "the soup tasted a little salty",
+    "the meeting lasted two hours",
+)
+
+
+def _fields(obj: str, action: str, rng: np.random.Generator) -> dict[str, str]:
+    v, vs, ving, advs = VERBS[action]
+    return {
+        "obj": obj,
+        "color": OBJECTS[obj][1],
+        "a": "an" if OBJECTS[obj][1][0] in "aeiou" else "a",  # the article before the colour
+        "v": v,
+        "vs": vs,
+        "ving": ving,
+        "adv": advs[int(rng.integers(len(advs)))],
+        "cplace": CORPUS_PLACES[int(rng.integers(len(CORPUS_PLACES)))],
+    }
+
+
+def caption(obj: str, action: str, scene: str, rng: np.random.Generator) -> str:
+    """A natural sentence for one event (a random template)."""
+    template = CAPTION_TEMPLATES[int(rng.integers(len(CAPTION_TEMPLATES)))]
+    return fill(template, obj, action, scene, rng)
+
+
+def fill(template: str, obj: str, action: str, scene: str, rng: np.random.Generator) -> str:
+    """`template` filled for one (object, action, scene); capitalization of {Place} only."""
+    place = SCENES[scene][0]
+    return template.format(**_fields(obj, action, rng), place=place, Place=place.capitalize())
+
+
+def unrelated_sentence(rng: np.random.Generator) -> str:
+    """An everyday sentence without the world's nouns and verbs."""
+    if rng.random() < 0.1:
+        return _FIXED_UNRELATED[int(rng.integers(len(_FIXED_UNRELATED)))]
+    parts = (_SUBJECTS, _PREDICATES, _TAILS)
+    return " ".join(p[int(rng.integers(len(p)))] for p in parts)
+
+
+def corpus(n: int, rng: np.random.Generator, noise: float = 0.15, unrelated: float = 0.2) -> list[str]:
+    """n unpaired sentences: objects with affinity-sampled actions, `noise` of them with a uniformly
+    random action, `unrelated` of them everyday sentences about nothing in the world."""
+    objects, aff = list(OBJECTS), affinity()
+    out = []
+    for _ in range(n):
+        r = rng.random()
+        if r < unrelated:
+            out.append(unrelated_sentence(rng))
+            continue
+        obj = objects[int(rng.integers(len(objects)))]
+        if r < unrelated + noise:
+            action = ACTIONS[int(rng.integers(len(ACTIONS)))]
+        else:
+            action = ACTIONS[int(rng.choice(len(ACTIONS), p=aff[obj]))]
+        template = CORPUS_TEMPLATES[int(rng.integers(len(CORPUS_TEMPLATES)))]
+        out.append(template.format(**_fields(obj, action, rng)))
+    return out
