@@ -9,9 +9,8 @@ where `order` is the rank of the prediction among the predictions of the same vi
 is what matching by (video_id, order) uses when query ids are missing or differ from the ground truth's.
 
 Ground truth comes back in the annotations schema (query_id, video_id, split, sentence, start_s, end_s,
-duration_s) plus `order`, via `psvl.datasets.read_annotations` when that adapter is installed, and via
-the small readers here for Parquet artifacts (annotations, test_queries, pseudo_queries, predictions) and,
-until the adapter lands, for the text formats.
+duration_s) plus `order`: annotation files through `psvl.datasets.read_annotations` (the data area's
+adapters), Parquet artifacts (annotations, test_queries, pseudo_queries) by reading only the needed columns.
 """
 
 from __future__ import annotations
@@ -209,14 +208,6 @@ def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
     return out
 
 
-def _adapter():
-    try:
-        from psvl.datasets import read_annotations
-    except ImportError:
-        return None
-    return read_annotations
-
-
 def read_ground_truth(path: str | os.PathLike, durations: str | os.PathLike | None = None) -> pd.DataFrame:
     """True moments in the annotations schema (plus `order`), from any supported annotation file.
 
@@ -226,15 +217,15 @@ def read_ground_truth(path: str | os.PathLike, durations: str | os.PathLike | No
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"ground-truth file {path} does not exist")
+    from psvl.datasets import read_annotations, read_durations
+
     if path.suffix.lower() == ".parquet":
         df = _read_parquet(path, "start_s", "end_s")
-    elif (reader := _adapter()) is not None:
-        df = reader(path, durations)
-    else:  # the data area's adapter is not installed yet: the small readers above suffice
-        df = _read_text_any(path).rename(columns={"start": "start_s", "end": "end_s", "duration": "duration_s"})
         if durations is not None:
-            known = read_durations(durations)
-            df["duration_s"] = df["duration_s"].fillna(df["video_id"].map(known))
+            known = df["video_id"].astype(str).map(read_durations(durations))
+            df["duration_s"] = known.where(known.notna(), df.get("duration_s"))
+    else:
+        df = read_annotations(path, durations)
     df = df.copy()
     if "query_id" not in df or df["query_id"].isna().all():
         df["query_id"] = [f"{v}#{i}" for i, v in enumerate(df["video_id"])]
@@ -244,16 +235,6 @@ def read_ground_truth(path: str | os.PathLike, durations: str | os.PathLike | No
     out = _with_order(_frame(df[GT_COLUMNS[:-1]].to_dict("records"), GT_COLUMNS[:-1]))
     log.info("read %d ground-truth queries from %s", len(out), path)
     return out
-
-
-def read_durations(path: str | os.PathLike) -> dict[str, float]:
-    """video_id -> duration (s) from a `video_id,duration_s` CSV or Charades' `{vid: {duration}}` JSON."""
-    path = Path(path)
-    if path.suffix.lower() == ".json":
-        with open(path, encoding="utf-8") as fh:
-            return {vid: float(rec["duration"]) for vid, rec in json.load(fh).items()}
-    df = pd.read_csv(path, dtype=str)
-    return dict(zip(df.iloc[:, 0], df.iloc[:, 1].astype(float)))
 
 
 def read_moments(path: str | os.PathLike, durations: str | os.PathLike | None = None) -> np.ndarray:
