@@ -129,6 +129,17 @@ def test_unknown_duration_clips_only_below_zero():
     assert got["adjustments"]["clipped_to_duration"] == 1
 
 
+def test_truth_running_past_the_video_end_is_clipped_so_an_exact_prediction_scores_one():
+    # Charades-STA has such moments: 562 of 3720 test moments end after the video (charades.json)
+    gt = pd.DataFrame({"video_id": ["v", "w"], "start_s": [24.3, 0.0], "end_s": [32.0, 5.0],
+                       "duration_s": [30.0, 10.0]})
+    pred = gt.rename(columns={"start_s": "pred_start_s", "end_s": "pred_end_s"})
+    got = evaluate(pred, gt)
+    assert got["mIoU"] == 1.0 and got["R@0.7"] == 1.0
+    assert got["adjustments"]["gt_clipped_to_duration"] == 1
+    assert got["adjustments"]["clipped_to_duration"] == 1
+
+
 def test_mean_moment_prior_without_training_moments_uses_the_truth_and_says_so():
     gt = pd.DataFrame({"video_id": ["a", "b"], "start_s": [0.0, 10.0], "end_s": [5.0, 20.0],
                        "duration_s": [10.0, 20.0]})
