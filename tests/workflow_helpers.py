@@ -30,37 +30,27 @@ TINY_CONFIG = REPO / "tests" / "data" / "tiny_config.yaml"
 RESULTS = Path("results") / "synthetic"  # where the tiny run writes, relative to its workdir
 TIMEOUT_S = 900  # a hung run fails the test instead of hanging CI
 
-# `psvl <command>` each rule of the default DAG calls; a run needs all of them.
-RULE_COMMANDS = {
-    "synth": "synth",
-    "annotations": "annotations",
-    "manifest": "manifest",
-    "frames": "frames",
-    "features": "features",
-    "train_detector": "train_detector",
-    "detect": "detect",
-    "proposals": "propose",
-    "eval_proposals": "eval_proposals",
-    "corpus": "corpus",
-    "pseudo_queries": "compose",
-    "eval_pseudo_queries": "eval_pseudo_queries",
-    "test_queries": "simplify",
-    "train": "train",
-    "predict": "predict",
-    "evaluate": "evaluate",
-    "stats": "stats",
-}
+
+def workflow_commands() -> set[str]:
+    """The `psvl <command>`s the rules call (read from workflow/rules/*.smk, so new rules count)."""
+    text = "".join(p.read_text() for p in sorted((REPO / "workflow" / "rules").glob("*.smk")))
+    return set(re.findall(r"\"psvl ([a-z][a-z-]*)", text))
 
 
-def missing_commands(rules: Iterable[str] = RULE_COMMANDS) -> list[str]:
-    """The `psvl` subcommands (modules under psvl/commands) the given rules need and that do not exist yet."""
-    return sorted({RULE_COMMANDS[r] for r in rules if find_spec(f"psvl.commands.{RULE_COMMANDS[r]}") is None})
+def missing_commands(commands: Iterable[str] | None = None) -> list[str]:
+    """Those of `commands` (default: all the workflow calls) whose module under psvl/commands is missing."""
+    from psvl.cli import COMMANDS
+
+    wanted = workflow_commands() if commands is None else set(commands)
+    return sorted(
+        c for c in wanted if c not in COMMANDS or find_spec(f"psvl.commands.{COMMANDS[c][0]}") is None
+    )
 
 
-def skip_unless_stages(pytest, rules: Iterable[str] = RULE_COMMANDS) -> None:
-    missing = missing_commands(rules)
+def skip_unless_stages(pytest, commands: Iterable[str] | None = None) -> None:
+    missing = missing_commands(commands)
     if missing:
-        pytest.skip(f"waits for stage(s) not written yet: psvl.commands.{{{', '.join(missing)}}}")
+        pytest.skip(f"waits for stage command(s) not written yet: psvl {', psvl '.join(missing)}")
 
 
 def tiny_config(overrides: dict | None = None) -> dict:
