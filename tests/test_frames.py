@@ -114,7 +114,8 @@ def test_extract_many_records_failures_and_keeps_good_videos(custom_dir):
     videos = [(p.stem, str(p)) for p in sorted(custom_dir.iterdir())] + [
         ("gone", str(custom_dir / "gone.mp4"))
     ]
-    frames, failures = extract_many(videos, FramesConfig(fps=2.0, size=32, jpeg_quality=80))
+    table, failures = extract_many(videos, FramesConfig(fps=2.0, size=32, jpeg_quality=80))
+    frames = table.to_pandas()
     counts = frames.groupby("video_id").size().to_dict()
     assert counts == {"good_a": 6, "good_b": 4, Path(ODD_NAME).stem: 4}
     assert failures.video_ids == {"truncated", "empty", "text", "audio_only", "gone"}

@@ -21,11 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def videos_of_shard(manifest: str, shard: str) -> list[tuple[str, str]]:
     """(video_id, path) of the manifest rows in `shard`, in manifest order."""
-    from psvl.artifacts import read_frame
+    import pyarrow.compute as pc
 
-    df = read_frame(manifest, "manifest")
-    rows = df[df["shard"] == int(shard)]
-    return list(zip(rows["video_id"], rows["path"]))
+    from psvl.artifacts import read_table
+
+    table = read_table(manifest, "manifest")
+    rows = table.filter(pc.equal(table["shard"], int(shard)))
+    return list(zip(rows["video_id"].to_pylist(), rows["path"].to_pylist()))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,7 +11,8 @@ import logging
 import os
 from dataclasses import dataclass
 
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from psvl.artifacts import schema, write_table
 from psvl.failures import FailureLog
@@ -41,15 +42,8 @@ def _encode(frame, size: int, quality: int) -> tuple[bytes, int, int]:
     return buf.getvalue(), width, height
 
 
-def extract_frames(
-    path: str | os.PathLike, video_id: str, fps: float = 2.0, size: int = 128, jpeg_quality: int = 90
-) -> pd.DataFrame:
-    """The frames table of one video: frames nearest to k / fps, shorter side resized to `size`.
-
-    frame_idx is the index of the frame among all decoded frames of the video (so it matches per-frame
-    labels such as the synthetic world's boxes); time_s is its presentation time from the stream start.
-    Raises psvl.video.VideoError when the video cannot be used.
-    """
+def frame_columns(path: str | os.PathLike, video_id: str, fps: float, size: int, jpeg_quality: int) -> dict:
+    """The frames of one video as columns of the frames schema (no pandas: the stage's start-up counts)."""
     rows: dict[str, list] = {k: [] for k in schema("frames").names}
     for sampled in sample_frames(path, fps):
         jpeg, width, height = _encode(sampled.frame, size, jpeg_quality)
@@ -59,28 +53,43 @@ def extract_frames(
         rows["width"].append(width)
         rows["height"].append(height)
         rows["jpeg"].append(jpeg)
-    df = pd.DataFrame(rows)
-    return df.astype({"frame_idx": "int32", "width": "int32", "height": "int32", "time_s": "float64"})
+    return rows
 
 
-def extract_many(videos: list[tuple[str, str]], cfg: FramesConfig) -> tuple[pd.DataFrame, FailureLog]:
-    """Frames of several (video_id, path) pairs; failures are logged, not raised."""
+def extract_frames(
+    path: str | os.PathLike, video_id: str, fps: float = 2.0, size: int = 128, jpeg_quality: int = 90
+):
+    """The frames table (a pandas DataFrame) of one video: frames nearest to k / fps, shorter side
+    resized to `size`, JPEG bytes.
+
+    frame_idx is the index of the frame among all decoded frames of the video (so it matches per-frame
+    labels such as the synthetic world's boxes); time_s is its presentation time from the stream start.
+    Raises psvl.video.VideoError when the video cannot be used.
+    """
+    columns = frame_columns(path, video_id, fps, size, jpeg_quality)
+    return pa.table(columns, schema=schema("frames")).to_pandas()
+
+
+def extract_many(videos: list[tuple[str, str]], cfg: FramesConfig) -> tuple[pa.Table, FailureLog]:
+    """Frames of several (video_id, path) pairs as one frames table; failures are logged, not raised."""
     failures = FailureLog(STAGE)
-    parts = []
+    tables = []
     for video_id, path in progress(videos, desc="frames", total=len(videos), unit="video"):
         try:
-            parts.append(extract_frames(path, video_id, cfg.fps, cfg.size, cfg.jpeg_quality))
+            columns = frame_columns(path, video_id, cfg.fps, cfg.size, cfg.jpeg_quality)
         except VideoError as exc:
             failures.add(video_id, str(exc))
+            continue
         except Exception as exc:
             log.exception("frames: unexpected error on %s", video_id)
             failures.add(video_id, exc)
-    parts = [p for p in parts if len(p)]
-    frames = pd.concat(parts, ignore_index=True) if parts else schema("frames").empty_table().to_pandas()
+            continue
+        tables.append(pa.table(columns, schema=schema("frames")))
+    frames = pa.concat_tables(tables) if tables else schema("frames").empty_table()
     return frames, failures
 
 
-def write_frames(frames: pd.DataFrame, failures: FailureLog, out, failures_out, cfg: FramesConfig) -> None:
+def write_frames(frames: pa.Table, failures: FailureLog, out, failures_out, cfg: FramesConfig) -> None:
     """Write the frames table (with the config that shaped it) and the failures table, both always."""
     shaping = {"frames.fps": cfg.fps, "frames.size": cfg.size, "frames.jpeg_quality": cfg.jpeg_quality}
     write_table("frames", frames, out, stage=STAGE, shaping=shaping)
@@ -88,8 +97,8 @@ def write_frames(frames: pd.DataFrame, failures: FailureLog, out, failures_out, 
         failures.write(failures_out)
     log.info(
         "frames: %d frames of %d videos written to %s; %d failed",
-        len(frames),
-        frames["video_id"].nunique() if len(frames) else 0,
+        frames.num_rows,
+        len(pc.unique(frames["video_id"])),
         out,
         len(failures),
     )
