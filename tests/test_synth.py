@@ -20,7 +20,15 @@ from psvl.synth.text import CAPTION_TEMPLATES, VERBS, corpus, fill
 from psvl.synth.world import ACTIONS, OBJECTS, SCENES, Event, affinity, plan_video
 
 SMALL = {"videos": 5, "min_seconds": 12, "max_seconds": 20, "corpus_sentences": 200, "test_fraction": 0.4}
-FILES = ("train.txt", "test.txt", "durations.csv", "events.parquet", "boxes.parquet", "classes.txt", "corpus.txt")
+FILES = (
+    "train.txt",
+    "test.txt",
+    "durations.csv",
+    "events.parquet",
+    "boxes.parquet",
+    "classes.txt",
+    "corpus.txt",
+)
 LINE = re.compile(r"^(\S+) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?)##(.+)$")
 
 
@@ -70,7 +78,16 @@ def test_videos_decode_with_pyav_and_have_duration_times_fps_frames(world):
 
 def test_events_tile_each_video_and_match_the_txt_files_and_durations(world):
     events = read_frame(world / "events.parquet")
-    assert list(events.columns) == ["video_id", "split", "event_idx", "start_s", "end_s", "object", "action", "sentence"]
+    assert list(events.columns) == [
+        "video_id",
+        "split",
+        "event_idx",
+        "start_s",
+        "end_s",
+        "object",
+        "action",
+        "sentence",
+    ]
     durations = pd.read_csv(world / "durations.csv").set_index("video_id").duration_s
     for vid, ev in events.groupby("video_id"):
         ev = ev.sort_values("event_idx")
@@ -95,8 +112,24 @@ def test_events_tile_each_video_and_match_the_txt_files_and_durations(world):
 
 def test_boxes_parquet_lies_inside_frames_with_one_main_object_per_frame(world):
     boxes = read_frame(world / "boxes.parquet")
-    assert list(boxes.columns) == ["video_id", "frame_idx", "time_s", "label", "x1", "y1", "x2", "y2", "width", "height"]
-    assert (boxes.x1 >= 0).all() and (boxes.y1 >= 0).all() and (boxes.x2 <= 128).all() and (boxes.y2 <= 128).all()
+    assert list(boxes.columns) == [
+        "video_id",
+        "frame_idx",
+        "time_s",
+        "label",
+        "x1",
+        "y1",
+        "x2",
+        "y2",
+        "width",
+        "height",
+    ]
+    assert (
+        (boxes.x1 >= 0).all()
+        and (boxes.y1 >= 0).all()
+        and (boxes.x2 <= 128).all()
+        and (boxes.y2 <= 128).all()
+    )
     assert (boxes.x2 > boxes.x1).all() and (boxes.y2 > boxes.y1).all()
     assert np.allclose(boxes.time_s, boxes.frame_idx / 8)
     classes = (world / "classes.txt").read_text().split()
@@ -142,7 +175,9 @@ def test_each_action_moves_scales_or_turns_the_object_differently():
     stats = {}
     for action in ACTIONS:
         frames = np.zeros((40, 128, 128, 3), np.uint8)
-        rows = render_event(frames, Event(0, 40, "triangle", action, "office"), 8, 32, np.random.default_rng(0))
+        rows = render_event(
+            frames, Event(0, 40, "triangle", action, "office"), 8, 32, np.random.default_rng(0)
+        )
         b = np.array([r[2:] for r in rows], float)
         cx, cy, w = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, b[:, 2] - b[:, 0]
         stats[action] = (np.ptp(cx), np.ptp(cy), np.ptp(w), np.mean(np.diff(cy)))
@@ -216,7 +251,9 @@ def test_every_caption_template_simplifies_to_its_verb_lemma_and_object_noun(wor
 
 def test_cli_flags_override_the_config_section(tmp_path):
     section = '{"videos": 9, "seed": 1, "min_seconds": 10, "max_seconds": 12, "corpus_sentences": 20}'
-    rc = cli_main(["synth", "--out", str(tmp_path), "--set", f"synthetic={section}", "--videos", "2", "--seed", "4"])
+    rc = cli_main(
+        ["synth", "--out", str(tmp_path), "--set", f"synthetic={section}", "--videos", "2", "--seed", "4"]
+    )
     assert rc == 0
     assert sorted(p.name for p in (tmp_path / "videos").iterdir()) == ["synth_0000.mp4", "synth_0001.mp4"]
     assert len((tmp_path / "corpus.txt").read_text().splitlines()) == 20
