@@ -9,8 +9,19 @@ from psvl import __version__, artifacts
 
 def test_every_artifact_of_the_design_has_a_schema():
     for kind in [
-        "annotations", "manifest", "frames", "features", "detections", "proposals", "vocab",
-        "cooccurrence", "pseudo_queries", "test_queries", "failures", "predictions", "train_log",
+        "annotations",
+        "manifest",
+        "frames",
+        "features",
+        "detections",
+        "proposals",
+        "vocab",
+        "cooccurrence",
+        "pseudo_queries",
+        "test_queries",
+        "failures",
+        "predictions",
+        "train_log",
     ]:
         assert isinstance(artifacts.schema(kind), pa.Schema)
 
@@ -28,8 +39,12 @@ def test_write_then_read_round_trips_with_provenance(tmp_path):
     assert table.schema.field("start_s").type == pa.float64()
     assert table.column("end_s").to_pylist() == [2.5]
     meta = artifacts.read_metadata(path)
-    assert meta == {"artifact": "proposals", "stage": "propose", "psvl_version": __version__,
-                    "config": {"tep.seed": 3}}
+    assert meta == {
+        "artifact": "proposals",
+        "stage": "propose",
+        "psvl_version": __version__,
+        "config": {"tep.seed": 3},
+    }
 
 
 def test_missing_or_extra_columns_are_named_in_the_error(tmp_path):
@@ -58,7 +73,9 @@ def test_write_is_atomic_old_file_survives_a_failed_write(tmp_path, monkeypatch)
 
     monkeypatch.setattr(artifacts.pq, "write_table", boom)
     with pytest.raises(OSError):
-        artifacts.write_table("failures", {"video_id": ["b"], "stage": ["s"], "error": ["e"]}, path, stage="s")
+        artifacts.write_table(
+            "failures", {"video_id": ["b"], "stage": ["s"], "error": ["e"]}, path, stage="s"
+        )
     assert artifacts.read_table(path).column("video_id").to_pylist() == ["a"]
     assert [p.name for p in tmp_path.iterdir()] == ["a.parquet"]
 
@@ -71,7 +88,11 @@ def test_write_json_is_atomic_and_sorted(tmp_path):
 
 def test_concat_tables_of_shards(tmp_path):
     for i in range(3):
-        artifacts.write_table("failures", {"video_id": [f"v{i}"], "stage": ["s"], "error": ["e"]},
-                              tmp_path / f"{i}.parquet", stage="s")
+        artifacts.write_table(
+            "failures",
+            {"video_id": [f"v{i}"], "stage": ["s"], "error": ["e"]},
+            tmp_path / f"{i}.parquet",
+            stage="s",
+        )
     t = artifacts.concat_tables("failures", sorted(tmp_path.glob("*.parquet")))
     assert t.column("video_id").to_pylist() == ["v0", "v1", "v2"]

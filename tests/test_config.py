@@ -64,9 +64,23 @@ def test_snakemake_stops_before_any_job_naming_the_key(case, tmp_path, repo_root
     cfgfile = tmp_path / "bad.yaml"
     cfgfile.write_text(yaml.safe_dump(cfg))
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(cfgfile),
-         "--directory", str(tmp_path), "-s", str(repo_root / "Snakefile")],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--cores",
+            "1",
+            "--configfile",
+            str(cfgfile),
+            "--directory",
+            str(tmp_path),
+            "-s",
+            str(repo_root / "Snakefile"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
