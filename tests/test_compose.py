@@ -8,7 +8,7 @@ import pytest
 
 from psvl.artifacts import read_frame, read_metadata, write_table
 from psvl.cli import main
-from psvl.stages.compose import QueriesConfig, compose, rank_nouns
+from psvl.stages.compose import QueriesConfig, compose, rank_nouns, verb_weights
 
 
 def _dets(rows):
@@ -40,6 +40,7 @@ COOC = pd.DataFrame(
         "noun": ["ball", "ball", "cube", "cube", "star", "ring"],
         "verb": ["bounce", "roll", "slide", "roll", "spin", "spin"],
         "p_verb_given_noun": [0.6, 0.4, 0.9, 0.1, 1.0, 1.0],
+        "count": [6, 4, 9, 1, 3, 3],
     }
 )
 
@@ -81,7 +82,14 @@ def test_compose_skips_proposals_without_detections_and_keeps_unknown_nouns():
 def test_same_seed_gives_same_queries_and_another_seed_differs():
     dets = _dets([("v1", float(t), n, 0.9) for t in range(4) for n in ("ball", "cube", "star", "ring")])
     props = PROPOSALS
-    cooc = pd.DataFrame({"noun": ["ball"] * 20, "verb": [f"v{i:02d}" for i in range(20)], "p_verb_given_noun": 0.05})
+    cooc = pd.DataFrame(
+        {
+            "noun": ["ball"] * 20,
+            "verb": [f"v{i:02d}" for i in range(20)],
+            "p_verb_given_noun": 0.05,
+            "count": 1,
+        }
+    )
     cfg = QueriesConfig(per_proposal=50, num_verbs=3, seed=7)
     a, _ = compose(props, dets, cooc, None, cfg)
     b, _ = compose(props.iloc[::-1], dets.sample(frac=1, random_state=1), cooc, None, cfg)
@@ -97,32 +105,108 @@ def test_same_seed_gives_same_queries_and_another_seed_differs():
 
 def test_verb_sampling_follows_p_verb_given_nouns_and_temperature():
     dets = _dets([("v1", 1.0, "ball", 0.9)])
-    cooc = pd.DataFrame({"noun": ["ball", "ball"], "verb": ["bounce", "roll"], "p_verb_given_noun": [0.8, 0.2]})
+    cooc = pd.DataFrame(
+        {
+            "noun": ["ball", "ball"],
+            "verb": ["bounce", "roll"],
+            "p_verb_given_noun": [0.8, 0.2],
+            "count": [8, 2],
+        }
+    )
     props = PROPOSALS.iloc[:1]
     first = {}
     for temp in (1.0, 0.25):
-        table, _ = compose(props, dets, cooc, None, QueriesConfig(per_proposal=4000, num_verbs=1, temperature=temp))
+        table, _ = compose(
+            props,
+            dets,
+            cooc,
+            None,
+            QueriesConfig(per_proposal=4000, num_verbs=1, temperature=temp, verb_weighting="probability"),
+        )
         first[temp] = np.mean([v[0] == "bounce" for v in table.column("verbs").to_pylist()])
     assert first[1.0] == pytest.approx(0.8, abs=0.03)
     # temperature 0.25: weights 0.8^4 : 0.2^4 -> 256 / 257
     assert first[0.25] == pytest.approx(256 / 257, abs=0.01)
 
 
+def test_detection_noun_weighting_and_lift_verb_weighting_by_hand():
+    nouns = pd.DataFrame({"pidx": [0, 0], "noun": ["ball", "cube"], "weight": [3.0, 1.0], "rank": [0, 1]})
+    cooc = pd.DataFrame(
+        {
+            "noun": ["ball", "ball", "cube", "cube"],
+            "verb": ["bounce", "say", "slide", "say"],
+            "p_verb_given_noun": [0.5, 0.5, 0.5, 0.5],
+            "count": [5, 5, 5, 5],
+        }
+    )
+
+    def weights(**kw):
+        w = verb_weights(nouns, cooc, 1.0, **kw)
+        return dict(zip(w["verb"], w["weight"].round(6)))
+
+    # the paper: Σ_n P(v | n) -> "say", said of both nouns, weighs most
+    assert weights(noun_weighting="uniform", verb_weighting="probability") == {
+        "bounce": 0.5,
+        "say": 1.0,
+        "slide": 0.5,
+    }
+    # lift: P(v|n)^2 / P(v) with P(bounce) = P(slide) = 0.25, P(say) = 0.5; detection shares 0.75 / 0.25
+    assert weights(noun_weighting="uniform", verb_weighting="lift") == {
+        "bounce": 1.0,
+        "say": 1.0,
+        "slide": 1.0,
+    }
+    assert weights(noun_weighting="detection", verb_weighting="lift") == {
+        "bounce": 0.75,
+        "say": 0.5,
+        "slide": 0.25,
+    }
+    assert weights(noun_weighting="detection", verb_weighting="probability") == {
+        "bounce": 0.375,
+        "say": 0.5,
+        "slide": 0.125,
+    }
+
+
 def test_compose_command_uses_only_train_videos_and_stores_the_summary(tmp_path):
-    write_table("manifest", {"video_id": ["v1", "v2"], "path": ["a.mp4", "b.mp4"], "split": ["train", "test"],
-                             "shard": [0, 0]}, tmp_path / "manifest.parquet", "test")
+    write_table(
+        "manifest",
+        {"video_id": ["v1", "v2"], "path": ["a.mp4", "b.mp4"], "split": ["train", "test"], "shard": [0, 0]},
+        tmp_path / "manifest.parquet",
+        "test",
+    )
     write_table("proposals", PROPOSALS.assign(n_atomic=1), tmp_path / "proposals.parquet", "test")
     dets = DETECTIONS.assign(frame_idx=0, x1=0.0, y1=0.0, x2=1.0, y2=1.0)
     write_table("detections", dets, tmp_path / "detections.parquet", "test")
-    feats = pd.DataFrame({"video_id": ["v1", "v1"], "segment_idx": [0, 1], "start_s": [0.0, 6.0],
-                          "end_s": [6.0, 12.5], "feature": [[0.0], [1.0]]})
+    feats = pd.DataFrame(
+        {
+            "video_id": ["v1", "v1"],
+            "segment_idx": [0, 1],
+            "start_s": [0.0, 6.0],
+            "end_s": [6.0, 12.5],
+            "feature": [[0.0], [1.0]],
+        }
+    )
     write_table("features", feats, tmp_path / "features.parquet", "test")
     write_table("cooccurrence", COOC.assign(count=1), tmp_path / "cooc.parquet", "test")
     out = tmp_path / "pseudo_queries.parquet"
-    argv = ["compose", "--manifest", str(tmp_path / "manifest.parquet"),
-            "--proposals", str(tmp_path / "proposals.parquet"), "--detections", str(tmp_path / "detections.parquet"),
-            "--features", str(tmp_path / "features.parquet"), "--cooccurrence", str(tmp_path / "cooc.parquet"),
-            "--out", str(out), "--set", 'queries={"num_nouns": 2, "per_proposal": 2}']
+    argv = [
+        "compose",
+        "--manifest",
+        str(tmp_path / "manifest.parquet"),
+        "--proposals",
+        str(tmp_path / "proposals.parquet"),
+        "--detections",
+        str(tmp_path / "detections.parquet"),
+        "--features",
+        str(tmp_path / "features.parquet"),
+        "--cooccurrence",
+        str(tmp_path / "cooc.parquet"),
+        "--out",
+        str(out),
+        "--set",
+        'queries={"num_nouns": 2, "per_proposal": 2}',
+    ]
     assert main(argv) == 0
     df = read_frame(out, "pseudo_queries")
     assert df["query_id"].tolist() == ["v1#p0#q0", "v1#p0#q1", "v1#p1#q0", "v1#p1#q1"]

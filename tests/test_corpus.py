@@ -50,13 +50,23 @@ def test_summary_counts_sentences_and_top_pair(stats):
     _, _, summary = stats
     assert summary["sentences"] == 4
     assert summary["verbs"] == 3 and summary["nouns"] == 7
-    assert summary["top_pairs"][0] == {"noun": "horse", "verb": "ride", "count": 2,
-                                       "p_verb_given_noun": round(2.1 / 2.3, 4)}
+    assert summary["top_pairs"][0] == {
+        "noun": "horse",
+        "verb": "ride",
+        "count": 2,
+        "p_verb_given_noun": round(2.1 / 2.3, 4),
+    }
 
 
 def test_odd_corpus_lines_are_processed_without_error(tmp_path):
     path = tmp_path / "corpus.txt"
-    lines = ["A person opens the door.", "", "word " * 2000, "Ein Mädchen öffnet die Tür — ça va?", "!!! ... ,,, ???"]
+    lines = [
+        "A person opens the door.",
+        "",
+        "word " * 2000,
+        "Ein Mädchen öffnet die Tür — ça va?",
+        "!!! ... ,,, ???",
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "corpus"
     assert main(["corpus", "--corpus", str(path), "--out-dir", str(out), "--set", "corpus.alpha=0.5"]) == 0
@@ -73,5 +83,7 @@ def test_odd_corpus_lines_are_processed_without_error(tmp_path):
 
 def test_charades_annotation_file_is_read_as_sentences_without_timestamps(tmp_path):
     path = tmp_path / "charades_sta_train.txt"
-    path.write_text("AO8RW 0.0 6.9##a person is putting a book on a shelf.\nY6R7T 1.2 8.0##person opens a door.\n")
+    path.write_text(
+        "AO8RW 0.0 6.9##a person is putting a book on a shelf.\nY6R7T 1.2 8.0##person opens a door.\n"
+    )
     assert read_sentences(path) == ["a person is putting a book on a shelf.", "person opens a door."]

@@ -21,7 +21,10 @@ def test_simplify_command_writes_test_queries_of_the_test_split_only(tmp_path):
     out = tmp_path / "test_queries.parquet"
     assert main(["simplify", "--annotations", str(ann), "--split", "test", "--out", str(out)]) == 0
     df = read_frame(out, "test_queries")
-    assert [list(t) for t in df["tokens"]] == [["flip", "person", "switch", "door"], ["ride", "person", "horse"]]
+    assert [list(t) for t in df["tokens"]] == [
+        ["flip", "person", "switch", "door"],
+        ["ride", "person", "horse"],
+    ]
     assert df[["start_s", "end_s"]].to_numpy().tolist() == [[24.3, 30.4], [1.0, 5.5]]
     assert main(["simplify", "--annotations", str(ann), "--split", "train", "--out", str(out)]) == 0
     assert len(read_frame(out, "test_queries")) == 0
@@ -67,8 +70,11 @@ def test_match_keeps_the_best_event_over_the_iou_threshold():
 
 
 def test_hit_rates_are_shares_of_matched_queries():
-    report = evaluate_pseudo_queries(QUERIES, truth_from_events(EVENTS),
-                                     metadata={"config": {"summary": {"proposals_without_detections": 4}}})
+    report = evaluate_pseudo_queries(
+        QUERIES,
+        truth_from_events(EVENTS),
+        metadata={"config": {"summary": {"proposals_without_detections": 4}}},
+    )
     assert report["n_queries"] == 3 and report["n_queries_total"] == 4
     assert report["verb_hit_rate"] == pytest.approx(1 / 3)
     assert report["noun_hit_rate"] == pytest.approx(1.0)
@@ -78,13 +84,26 @@ def test_hit_rates_are_shares_of_matched_queries():
 
 def test_eval_command_with_events_and_with_simplified_annotations(tmp_path):
     pq = QUERIES.assign(duration_s=20.0, tokens=[v + n for v, n in zip(QUERIES["verbs"], QUERIES["nouns"])])
-    write_table("pseudo_queries", pq, tmp_path / "pq.parquet", "test",
-                {"summary": {"proposals_without_detections": 2}})
+    write_table(
+        "pseudo_queries",
+        pq,
+        tmp_path / "pq.parquet",
+        "test",
+        {"summary": {"proposals_without_detections": 2}},
+    )
     EVENTS.to_parquet(tmp_path / "events.parquet")
     ann = tmp_path / "train.txt"
-    ann.write_text("v1 0.0 10.0##a ball bounces on the floor.\nv1 10.0 20.0##the cube slides away.\n"
-                   "v2 0.0 8.0##a star spins.\n")
-    base = ["eval-pseudo-queries", "--pseudo-queries", str(tmp_path / "pq.parquet"), "--annotations", str(ann)]
+    ann.write_text(
+        "v1 0.0 10.0##a ball bounces on the floor.\nv1 10.0 20.0##the cube slides away.\n"
+        "v2 0.0 8.0##a star spins.\n"
+    )
+    base = [
+        "eval-pseudo-queries",
+        "--pseudo-queries",
+        str(tmp_path / "pq.parquet"),
+        "--annotations",
+        str(ann),
+    ]
     assert main([*base, "--events", str(tmp_path / "events.parquet"), "--out", str(tmp_path / "a.json")]) == 0
     by_events = json.loads((tmp_path / "a.json").read_text())
     assert by_events["verb_hit_rate"] == pytest.approx(1 / 3)

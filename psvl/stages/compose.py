@@ -6,7 +6,9 @@ For each proposal of a train video:
   the frames whose time lies inside [start_s, end_s], most weighted first (ties: alphabetical);
 - verbs = `num_verbs` distinct verbs sampled without replacement from P(v | nouns) ∝ Σ_n P(v | n)
   (weights raised to 1 / temperature), over the verbs the corpus saw with at least one of the nouns;
-  the sampling order is kept (first drawn first);
+  the sampling order is kept (first drawn first). Two options refine the paper's Σ_n P(v | n) (see
+  `verb_weights`): each noun weighted by its share of the detections, and P(v | n) * lift so that verbs
+  the corpus uses with every noun alike (`say`, `want`) do not crowd out the specific ones;
 - `per_proposal` queries per proposal, each with its own verb sample; tokens = verbs then nouns.
 A noun unknown to the corpus still names the proposal but proposes no verb; a proposal with no detection
 inside gets no query (counted in the summary, which is also stored in the output's metadata).
@@ -39,8 +41,10 @@ class QueriesConfig:
     num_nouns: int = 5
     num_verbs: int = 3
     per_proposal: int = 1
-    temperature: float = 1.0
+    temperature: float = 0.5
     min_score: float = 0.0
+    noun_weighting: str = "detection"
+    verb_weighting: str = "lift"
     seed: int = 0
 
 
@@ -68,7 +72,7 @@ def load_inputs(
         "proposals": props[props["video_id"].isin(train)].reset_index(drop=True),
         "detections": dets[dets["video_id"].isin(train)].reset_index(drop=True),
         "durations": feats.groupby("video_id")["end_s"].max(),
-        "cooccurrence": _read([cooccurrence], ["noun", "verb", "p_verb_given_noun"]),
+        "cooccurrence": _read([cooccurrence], ["noun", "verb", "count", "p_verb_given_noun"]),
     }
 
 
@@ -120,12 +124,31 @@ def corpus_key(labels: Iterable[str], corpus_nouns: set[str]) -> dict[str, str]:
     return out
 
 
-def verb_weights(nouns: pd.DataFrame, cooc: pd.DataFrame, temperature: float) -> pd.DataFrame:
-    """pidx, verb, weight: Σ_n P(v | n) over the proposal's nouns, raised to 1 / temperature."""
+def verb_weights(
+    nouns: pd.DataFrame,
+    cooc: pd.DataFrame,
+    temperature: float,
+    noun_weighting: str = "uniform",
+    verb_weighting: str = "probability",
+) -> pd.DataFrame:
+    """pidx, verb, weight: Σ_n s(v, n) over the proposal's nouns, raised to 1 / temperature.
+
+    s(v, n) = P(v | n) (`probability`, the paper) or P(v | n) * P(v | n) / P(v) (`lift`: verbs that go with
+    every noun alike, `say`, `want`, weigh less than the verbs specific to n); with `noun_weighting:
+    detection` each noun's term is scaled by its share of the proposal's detection weight.
+    """
     key = corpus_key(nouns["noun"].unique(), set(cooc["noun"]))
-    keyed = nouns[["pidx"]].assign(noun=nouns["noun"].map(key))
+    keyed = nouns[["pidx", "weight"]].assign(noun=nouns["noun"].map(key))
     joined = keyed.merge(cooc, on="noun")
-    w = joined.groupby(["pidx", "verb"], sort=True)["p_verb_given_noun"].sum().reset_index(name="weight")
+    term = joined["p_verb_given_noun"]
+    if verb_weighting == "lift":
+        counts = cooc.groupby("verb")["count"].sum()
+        p_verb = joined["verb"].map(counts / counts.sum())
+        term = term * term / p_verb
+    if noun_weighting == "detection":
+        term = term * joined["weight"] / nouns.groupby("pidx")["weight"].sum().reindex(joined["pidx"]).to_numpy()
+    joined = joined.assign(term=term)
+    w = joined.groupby(["pidx", "verb"], sort=True)["term"].sum().reset_index(name="weight")
     w["weight"] = w["weight"] ** (1.0 / temperature)
     return w[w["weight"] > 0].reset_index(drop=True)
 
@@ -173,7 +196,7 @@ def compose(
     remap[kept["pidx"].to_numpy()] = kept["new"].to_numpy()
     nouns["pidx"] = remap[nouns["pidx"].to_numpy()]
 
-    weights = verb_weights(nouns, cooccurrence, cfg.temperature)
+    weights = verb_weights(nouns, cooccurrence, cfg.temperature, cfg.noun_weighting, cfg.verb_weighting)
     verbs = sample_verbs(weights, cfg.per_proposal, cfg.num_verbs, np.random.default_rng(cfg.seed))
 
     n_kept, per = len(kept), cfg.per_proposal
