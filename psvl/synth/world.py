@@ -125,7 +125,7 @@ def plan_video(
     """Draw one video's length and events. Boundaries fall on a grid of ~0.5 s (whole frames)."""
     unit = max(1, round(fps * 0.5))  # frames per grid unit
     lo, hi = int(np.ceil(min_seconds * fps / unit)), int(np.floor(max_seconds * fps / unit))
-    n_units = int(rng.integers(lo, max(lo, hi) + 1))
+    n_units = max(int(rng.integers(lo, max(lo, hi) + 1)), min_events, 2)
     ks = list(range(min_events, max_events + 1))
     rng.shuffle(ks)
     cuts = None
@@ -135,8 +135,9 @@ def plan_video(
         cuts = _cut_points(rng, n_units, k, min_u, max_u)
         if cuts is not None:
             break
-    if cuts is None:  # too short for the event bounds: fall back to two halves
-        cuts = [0, n_units // 2, n_units]
+    if cuts is None:  # too short for the event bounds: min_events near-equal events
+        k = max(min_events, 1)
+        cuts = [round(j * n_units / k) for j in range(k + 1)]
     objects, scenes, aff = list(OBJECTS), list(SCENES), affinity()
     events, prev_obj, prev_scene = [], None, None
     for a, b in itertools.pairwise(cuts):
