@@ -16,7 +16,7 @@ from psvl.cli import main as cli_main
 from psvl.synth import generate, resolve
 from psvl.synth.render import background, render_event
 from psvl.synth.shapes import SHAPES, paste
-from psvl.synth.text import CAPTION_TEMPLATES, VERBS, corpus, fill
+from psvl.synth.text import CAPTION_TEMPLATES, CORPUS_TEMPLATES, VERBS, corpus, expand_alternatives, fill
 from psvl.synth.world import ACTIONS, OBJECTS, SCENES, Event, affinity, plan_video
 
 SMALL = {"videos": 5, "min_seconds": 12, "max_seconds": 20, "corpus_sentences": 200, "test_fraction": 0.4}
@@ -233,14 +233,19 @@ def test_corpus_follows_the_affinities_with_noise_and_unrelated_sentences():
         assert ACTIONS[int(observed.argmax())] == ACTIONS[int(aff[obj].argmax())]
 
 
-def test_every_caption_template_simplifies_to_its_verb_lemma_and_object_noun(world):
+def test_every_caption_and_corpus_template_simplifies_to_its_verb_lemma_and_object_noun(world):
     from psvl.tagger import simplify
 
     rng = np.random.default_rng(0)
+    corpus_variants = [v for t in CORPUS_TEMPLATES for v in expand_alternatives(t)]
+    assert len(corpus_variants) == 7 + 5 + 6 + 4 + 5
     sents, keys = [], []
     for template, obj, action in itertools.product(CAPTION_TEMPLATES, OBJECTS, ACTIONS):
         scene = list(SCENES)[int(rng.integers(len(SCENES)))]
         sents.append(fill(template, obj, action, scene, rng) + ".")
+        keys.append((obj, action))
+    for template, obj, action in itertools.product(corpus_variants, OBJECTS, ACTIONS):
+        sents.append(fill(template, obj, action, "park", rng))
         keys.append((obj, action))
     events = read_frame(world / "events.parquet")
     sents += events.sentence.tolist()
