@@ -13,8 +13,8 @@ import pytest
 
 from psvl.artifacts import read_frame, read_metadata
 from psvl.cli import main as cli_main
-from psvl.synth import generate, resolve
-from psvl.synth.render import background, render_event
+from psvl.synth import generate, plan, resolve
+from psvl.synth.render import background, render_event, render_video
 from psvl.synth.shapes import SHAPES, paste
 from psvl.synth.text import CAPTION_TEMPLATES, CORPUS_TEMPLATES, VERBS, corpus, expand_alternatives, fill
 from psvl.synth.world import ACTIONS, OBJECTS, SCENES, Event, affinity, plan_video
@@ -270,3 +270,19 @@ def test_bad_settings_name_the_key():
         resolve(videos=1)
     with pytest.raises(ValueError, match="min_seconds"):
         resolve(min_seconds=30, max_seconds=20)
+
+
+def test_frames_change_more_across_event_boundaries_than_within_events():
+    cfg = resolve()
+    within, across = [], []
+    for i in range(6):
+        rng = np.random.default_rng([cfg.seed, i])
+        p = plan(cfg, i, "train", rng)
+        frames, _ = render_video(p, cfg.size, cfg.object_size, rng)
+        coarse = frames.reshape(len(frames), 16, 8, 16, 8, 3).mean(axis=(2, 4)).reshape(len(frames), -1)
+        cuts = [e.start_frame for e in p.events[1:]]
+        for f in range(4, len(frames), 4):  # 0.5 s apart, as the frames stage samples at 2 fps
+            d = np.linalg.norm(coarse[f] - coarse[f - 4])
+            (across if any(f - 4 < c <= f for c in cuts) else within).append(d)
+    assert len(across) >= 12
+    assert min(across) > np.percentile(within, 90)
