@@ -37,7 +37,16 @@ def test_manifest_assigns_shards_in_listing_order_and_marks_test_videos(tmp_path
     assert df["shard"].tolist() == [shard_of(i, 4) for i in range(10)]
     assert df["shard"].nunique() == len(shard_names(len(list_videos(root)), 4)) == 3
     assert df.loc[df["split"] == "test", "video_id"].tolist() == ["v00003", "v00007"]
-    assert all(Path(p).is_absolute() and Path(p).exists() for p in df["path"])
+    assert df["path"].tolist() == [str(root / f"v{i:05d}.mp4") for i in range(10)]
+
+
+def test_relative_videos_dir_gives_relative_paths(tmp_path, monkeypatch):
+    touch_videos(tmp_path / "videos", 2)
+    monkeypatch.chdir(tmp_path)
+    assert build_manifest("videos", "**/*", [], 64)["path"].tolist() == [
+        "videos/v00000.mp4",
+        "videos/v00001.mp4",
+    ]
 
 
 def test_nested_folders_give_path_ids_and_match_annotations_by_stem(tmp_path):

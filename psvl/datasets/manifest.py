@@ -17,7 +17,10 @@ log = logging.getLogger(__name__)
 def build_manifest(
     videos_dir: str | os.PathLike, pattern: str, test_video_ids: Iterable[str], shard_size: int
 ) -> pd.DataFrame:
-    """video_id, path (absolute), split, shard for each video under `videos_dir`.
+    """video_id, path, split, shard for each video under `videos_dir`.
+
+    path is `videos_dir` joined with the file's path under it: relative when `videos_dir` is (the
+    workflow's case, so a run's manifest does not depend on where its folder lives), else absolute.
 
     The listing and shard assignment are `psvl.datasets.videos`' (the Snakefile counts shards with the same
     functions at parse time). split is `test` when the video has test annotations (matched by its id or by
@@ -32,7 +35,7 @@ def build_manifest(
     df = pd.DataFrame(
         {
             "video_id": ids,
-            "path": [os.path.abspath(p) for p in paths],
+            "path": [str(p) for p in paths],
             "split": ["test" if (v in test or p.stem in test) else "train" for v, p in zip(ids, paths)],
             "shard": [shard_of(i, shard_size) for i in range(len(paths))],
         }
