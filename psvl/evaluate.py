@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from psvl import spans
 
@@ -52,7 +54,7 @@ def match(pred: pd.DataFrame, gt: pd.DataFrame, how: str = "auto") -> tuple[pd.D
         raise ValueError(f"eval.match: expected one of {MATCH_MODES}, got {how!r}")
     cols = ["pred_start_s", "pred_end_s", "pred_duration_s"]
     ids = pred["query_id"]
-    ids_ok = len(pred) > 0 and ids.notna().all() and ids.isin(set(gt["query_id"])).all()
+    ids_ok = len(pred) > 0 and ids.notna().all() and _isin(ids, gt["query_id"]).all()
     if how == "query_id" or (how == "auto" and ids_ok):
         dup = ids.duplicated()
         if dup.any():
@@ -72,6 +74,12 @@ def match(pred: pd.DataFrame, gt: pd.DataFrame, how: str = "auto") -> tuple[pd.D
     return merged, "video_order", len(pred) - used
 
 
+def _isin(values: pd.Series, allowed: pd.Series) -> np.ndarray:
+    """Membership of string ids, in pyarrow (pandas' arrow-string isin loops in Python)."""
+    as_arrow = [pa.array(x.astype(object).to_numpy(), pa.string()) for x in (values, allowed)]
+    return pc.is_in(as_arrow[0], value_set=as_arrow[1]).to_numpy(zero_copy_only=False)
+
+
 def _durations(df: pd.DataFrame, fallback: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """Each query's video duration; where unknown, `fallback` (or +inf: no upper clip). Returns (dur, n_unknown)."""
     dur = df["duration_s"].to_numpy(dtype=np.float64).copy()
@@ -83,11 +91,45 @@ def _durations(df: pd.DataFrame, fallback: np.ndarray | None = None) -> tuple[np
     return dur, int(unknown.sum())
 
 
+def window_groups(gt: pd.DataFrame) -> np.ndarray:
+    """The query each ground-truth row belongs to: a QVHighlights query with several true windows is read as
+    rows `q`, `q#1`, `q#2`, ... (psvl.datasets.jsonl); those rows form one query, scored by its best window.
+    Any other row is a query of its own."""
+    if "query_id" not in gt:
+        return np.arange(len(gt)).astype(str).astype(object)
+    ids = gt["query_id"].astype(str).to_numpy(dtype=object)
+    id_array = pa.array(ids, pa.string())
+    found = pc.extract_regex(id_array, r"^(?P<base>.*)#(?P<k>[1-9]\d*)$")
+    base = pc.struct_field(found, "base")  # null where the id has no `#k` suffix
+    where = pc.index_in(base, value_set=id_array)  # row of the base id; null where none
+    known = pc.is_valid(where).to_numpy(zero_copy_only=False)
+    if not known.any():
+        return ids
+    row = where.fill_null(0).to_numpy(zero_copy_only=False)
+    video = gt["video_id"].to_numpy(dtype=object)
+    extra = known & (video[row] == video)
+    return np.where(extra, base.to_numpy(zero_copy_only=False).astype(object), ids)
+
+
+def per_query(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Best IoU of each query over its true windows (rows sharing a group), in first-row order."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(pd.unique(groups)) == len(groups):
+        return values
+    return pd.Series(values).groupby(groups, sort=False).max().to_numpy()
+
+
 def score(
     pred: pd.DataFrame, gt: pd.DataFrame, how: str = "auto"
-) -> tuple[pd.DataFrame, dict]:
-    """Per-query IoU (a `predictions`-schema table) and what was adjusted to compute it."""
+) -> tuple[pd.DataFrame, dict, np.ndarray]:
+    """Per-row IoU (a `predictions`-schema table), what was adjusted, and each query's IoU (best window)."""
     merged, used_rule, unmatched = match(pred, gt, how)
+    groups = window_groups(merged)
+    cols = ["pred_start_s", "pred_end_s", "pred_duration_s"]
+    extra = groups != merged["query_id"].to_numpy(dtype=object)
+    if extra.any():  # the extra windows of a query share its one prediction
+        first = merged.groupby(groups, sort=False)[cols].transform("first")
+        merged.loc[extra, cols] = first.loc[extra, cols].to_numpy()
     dur, unknown = _durations(merged, merged["pred_duration_s"].to_numpy(dtype=np.float64))
     raw = merged[["pred_start_s", "pred_end_s"]].to_numpy(dtype=np.float64)
     missing = np.isnan(raw).any(axis=1)
@@ -123,15 +165,16 @@ def score(
             "gt_clipped_to_duration": int(truth_outside.sum()),
         },
     }
+    info["adjustments"]["extra_true_windows"] = int(extra.sum())
     if missing.any():
         log.warning("%d queries have no prediction: scored IoU 0", int(missing.sum()))
     if unknown:
         log.info("%d queries lack a duration in the ground truth", unknown)
-    return table, info
+    return table, info, per_query(ious, groups)
 
 
-def _metrics(pred_spans: np.ndarray, truth: np.ndarray) -> dict:
-    return spans.recall_at(spans.iou(pred_spans, truth), THRESHOLDS)
+def _metrics(pred_spans: np.ndarray, truth: np.ndarray, groups: np.ndarray) -> dict:
+    return spans.recall_at(per_query(spans.iou(pred_spans, truth), groups), THRESHOLDS)
 
 
 def baselines(gt: pd.DataFrame, train_moments: np.ndarray | None = None, seed: int = 0) -> dict:
@@ -154,19 +197,21 @@ def baselines(gt: pd.DataFrame, train_moments: np.ndarray | None = None, seed: i
     mean = moments.mean(axis=0) if len(moments) else np.array([0.0, 1.0])
     mean_pred = mean[None, :] * dur[:, None]
 
-    rng = np.random.default_rng(seed)
-    lengths = rng.choice(spans.length(moments), size=len(gt)) if len(moments) else np.ones(len(gt))
-    starts = rng.uniform(0.0, 1.0, size=len(gt)) * (1.0 - lengths)
-    random_pred = np.stack([starts, starts + lengths], axis=1) * dur[:, None]
+    groups = window_groups(gt)
+    codes, n_queries = pd.factorize(groups)[0], len(pd.unique(groups))
+    rng = np.random.default_rng(seed)  # one draw per query, shared by its true windows
+    lengths = rng.choice(spans.length(moments), size=n_queries) if len(moments) else np.ones(n_queries)
+    starts = rng.uniform(0.0, 1.0, size=n_queries) * (1.0 - lengths)
+    random_pred = np.stack([starts, starts + lengths], axis=1)[codes] * dur[:, None]
     return {
         "mean_moment": {
-            **_metrics(mean_pred, truth),
+            **_metrics(mean_pred, truth, groups),
             "moment_normalized": [float(mean[0]), float(mean[1])],
             "source": source,
             "n_moments": len(moments),
         },
         "random_proposal": {
-            **_metrics(random_pred, truth),
+            **_metrics(random_pred, truth, groups),
             "seed": int(seed),
             "source": source,
             "n_moments": len(moments),
@@ -198,8 +243,8 @@ def evaluate_with_table(
 ) -> tuple[dict, pd.DataFrame]:
     """`evaluate`, plus the per-query table (predictions schema) the plots and `--per-query` use."""
     pred_df, gt_df = _prepare(pred_df, gt_df)
-    table, info = score(pred_df, gt_df, how)
-    metrics = spans.recall_at(table["iou"].to_numpy(), THRESHOLDS)
+    table, info, query_ious = score(pred_df, gt_df, how)
+    metrics = spans.recall_at(query_ious, THRESHOLDS)
     metrics.update(info)
     metrics["baselines"] = baselines(gt_df, train_moments, seed)
     return metrics, table

@@ -40,14 +40,21 @@ def _with_order(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=columns)
-    for col in ("pred_start_s", "pred_end_s", "pred_duration_s", "start_s", "end_s", "duration_s"):
-        if col in df:
-            df[col] = pd.to_numeric(df[col], errors="raise").astype(np.float64)
-    df["video_id"] = df["video_id"].astype(str)
-    df["query_id"] = df["query_id"].map(lambda q: None if q is None or pd.isna(q) else str(q)).astype(object)
-    return df
+def _frame(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The given columns with plain dtypes: float64 times, str video ids, str-or-None query ids."""
+    out = pd.DataFrame(index=range(len(df)))
+    for col in columns:
+        values = df[col].to_numpy()
+        if col in ("pred_start_s", "pred_end_s", "pred_duration_s", "start_s", "end_s", "duration_s"):
+            out[col] = pd.to_numeric(pd.Series(values), errors="raise").to_numpy(dtype=np.float64)
+        elif col == "query_id":
+            missing = pd.isna(values)
+            out[col] = np.where(missing, None, values.astype(str)).astype(object)
+        elif col == "video_id":
+            out[col] = values.astype(str)
+        else:
+            out[col] = values
+    return out
 
 
 # --- the text formats ------------------------------------------------------------------------------
@@ -77,13 +84,58 @@ def _top_window(windows: list, where: str) -> tuple[float, float]:
     """The highest-scoring `[start, end, score]` window (the first when scores are absent or tied)."""
     if not windows:
         raise FormatError(f"{where}: empty window list")
-    scores = [float(w[2]) if len(w) > 2 else 0.0 for w in windows]
-    best = windows[int(np.argmax(scores))]
+    best = max(windows, key=lambda w: float(w[2]) if len(w) > 2 else 0.0)  # max keeps the first of ties
     return float(best[0]), float(best[1])
 
 
-def _read_jsonl(path: Path) -> list[dict]:
+def _read_jsonl_arrow(path: Path) -> list[dict] | None:
+    """The fast path of `_read_jsonl` (pyarrow's JSON reader, top windows picked in numpy); None when the
+    file is anything but the plain case, so the line-by-line reader handles it and names the bad line."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    try:
+        table = pj.read_json(path)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    key = "pred_relevant_windows" if "pred_relevant_windows" in table.column_names else "relevant_windows"
+    if key not in table.column_names or "vid" not in table.column_names:
+        return None
+    windows = table.column(key).combine_chunks()
+    if not pa.types.is_list(windows.type) or not pa.types.is_list(windows.type.value_type):
+        return None
+    if windows.null_count or windows.value_lengths().to_numpy().min(initial=1) == 0:
+        return None
+    inner = windows.flatten()
+    if inner.null_count or not pa.types.is_floating(inner.type.value_type) and not pa.types.is_integer(
+        inner.type.value_type
+    ):
+        return None
+    values = inner.flatten().cast(pa.float64()).to_numpy(zero_copy_only=False)
+    starts = inner.offsets.to_numpy()[:-1]
+    lengths = inner.value_lengths().to_numpy()
+    if lengths.min(initial=2) < 2:
+        return None
+    score = np.where(lengths > 2, values[np.minimum(starts + 2, len(values) - 1)], 0.0)
+    record = np.repeat(np.arange(len(windows)), windows.value_lengths().to_numpy())
+    order = np.lexsort((np.arange(len(record)), -score, record))  # by record, best score, then file order
+    best = order[np.unique(record[order], return_index=True)[1]]
+    columns = {
+        "query_id": table.column("qid").to_pylist() if "qid" in table.column_names else None,
+        "video_id": table.column("vid").cast(pa.string()).to_pylist(),
+        "start": values[starts[best]],
+        "end": values[starts[best] + 1],
+    }
+    if "duration" in table.column_names:
+        columns["duration"] = table.column("duration").cast(pa.float64()).to_numpy(zero_copy_only=False)
+    return pd.DataFrame(columns)
+
+
+def _read_jsonl(path: Path) -> list[dict] | pd.DataFrame:
     """QVHighlights/lighthouse JSONL: `pred_relevant_windows` (predictions) or `relevant_windows` (truth)."""
+    fast = _read_jsonl_arrow(path)
+    if fast is not None:
+        return fast
     rows = []
     with open(path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
@@ -203,7 +255,7 @@ def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
     for col in ("query_id", "pred_duration_s"):
         if col not in df:
             df[col] = None if col == "query_id" else np.nan
-    out = _with_order(_frame(df.to_dict("records"), PRED_COLUMNS[:-1]))
+    out = _with_order(_frame(df, PRED_COLUMNS[:-1]))
     log.info("read %d predictions from %s", len(out), path)
     return out
 
@@ -232,7 +284,7 @@ def read_ground_truth(path: str | os.PathLike, durations: str | os.PathLike | No
     for col, default in (("split", "test"), ("sentence", ""), ("duration_s", np.nan)):
         if col not in df:
             df[col] = default
-    out = _with_order(_frame(df[GT_COLUMNS[:-1]].to_dict("records"), GT_COLUMNS[:-1]))
+    out = _with_order(_frame(df, GT_COLUMNS[:-1]))
     log.info("read %d ground-truth queries from %s", len(out), path)
     return out
 

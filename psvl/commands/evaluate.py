@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from psvl import config, plots
     from psvl.artifacts import write_json, write_table
-    from psvl.evaluate import EvalConfig, evaluate_with_table
+    from psvl.evaluate import EvalConfig, evaluate_with_table, per_query, window_groups
     from psvl.predictions_io import read_ground_truth, read_moments, read_predictions
 
     cfg = config.build(EvalConfig, load_config(args)["eval"])
@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
                     shaping={"match": cfg.match, "pred": args.pred, "gt": args.gt})
     if args.plots:
         durations = dict(zip(gt["video_id"], gt["duration_s"]))
-        plots.iou_histogram(table["iou"], f"{args.plots}/iou_histogram.png", metrics, cfg.histogram_bins)
+        ious = per_query(table["iou"].to_numpy(), window_groups(table))
+        plots.iou_histogram(ious, f"{args.plots}/iou_histogram.png", metrics, cfg.histogram_bins)
         plots.moments(table, f"{args.plots}/moments.png", cfg.plot_videos, cfg.seed, durations)
     return 0
