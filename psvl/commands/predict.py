@@ -1,0 +1,97 @@
+"""`psvl predict`: localize test queries in batch, or one query in one video file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from psvl.commands._common import add_config_arguments, load_config
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", required=True, metavar="DIR", help="model folder (best.pt) or a checkpoint"
+    )
+    batch = parser.add_argument_group("batch: a table of test queries")
+    batch.add_argument(
+        "--test-queries", metavar="PARQUET", help="test_queries.parquet (tokens already simplified)"
+    )
+    batch.add_argument(
+        "--features", nargs="+", default=[], metavar="PARQUET", help="features/{shard}.parquet"
+    )
+    batch.add_argument("--out", metavar="PARQUET", help="predictions.parquet to write")
+    one = parser.add_argument_group("one video")
+    one.add_argument(
+        "--video", metavar="FILE", help="a video file: frames and features are extracted as in training"
+    )
+    one.add_argument("--query", metavar="TEXT", help="a sentence, e.g. 'person opens the door'")
+    one.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_config_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from psvl.config import ConfigError
+    from psvl.predict import Predictor
+
+    cfg = load_config(args)
+    device = cfg["train"]["device"]
+    import torch
+
+    torch.set_num_threads(cfg["train"]["threads"])
+    predictor = Predictor.load(args.model, device)
+    if args.video:
+        if not args.query:
+            raise ConfigError("psvl predict --video needs --query TEXT")
+        frames_cfg = {
+            **predictor.provenance.get("frames", {}),
+            **{
+                k: v
+                for k, v in cfg["frames"].items()
+                if args.config or any(s.startswith("frames") for s in args.overrides)
+            },
+        }
+        predictor.encode_file(args.video, frames_cfg)
+        tokens = predictor.tokens(args.query)
+        start, end, score = predictor.predict(tokens)[0]
+        if args.json:
+            out = {
+                "video": args.video,
+                "query": args.query,
+                "tokens": tokens,
+                "start_s": round(start, 3),
+                "end_s": round(end, 3),
+                "score": round(score, 4),
+            }
+            sys.stdout.write(json.dumps(out) + "\n")
+        else:
+            sys.stdout.write(f"{start:.2f} {end:.2f}  ({' '.join(tokens)}; score {score:.3f})\n")
+        return 0
+    if not (args.test_queries and args.features and args.out):
+        raise ConfigError("psvl predict: give --test-queries, --features and --out, or --video and --query")
+    from psvl.artifacts import read_frame, write_table
+    from psvl.spans import recall_at
+    from psvl.stages.features import load_features
+
+    queries = read_frame(args.test_queries, "test_queries")
+    table = predictor.predict_table(queries, load_features(args.features))
+    write_table(
+        "predictions",
+        table,
+        args.out,
+        stage="predict",
+        shaping={"model": str(args.model), "num_segments": predictor.num_segments},
+    )
+    metrics = recall_at(table["iou"].to_numpy())
+    log.info(
+        "%d of %d queries predicted: R@0.5 %.3f mIoU %.3f -> %s",
+        len(table),
+        len(queries),
+        metrics["R@0.5"],
+        metrics["mIoU"],
+        args.out,
+    )
+    return 0

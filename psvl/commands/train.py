@@ -1,0 +1,115 @@
+"""`psvl train`: train the localization model on pseudo-queries (ours, or PSVL's released labels)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from psvl.commands._common import add_config_arguments, load_config
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pseudo-queries", metavar="PARQUET", help="pseudo_queries.parquet")
+    parser.add_argument(
+        "--features", nargs="+", default=[], metavar="PARQUET", help="features/{shard}.parquet"
+    )
+    parser.add_argument(
+        "--psvl-json", metavar="JSON", help="instead of --pseudo-queries: PSVL's released pseudo-label JSON"
+    )
+    parser.add_argument(
+        "--features-dir",
+        metavar="DIR",
+        help="instead of --features: a folder of per-video .npy/.npz features (or an HDF5 file)",
+    )
+    parser.add_argument(
+        "--vocab",
+        metavar="PARQUET",
+        help="corpus/vocab.parquet: its verbs and nouns join the vocabulary (model.vocab_from_corpus)",
+    )
+    parser.add_argument(
+        "--out-dir",
+        required=True,
+        metavar="DIR",
+        help="writes best.pt, last.pt, vocab.json, train_log.parquet here",
+    )
+    parser.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt when it exists")
+    add_config_arguments(parser)
+
+
+def _queries(args: argparse.Namespace, cfg: dict):
+    from psvl.artifacts import read_frame
+    from psvl.config import ConfigError
+
+    pq_path = args.pseudo_queries or (cfg["dataset"]["pseudo_labels"] if not args.psvl_json else None)
+    if args.psvl_json:
+        from psvl.datasets.psvl_json import read_pseudo_queries
+
+        return read_pseudo_queries(args.psvl_json), {"pseudo_queries": args.psvl_json}
+    if not pq_path:
+        raise ConfigError("psvl train: give --pseudo-queries PARQUET or --psvl-json JSON")
+    if str(pq_path).endswith(".json"):
+        from psvl.datasets.psvl_json import read_pseudo_queries
+
+        return read_pseudo_queries(pq_path), {"pseudo_queries": str(pq_path)}
+    return read_frame(pq_path, "pseudo_queries"), {"pseudo_queries": str(pq_path)}
+
+
+def _features(args: argparse.Namespace, cfg: dict, queries):
+    from psvl.artifacts import read_metadata
+    from psvl.config import ConfigError
+    from psvl.stages.features import load_features
+
+    features_dir = args.features_dir or (cfg["dataset"]["features_dir"] if not args.features else None)
+    if features_dir:
+        from psvl.stages.features import FeaturesConfig
+        from psvl.stages.features_import import import_features
+        from psvl.train_data import features_dict_from_frame
+
+        fcfg = FeaturesConfig(extractor="precomputed", precomputed_path=str(features_dir))
+        durations = queries.groupby("video_id")["duration_s"].first().astype(float).to_dict()
+        df = import_features(fcfg, sorted(durations), durations)
+        meta = {
+            "artifact": "features",
+            "config": {"extractor": "precomputed", "precomputed_path": str(features_dir)},
+        }
+        return features_dict_from_frame(df), meta
+    if not args.features:
+        raise ConfigError("psvl train: give --features PARQUET... or --features-dir DIR")
+    return load_features(args.features), read_metadata(args.features[0])
+
+
+def run(args: argparse.Namespace) -> int:
+    from psvl.config import build
+    from psvl.train import ModelSettings, TrainConfig, train
+
+    cfg = load_config(args)
+    model_cfg = build(ModelSettings, cfg["model"])
+    train_cfg = build(TrainConfig, cfg["train"])
+    queries, sources = _queries(args, cfg)
+    features, feat_meta = _features(args, cfg, queries)
+    words = None
+    if args.vocab and model_cfg.vocab_from_corpus:
+        from psvl.artifacts import read_frame
+        from psvl.vocab import corpus_words
+
+        words = corpus_words(read_frame(args.vocab, "vocab"))
+    provenance = {"features": feat_meta, "inputs": sources, "frames": cfg["frames"]}
+    result = train(
+        queries,
+        features,
+        args.out_dir,
+        model_cfg,
+        train_cfg,
+        corpus_words=words,
+        resume=args.resume,
+        provenance=provenance,
+    )
+    log.info(
+        "trained %d epochs; best validation mIoU %.4f -> %s",
+        result["epochs"],
+        result["best_score"],
+        args.out_dir,
+    )
+    return 0

@@ -1,0 +1,273 @@
+"""PSVLNet: PSVL's cross-modality two-stage attention network, top to bottom (nanoGPT style).
+
+Small blocks first (masked helpers, GRU encoder, query/video encoders, the fusion layer, non-local
+block, regression head), then `PSVLConfig` and `PSVLNet`, which composes them.
+
+Parameter parity with the released reference (Charades config: vocab 506, word 300, video 1024, GRU 256
+per direction, fusion 256 with 1 head and 3 layers per block, 2 non-local blocks of 4 heads) is 8,207,482
+parameters; `tests/test_model.py` pins every part. What differs from the reference, on purpose:
+- GRUs run on padded tensors (fused `nn.GRU`, one call per direction); the backward direction reads each
+  sequence reversed *within its length*, so padding never leaks in (the reference packs sequences, whose
+  CPU backward slices every timestep: the main cost of its training step).
+- padded positions are zeroed before every Conv1d and left out of BatchNorm statistics, so a video's
+  output does not depend on how much padding its batch has;
+- the output is constrained to 0 <= start <= end <= 1 (start = sigmoid(a), end = start + (1 - start) *
+  sigmoid(b)); the reference's ReLU head lets start > end and values above 1 through;
+- the unused second regression head is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each sequence of `x` (B, L, D) within its first `lengths[b]` steps; padding stays put."""
+    steps = torch.arange(x.size(1), device=x.device)[None, :]
+    lens = lengths.to(x.device)[:, None]
+    idx = torch.where(steps < lens, lens - 1 - steps, steps)
+    return x.gather(1, idx[:, :, None].expand_as(x))
+
+
+class BiGRU(nn.Module):
+    """Bidirectional GRU over padded sequences: two fused unidirectional `nn.GRU` calls, no packing."""
+
+    def __init__(self, in_dim: int, hidden: int) -> None:
+        super().__init__()
+        self.fwd = nn.GRU(in_dim, hidden, batch_first=True)
+        self.bwd = nn.GRU(in_dim, hidden, batch_first=True)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        lengths = mask.sum(1)
+        h_fwd, _ = self.fwd(x)
+        h_bwd, _ = self.bwd(reverse_padded(x, lengths))
+        return torch.cat([h_fwd, reverse_padded(h_bwd, lengths)], dim=-1)
+
+
+class MaskedBatchNorm1d(nn.BatchNorm1d):
+    """BatchNorm over (B, C, L) whose training statistics use only the unpadded positions.
+
+    With a single valid value per channel (batch 1, one segment) it normalizes with the running
+    statistics instead of failing, so a batch of one 1-token query still trains.
+    """
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        if not self.training or (x.size(0) * x.size(2) > 1 and bool(mask.all())):
+            return super().forward(x)
+        keep = mask.bool()
+        flat = x.transpose(1, 2)[keep]  # (N_valid, C)
+        train_stats = flat.size(0) > 1
+        normed = F.batch_norm(
+            flat,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            training=train_stats,
+            momentum=self.momentum,
+            eps=self.eps,
+        )
+        out = x.new_zeros(x.size(0), x.size(2), x.size(1))
+        out[keep] = normed
+        return out.transpose(1, 2)
+
+
+class QueryEncoder(nn.Module):
+    """Token ids (B, L) + mask (B, L) -> word features (B, L, fusion_dim). The interface a text encoder
+    (e.g. a pretrained transformer) would implement as a drop-in second query encoder."""
+
+    def __init__(self, vocab_size: int, word_dim: int, hidden: int, out_dim: int, dropout: float) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, word_dim, padding_idx=0)
+        self.gru = BiGRU(word_dim, hidden)
+        self.proj = nn.Sequential(nn.Linear(2 * hidden, out_dim), nn.ReLU(), nn.Dropout(dropout))
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.gru(self.embedding(tokens), mask))
+
+
+class VideoEncoder(nn.Module):
+    """Segment features (B, T, D) -> BiGRU; [input || GRU states] -> Linear + ReLU + Dropout."""
+
+    def __init__(self, video_dim: int, hidden: int, out_dim: int, dropout: float) -> None:
+        super().__init__()
+        self.gru = BiGRU(video_dim, hidden)
+        self.proj = nn.Sequential(nn.Linear(video_dim + 2 * hidden, out_dim), nn.ReLU(), nn.Dropout(dropout))
+
+    def forward(self, feats: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # proj([feats || states]) as two matmuls: no concatenated copy, and no gradient is computed for
+        # the (constant) input features, which a Linear over the concatenation would compute and drop.
+        linear, d = self.proj[0], feats.size(-1)
+        h = F.linear(feats, linear.weight[:, :d]) + F.linear(
+            self.gru(feats, mask), linear.weight[:, d:], linear.bias
+        )
+        return self.proj[2](self.proj[1](h))
+
+
+class FusionLayer(nn.Module):
+    """x attends over a context (MultiheadAttention), then Conv1d(k=3)-BN-ReLU, plus the residual x."""
+
+    def __init__(self, dim: int, heads: int, kernel: int = 3) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.conv = nn.Conv1d(dim, dim, kernel, padding=kernel // 2)
+        self.norm = MaskedBatchNorm1d(dim)
+
+    def forward(self, x: torch.Tensor, x_mask: torch.Tensor, ctx: torch.Tensor, ctx_mask: torch.Tensor):
+        attended, _ = self.attn(x, ctx, ctx, key_padding_mask=~ctx_mask, need_weights=False)
+        h = (attended * x_mask[..., None]).transpose(1, 2)  # zero padding so the conv never sees it
+        h = F.relu(self.norm(self.conv(h), x_mask)).transpose(1, 2)
+        return (h + x) * x_mask[..., None]
+
+
+class FusionBlock(nn.Module):
+    """`layers` FusionLayers; the stream x is updated, the context stays fixed."""
+
+    def __init__(self, dim: int, heads: int, layers: int) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(FusionLayer(dim, heads) for _ in range(layers))
+
+    def forward(self, x, x_mask, ctx, ctx_mask):
+        for layer in self.layers:
+            x = layer(x, x_mask, ctx, ctx_mask)
+        return x
+
+
+class NonLocalBlock(nn.Module):
+    """Multi-head self-attention over segments with a residual and no output projection (as LGI)."""
+
+    def __init__(self, dim: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        B, T, D = x.shape
+        q, k, v = self.qkv(self.drop(x)).view(B, T, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)
+        r = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :])
+        return x + r.transpose(1, 2).reshape(B, T, D)
+
+
+class RegressionHead(nn.Module):
+    """Attentive pooling over segments -> MLP -> (start, end) with 0 <= start <= end <= 1.
+
+    Returns the moment (B, 2) and the pooling weights (B, T), which the attention-guidance loss reads.
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.feat2att = nn.Linear(dim, dim // 2, bias=False)
+        self.to_alpha = nn.Linear(dim // 2, 1, bias=False)
+        self.fc = nn.Linear(dim, dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, 2))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        alpha = self.to_alpha(torch.tanh(self.feat2att(x))).squeeze(-1)
+        weights = torch.softmax(alpha.masked_fill(~mask, float("-inf")), dim=-1)
+        pooled = self.fc(torch.bmm(weights[:, None, :], x).squeeze(1))
+        a, b = self.mlp(pooled).float().unbind(-1)
+        start = torch.sigmoid(a)
+        end = start + (1 - start) * torch.sigmoid(b)
+        return torch.stack([start, end], dim=-1), weights
+
+
+@dataclass
+class PSVLConfig:
+    vocab_size: int = 506
+    video_dim: int = 1024
+    word_dim: int = 300
+    hidden: int = 256  # GRU hidden size per direction
+    fusion_dim: int = 256
+    fusion_heads: int = 1
+    fusion_layers: int = 3
+    nonlocal_blocks: int = 2
+    nonlocal_heads: int = 4
+    dropout: float = 0.1
+
+
+class PSVLNet(nn.Module):
+    """Query and video encoders -> two-stage cross-modal fusion -> non-local blocks -> moment regression.
+
+    forward(tokens (B, L) long, token_mask (B, L) bool, video (B, T, D) float, video_mask (B, T) bool)
+    -> {"moment": (B, 2) normalized start/end, "attention": (B, T) pooling weights}.
+    """
+
+    def __init__(self, config: PSVLConfig) -> None:
+        super().__init__()
+        c = self.config = config
+        self.query_encoder = QueryEncoder(c.vocab_size, c.word_dim, c.hidden, c.fusion_dim, c.dropout)
+        self.video_encoder = VideoEncoder(c.video_dim, c.hidden, c.fusion_dim, c.dropout)
+        # stage 1: words attend over video; video attends over words. stage 2: video over the attended words.
+        self.word_fusion = FusionBlock(c.fusion_dim, c.fusion_heads, c.fusion_layers)
+        self.video_fusion = FusionBlock(c.fusion_dim, c.fusion_heads, c.fusion_layers)
+        self.two_stage_fusion = FusionBlock(c.fusion_dim, c.fusion_heads, c.fusion_layers)
+        self.nonlocal_blocks = nn.ModuleList(
+            NonLocalBlock(c.fusion_dim, c.nonlocal_heads, c.dropout) for _ in range(c.nonlocal_blocks)
+        )
+        self.head = RegressionHead(c.fusion_dim)
+
+    def encode_video(self, video: torch.Tensor, video_mask: torch.Tensor) -> torch.Tensor:
+        """Query-independent video features: compute once per video, reuse for every query."""
+        return self.video_encoder(video, video_mask)
+
+    def localize(self, tokens, token_mask, video_enc, video_mask) -> dict[str, torch.Tensor]:
+        words = self.query_encoder(tokens, token_mask)
+        words_att = self.word_fusion(words, token_mask, video_enc, video_mask)
+        video_att = self.video_fusion(video_enc, video_mask, words, token_mask)
+        fused = self.two_stage_fusion(video_att, video_mask, words_att, token_mask)
+        for block in self.nonlocal_blocks:
+            fused = block(fused, video_mask)
+        moment, attention = self.head(fused, video_mask)
+        return {"moment": moment, "attention": attention}
+
+    def forward(self, tokens, token_mask, video, video_mask) -> dict[str, torch.Tensor]:
+        return self.localize(tokens, token_mask, self.encode_video(video, video_mask), video_mask)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def parameter_counts(self) -> dict[str, int]:
+        """Parameters per part, named as in the reference's parity table."""
+
+        def count(*mods: nn.Module) -> int:
+            return sum(p.numel() for m in mods for p in m.parameters())
+
+        return {
+            "query_encoder": count(self.query_encoder),
+            "video_encoder": count(self.video_encoder),
+            "word_fusion": count(self.word_fusion),
+            "video_fusion": count(self.video_fusion),
+            "two_stage_fusion": count(self.two_stage_fusion),
+            "nonlocal_blocks": count(*self.nonlocal_blocks),
+            "head": count(self.head),
+            "total": count(self),
+        }
+
+    def to_checkpoint(self) -> dict[str, Any]:
+        return {"config": asdict(self.config), "state_dict": self.state_dict()}
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: Mapping[str, Any]) -> PSVLNet:
+        model = cls(PSVLConfig(**ckpt["config"]))
+        model.load_state_dict(ckpt["state_dict"])
+        return model
+
+
+def localization_loss(
+    moment: torch.Tensor,
+    target: torch.Tensor,
+    attention: torch.Tensor,
+    guide: torch.Tensor,
+    att_weight: float = 1.0,
+) -> dict[str, torch.Tensor]:
+    """SmoothL1 on (start, end) + temporal attention guidance -sum(m_i log w_i) / sum(m_i), per query."""
+    loc = F.smooth_l1_loss(moment.float(), target.float())
+    guide = guide.float()
+    att = -(guide * torch.log(attention.float() + 1e-8)).sum(1) / guide.sum(1).clamp(min=1.0)
+    att = att.mean()
+    return {"loss": loc + att_weight * att, "loc": loc, "att": att}

@@ -1,0 +1,136 @@
+"""Prediction: Predictor (encode once, predict per query), batch tables, and the train/predict CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from model_fixtures import TINY, toy_world
+
+from psvl.artifacts import read_frame, read_metadata, write_table
+from psvl.cli import main
+from psvl.predict import Predictor
+from psvl.spans import iou
+from psvl.train import TrainConfig, train
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("model")
+    queries, feats = toy_world(n_videos=6)
+    train(queries, feats, out, TINY, TrainConfig(epochs=1, batch_size=8, threads=1, val_fraction=0.2))
+    return out, queries, feats
+
+
+def test_predict_table_matches_one_video_predictor_and_scores_iou_in_seconds(trained):
+    model_dir, queries, feats = trained
+    predictor = Predictor.load(model_dir, "cpu")
+    table = predictor.predict_table(queries, feats, batch_size=5)
+    assert len(table) == len(queries)
+    assert (table["pred_start_s"] <= table["pred_end_s"]).all()
+    assert (table["pred_end_s"] <= queries["duration_s"] + 1e-9).all() and (table["pred_start_s"] >= 0).all()
+    expected = iou(table[["pred_start_s", "pred_end_s"]].to_numpy(), queries[["start_s", "end_s"]].to_numpy())
+    assert np.allclose(table["iou"], expected)
+    vid = queries["video_id"].iloc[0]
+    predictor.encode(feats[vid][0], float(queries["duration_s"].iloc[0]))
+    for _, q in queries[queries["video_id"] == vid].iterrows():
+        start, end, score = predictor.predict(list(q["tokens"]))[0]
+        row = table[table["query_id"] == q["query_id"]].iloc[0]
+        assert start == pytest.approx(row["pred_start_s"], abs=1e-4)
+        assert end == pytest.approx(row["pred_end_s"], abs=1e-4)
+        assert 0.0 <= score <= 1.0 + 1e-6
+
+
+def test_queries_of_videos_without_features_get_no_prediction(trained):
+    model_dir, queries, feats = trained
+    kept = dict(list(feats.items())[1:])
+    table = Predictor.load(model_dir, "cpu").predict_table(queries, kept)
+    assert set(table["video_id"]) == set(kept) and len(table) == int(queries["video_id"].isin(kept).sum())
+
+
+def _features_frame(feats):
+    rows = [
+        {"video_id": v, "segment_idx": i, "start_s": s[i], "end_s": e[i], "feature": x[i].tolist()}
+        for v, (x, s, e) in feats.items()
+        for i in range(len(x))
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_train_and_predict_commands_write_their_artifacts(tmp_path):
+    queries, feats = toy_world(n_videos=6)
+    pq = write_table("pseudo_queries", queries, tmp_path / "pseudo_queries.parquet", stage="test")
+    names = sorted(feats)
+    shards = [
+        write_table(
+            "features",
+            _features_frame({v: feats[v] for v in part}),
+            tmp_path / f"f{i}.parquet",
+            stage="features",
+            shaping={"extractor": "resnet18", "frames_fps": 2.0},
+        )
+        for i, part in enumerate([names[:3], names[3:]])
+    ]
+    vocab = write_table(
+        "vocab",
+        {"lemma": ["roll", "the"], "pos": ["VERB", "DET"], "count": [3, 9]},
+        tmp_path / "vocab.parquet",
+        stage="corpus",
+    )
+    model_cfg = json.dumps({**dataclasses.asdict(TINY)})
+    out = tmp_path / "model"
+    argv = [
+        "train",
+        "--pseudo-queries",
+        str(pq),
+        "--features",
+        *map(str, shards),
+        "--vocab",
+        str(vocab),
+        "--out-dir",
+        str(out),
+        "--resume",
+        "--set",
+        f"model={model_cfg}",
+        "--set",
+        'train={"epochs": 2, "batch_size": 8, "threads": 1}',
+    ]
+    assert main(argv) == 0
+    assert {p.name for p in out.iterdir()} >= {"best.pt", "last.pt", "vocab.json", "train_log.parquet"}
+    best = torch.load(out / "best.pt", weights_only=True)
+    assert "roll" in best["vocab"] and "the" not in best["vocab"]  # corpus verbs/nouns only
+    assert best["provenance"]["features"]["config"]["extractor"] == "resnet18"
+    assert len(read_frame(out / "train_log.parquet", "train_log")) == 2
+    assert main(argv) == 0  # a finished run resumes to nothing new
+    assert len(read_frame(out / "train_log.parquet", "train_log")) == 2
+
+    test = queries.drop(columns=["verbs", "nouns"]).assign(sentence=lambda d: d["tokens"].map(" ".join))
+    tq = write_table("test_queries", test, tmp_path / "test_queries.parquet", stage="test")
+    pred = tmp_path / "eval" / "predictions.parquet"
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(out),
+                "--test-queries",
+                str(tq),
+                "--features",
+                *map(str, shards),
+                "--out",
+                str(pred),
+                "--set",
+                'train={"threads": 1}',
+            ]
+        )
+        == 0
+    )
+    table = read_frame(pred, "predictions")
+    assert len(table) == len(queries) and table["query_id"].tolist() == queries["query_id"].tolist()
+    assert read_metadata(pred)["stage"] == "predict"
