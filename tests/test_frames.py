@@ -201,3 +201,11 @@ def test_frames_by_hand_on_one_video_with_spaces_and_quotes(custom_dir, tmp_path
     df = read_frame(out, "frames")
     assert df["video_id"].unique().tolist() == [Path(ODD_NAME).stem]
     assert len(df) == 4 and set(df["width"]) == {16}  # default frames.fps is 2.0
+
+
+def test_frames_by_hand_on_a_bad_video_exits_1_and_still_writes_both_files(custom_dir, tmp_path):
+    out, fail = tmp_path / "f.parquet", tmp_path / "x.parquet"
+    r = _psvl("frames", "--video", str(custom_dir / "text.mp4"), "--out", str(out), "--failures", str(fail))
+    assert r.returncode == 1
+    assert len(read_frame(out, "frames")) == 0
+    assert read_frame(fail, "failures")["video_id"].tolist() == ["text"]

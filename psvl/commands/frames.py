@@ -1,5 +1,5 @@
 """`psvl frames --manifest M --shard K --out frames.parquet --failures F` (a workflow shard) or
-`psvl frames --video a.mp4 [--video b.mp4 ...] --out frames.parquet` (by hand)."""
+`psvl frames --video a.mp4 [--video b.mp4 ...] --out frames.parquet` (by hand; exits 1 when a given video cannot be decoded, after writing the files)."""
 
 from __future__ import annotations
 
@@ -43,4 +43,5 @@ def run(args: argparse.Namespace) -> int:
         videos = [(Path(v).stem, v) for v in args.video]
     frames, failures = extract_many(videos, cfg)
     write_frames(frames, failures, args.out, args.failures, cfg)
-    return 0
+    # A shard with bad videos is a success (they are recorded); by hand, a bad video is the user's error.
+    return 1 if args.video and len(failures) else 0
