@@ -96,3 +96,12 @@ def test_concat_tables_of_shards(tmp_path):
         )
     t = artifacts.concat_tables("failures", sorted(tmp_path.glob("*.parquet")))
     assert t.column("video_id").to_pylist() == ["v0", "v1", "v2"]
+
+
+def test_written_files_get_umask_permissions_not_mkstemp_0600(tmp_path):
+    mask = os.umask(0o022)
+    os.umask(mask)
+    p = artifacts.write_json({"a": 1}, tmp_path / "m.json")
+    q = artifacts.write_table("failures", {}, tmp_path / "f.parquet", stage="s")
+    assert p.stat().st_mode & 0o777 == 0o666 & ~mask
+    assert q.stat().st_mode & 0o777 == 0o666 & ~mask
