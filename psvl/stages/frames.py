@@ -35,10 +35,13 @@ class FramesConfig:
 
 def _encode(frame, size: int, quality: int) -> tuple[bytes, int, int]:
     width, height = resized_size(frame.width, frame.height, size)
-    # PyAV's swscale resize + RGB conversion in one call, then PIL's libjpeg(-turbo) encoder.
-    image = frame.to_image(width=width, height=height, interpolation="AREA")
+    from PIL import Image
+
+    # swscale resizes and converts to RGB in one call; `to_ndarray` is ~20x faster than PyAV's
+    # `to_image` for the same pixels (measured: 0.05 vs 1.2 ms per 128 px frame). PIL's libjpeg encodes.
+    rgb = frame.to_ndarray(width=width, height=height, format="rgb24", interpolation="AREA")
     buf = io.BytesIO()
-    image.save(buf, format="JPEG", quality=quality)
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
     return buf.getvalue(), width, height
 
 
