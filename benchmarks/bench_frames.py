@@ -6,7 +6,9 @@ Both sample the same videos at --fps (1 by default) into JPEGs at the videos' ow
            stand-in of the same recipe: decode every frame, fps filter, one JPEG file per kept frame)
   psvl     `psvl.stages.frames.extract_many` + the Parquet write, in one process (the stage's work)
   psvl-cli `psvl frames --video ... --out` as one subprocess (adds interpreter and import start-up)
-Prints the median of --repeats runs per method and the ratio ffmpeg / psvl (> 1: psvl is faster).
+Prints the median wall and CPU seconds of --repeats runs per method and the ratios ffmpeg / psvl
+(> 1: psvl is faster). CPU seconds (this process and its children, all threads) are the steadier number
+on a shared machine.
 
     python benchmarks/bench_frames.py                     # 8 synthetic-world videos (128 px, 8 fps)
     python benchmarks/bench_frames.py --source pyav --width 480 --height 360 --video-fps 30 --seconds 30
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import io
 import logging
+import resource
 import shutil
 import statistics
 import subprocess
@@ -126,6 +129,13 @@ def run_psvl_cli(videos: list[Path], fps: float, size: int, out: Path) -> int:
     return pq.read_metadata(out / "frames.parquet").num_rows
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children: unlike wall time, it does not count
+    waiting for other users' processes on a shared machine."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def short_side(video: Path) -> int:
     import av
 
@@ -166,26 +176,30 @@ def main(argv: list[str] | None = None) -> int:
             "psvl-cli": lambda out: run_psvl_cli(videos, args.fps, size, out),
         }
         times: dict[str, list[float]] = {m: [] for m in methods}
+        cpus: dict[str, list[float]] = {m: [] for m in methods}
         frames: dict[str, int] = {}
         for r in range(args.repeats):
             for name, fn in methods.items():  # interleaved, so load changes hit every method alike
                 out = tmp_path / f"out_{name}_{r}"
                 out.mkdir()
-                start = time.perf_counter()
+                cpu0, start = cpu_seconds(), time.perf_counter()
                 frames[name] = fn(out)
                 times[name].append(time.perf_counter() - start)
+                cpus[name].append(cpu_seconds() - cpu0)
                 shutil.rmtree(out)
 
     out = io.StringIO()
     print(f"{len(videos)} videos ({args.source}, shorter side {size} px), sampled at {args.fps} fps, "
           f"median of {args.repeats} runs", file=out)  # fmt: skip
-    print(f"{'method':<12} {'frames':>7} {'median_s':>9} {'runs_s'}", file=out)
+    print(f"{'method':<12} {'frames':>7} {'wall_s':>8} {'cpu_s':>7}  wall runs", file=out)
     for name, ts in times.items():
         runs = " ".join(f"{t:.2f}" for t in ts)
-        print(f"{name:<12} {frames[name]:>7} {statistics.median(ts):>9.3f} {runs}", file=out)
-    peer = statistics.median(times[peer_name])
+        wall, cpu = statistics.median(ts), statistics.median(cpus[name])
+        print(f"{name:<12} {frames[name]:>7} {wall:>8.3f} {cpu:>7.3f}  {runs}", file=out)
+    peer, peer_cpu = statistics.median(times[peer_name]), statistics.median(cpus[peer_name])
     for name in ("psvl", "psvl-cli"):
-        print(f"ratio {peer_name} / {name}: {peer / statistics.median(times[name]):.2f}x", file=out)
+        wall, cpu = statistics.median(times[name]), statistics.median(cpus[name])
+        print(f"ratio {peer_name} / {name}: wall {peer / wall:.2f}x, cpu {peer_cpu / cpu:.2f}x", file=out)
     sys.stdout.write(out.getvalue())
     return 0
 
