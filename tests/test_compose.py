@@ -215,3 +215,13 @@ def test_compose_command_uses_only_train_videos_and_stores_the_summary(tmp_path)
     meta = read_metadata(out)["config"]
     assert meta["summary"]["proposals_without_detections"] == 1
     assert meta["queries"]["num_nouns"] == 2
+
+
+def test_no_detections_at_all_gives_an_empty_table_and_counts_every_proposal():
+    table, summary = compose(PROPOSALS, DETECTIONS.iloc[:0], COOC, None, QueriesConfig())
+    assert table.num_rows == 0
+    assert summary["proposals_without_detections"] == 4 and summary["queries"] == 0
+    empty_corpus = COOC.iloc[:0]
+    table, summary = compose(PROPOSALS, DETECTIONS, empty_corpus, None, QueriesConfig())
+    assert table.num_rows == 3 and summary["queries_without_verbs"] == 3
+    assert table.column("tokens").to_pylist()[0] == ["ball", "cube", "star"]

@@ -19,7 +19,7 @@ rule corpus:
         f"{BENCH}/corpus.tsv"
     conda:
         "../../envs/psvl-cpu.yaml"
-    threads: 1
+    threads: 2
     resources:
         runtime=60,
         mem_mb=4000,
@@ -27,7 +27,8 @@ rule corpus:
         cfg=sets("corpus"),
         out=out_dir("vocab"),
     shell:
-        "psvl corpus --corpus {input:q} --out-dir {params.out:q} {params.cfg} > {log:q} 2>&1"
+        "psvl corpus --corpus {input:q} --out-dir {params.out:q} --threads {threads} "
+        "{params.cfg} > {log:q} 2>&1"
 
 
 rule pseudo_queries:

