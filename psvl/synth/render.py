@@ -156,7 +156,8 @@ def write_mp4(frames: np.ndarray, path: str | os.PathLike, fps: int, crf: int = 
             stream.codec_context.flags |= av.codec.context.Flags.bitexact
             stream.options = {"crf": str(crf), "preset": "fast", "g": str(2 * fps), "x264-params": "threads=1"}
             for i, arr in enumerate(frames):
-                frame = av.VideoFrame.from_ndarray(arr, format="rgb24")
+                # convert here: letting encode() convert rgb24 gave run-to-run different bytes
+                frame = av.VideoFrame.from_ndarray(arr, format="rgb24").reformat(format="yuv420p")
                 frame.pts = i
                 frame.time_base = Fraction(1, fps)
                 container.mux(stream.encode(frame))
