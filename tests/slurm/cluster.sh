@@ -8,7 +8,9 @@
 #   tests/slurm/cluster.sh env      print `export SLURM_CONF=...` for the shell
 #
 # State folder: $PSVL_SLURM_DIR (default /tmp/psvl-slurm). Clients find the cluster through
-# SLURM_CONF=$PSVL_SLURM_DIR/etc/slurm.conf (the pytest fixture sets it).
+# SLURM_CONF=$PSVL_SLURM_DIR/etc/slurm.conf (the pytest fixture sets it), and /etc/slurm/slurm.conf
+# links to it: the plugin's job step drops SLURM_* variables before its nested `srun`, which then
+# reads the default path (an existing regular file there is left alone and `up` stops).
 # Needs root and the Debian packages slurmctld slurmd slurm-client munge (tests/slurm/ci_setup.sh).
 #
 # What matters on this machine (measured, see issue 7 and docs/cluster.md):
@@ -90,6 +92,23 @@ EOF
     chmod 0400 "$MUNGE/munge.key"
 }
 
+SYSTEM_CONF=/etc/slurm/slurm.conf
+
+link_system_conf() {
+    if [[ -e $SYSTEM_CONF && ! -L $SYSTEM_CONF ]]; then
+        log "$SYSTEM_CONF is a real config; not replacing it (srun inside jobs would use it)"
+        exit 4
+    fi
+    mkdir -p "$(dirname "$SYSTEM_CONF")"
+    ln -sfn "$ETC/slurm.conf" "$SYSTEM_CONF"
+}
+
+unlink_system_conf() {
+    if [[ -L $SYSTEM_CONF && $(readlink "$SYSTEM_CONF") == "$ETC/slurm.conf" ]]; then
+        rm -f "$SYSTEM_CONF"
+    fi
+}
+
 wait_for() { # seconds, description, command...
     local seconds=$1 what=$2
     shift 2
@@ -109,11 +128,13 @@ up() {
     done
     [[ $(id -u) == 0 ]] || { log "needs root (slurmd runs jobs as their user)"; exit 3; }
     if pid_alive "$STATE/slurmctld.pid" && pid_alive "$STATE/slurmd.pid" && node_ready; then
+        link_system_conf
         log "already up ($STATE)"
         return 0
     fi
     down || true
     write_configs
+    link_system_conf
     runuser -u munge -- munged --socket="$MUNGE/munge.socket" --key-file="$MUNGE/munge.key" \
         --pid-file="$MUNGE/munged.pid" --log-file="$MUNGE/munged.log" --seed-file="$MUNGE/munged.seed"
     wait_for 10 munged munge -S "$MUNGE/munge.socket" -n
@@ -152,6 +173,7 @@ down() {
     stop_pid "$STATE/slurmd.pid" slurmd
     stop_pid "$STATE/slurmctld.pid" slurmctld
     stop_pid "$MUNGE/munged.pid" munged
+    unlink_system_conf
 }
 
 case ${1:-} in
