@@ -10,6 +10,7 @@ import io
 import logging
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,6 +19,9 @@ from psvl.artifacts import schema, write_table
 from psvl.failures import FailureLog
 from psvl.progress import progress
 from psvl.video import VideoError, resized_size, sample_frames
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +65,7 @@ def frame_columns(path: str | os.PathLike, video_id: str, fps: float, size: int,
 
 def extract_frames(
     path: str | os.PathLike, video_id: str, fps: float = 2.0, size: int = 128, jpeg_quality: int = 90
-):
+) -> pd.DataFrame:
     """The frames table (a pandas DataFrame) of one video: frames nearest to k / fps, shorter side
     resized to `size`, JPEG bytes.
 
@@ -92,7 +96,13 @@ def extract_many(videos: list[tuple[str, str]], cfg: FramesConfig) -> tuple[pa.T
     return frames, failures
 
 
-def write_frames(frames: pa.Table, failures: FailureLog, out, failures_out, cfg: FramesConfig) -> None:
+def write_frames(
+    frames: pa.Table,
+    failures: FailureLog,
+    out: str | os.PathLike,
+    failures_out: str | os.PathLike | None,
+    cfg: FramesConfig,
+) -> None:
     """Write the frames table (with the config that shaped it) and the failures table, both always."""
     shaping = {"frames.fps": cfg.fps, "frames.size": cfg.size, "frames.jpeg_quality": cfg.jpeg_quality}
     write_table("frames", frames, out, stage=STAGE, shaping=shaping)
