@@ -190,9 +190,10 @@ def baselines(gt: pd.DataFrame, train_moments: np.ndarray | None = None, seed: i
     truth = spans.clip(truth, dur)
     source = "train_moments"
     if train_moments is None or len(train_moments) == 0:
+        why = "no training moments given" if train_moments is None else "the training moments are empty"
+        log.warning("%s: the priors use the test moments themselves (optimistic)", why)
         train_moments = spans.to_normalized(truth, dur)
         source = "ground_truth"
-        log.warning("no training moments given: the priors use the test moments themselves")
     moments = spans.order(np.asarray(train_moments, dtype=np.float64).reshape(-1, 2))
     mean = moments.mean(axis=0) if len(moments) else np.array([0.0, 1.0])
     mean_pred = mean[None, :] * dur[:, None]
