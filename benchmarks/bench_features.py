@@ -1,0 +1,71 @@
+"""Features speed on CPU: batched extraction vs one frame at a time (JPEG decode + resnet18 forward).
+
+Both paths run `psvl.stages.features.extract_features` on the same frames table (128 px JPEGs, the
+synthetic default); only `features.batch_size` differs (64 vs 1). Medians of --repeats runs; the model
+is built once, so the numbers are the per-frame cost a shard pays.
+
+    python benchmarks/bench_features.py              # ~1 minute on 2 cores
+    python benchmarks/bench_features.py --frames 256 --extractor resnet50
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+
+def frames_table(n: int, size: int, seed: int = 0) -> pd.DataFrame:
+    import torch
+    from torchvision.io import encode_jpeg
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for k in range(n):
+            img = torch.from_numpy(rng.integers(0, 255, (3, size, size), dtype=np.uint8))
+            jpeg = encode_jpeg(img, quality=90).numpy().tobytes()
+            rows.append({"video_id": f"v{k // 32}", "frame_idx": k, "time_s": (k % 32) / 2.0,
+                         "width": size, "height": size, "jpeg": jpeg})
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--frames", type=int, default=64)
+    ap.add_argument("--size", type=int, default=128)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--extractor", default="resnet18")
+    ap.add_argument("--batch-size", type=int, default=64)
+    args = ap.parse_args()
+
+    import torch
+
+    from psvl.extractors import build_extractor
+    from psvl.stages.features import extract_features
+
+    frames = frames_table(args.frames, args.size)
+    extractor = build_extractor(args.extractor, "none", 0)
+    print(f"{args.extractor} on {args.frames} frames of {args.size}px, torch threads {torch.get_num_threads()}")
+    result = {}
+    for bs in (args.batch_size, 1):
+        cfg = {"extractor": args.extractor, "weights": "none", "batch_size": bs, "device": "cpu"}
+        extract_features(frames.head(4), cfg, {"fps": 2.0}, extractor=extractor)  # warm-up
+        times = []
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            extract_features(frames, cfg, {"fps": 2.0}, extractor=extractor)
+            times.append((time.perf_counter() - t) / args.frames * 1000)
+        result[bs] = statistics.median(times)
+        print(f"batch_size {bs:3d}: {result[bs]:7.2f} ms/frame (median of {args.repeats})")
+    ratio = result[1] / result[args.batch_size]
+    print(f"batched is {ratio:.2f}x faster than one frame at a time (target >= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()
