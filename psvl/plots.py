@@ -87,11 +87,19 @@ def iou_histogram(
     return _save(fig, path)
 
 
+def _row_label(video_id: str, query_id: str, sentence: str | None, iou: float) -> str:
+    name = query_id if str(query_id).startswith(str(video_id)) else f"{video_id} · {query_id}"
+    if sentence:
+        name += f": {sentence if len(sentence) <= 48 else sentence[:47] + '…'}"
+    return f"{name} (IoU {iou:.2f})"
+
+
 def moments(table: pd.DataFrame, path: str | os.PathLike, n_videos: int = 8, seed: int = 0,
-            durations: Mapping[str, float] | None = None) -> Path:
+            durations: Mapping[str, float] | None = None, sentences: Mapping[str, str] | None = None) -> Path:
     """Predicted vs true moments for `n_videos` videos sampled with `seed`: one row per query.
 
-    `table` has the predictions schema (video_id, query_id, pred_/gt_ start/end, iou).
+    `table` has the predictions schema (video_id, query_id, pred_/gt_ start/end, iou); `durations`
+    (video_id -> s) draws each video's extent, `sentences` (query_id -> text) labels the rows.
     """
     plt = _pyplot()
     videos = list(dict.fromkeys(table["video_id"]))
@@ -101,7 +109,7 @@ def moments(table: pd.DataFrame, path: str | os.PathLike, n_videos: int = 8, see
     rows = table[table["video_id"].isin(videos)]
     rows = rows.set_index("video_id").loc[videos].reset_index() if len(rows) else rows
     n = max(len(rows), 1)
-    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.32 * n))
+    fig, ax = plt.subplots(figsize=(9, 0.9 + 0.32 * n))
     labels = []
     for i, r in enumerate(rows.itertuples(index=False)):
         y = n - 1 - i
@@ -113,7 +121,7 @@ def moments(table: pd.DataFrame, path: str | os.PathLike, n_videos: int = 8, see
             ax.barh(y - 0.18, width, left=r.pred_start_s, height=0.34, color=PRED_COLOR)
             if width == 0:  # a zero-length prediction: a tick, or it would not show at all
                 ax.plot([r.pred_start_s] * 2, [y - 0.35, y - 0.01], color=PRED_COLOR, lw=2)
-        labels.append(f"{r.video_id} · {r.query_id} (IoU {r.iou:.2f})")
+        labels.append(_row_label(r.video_id, r.query_id, (sentences or {}).get(r.query_id), r.iou))
     ax.set_yticks(range(n - 1, n - 1 - len(labels), -1), labels, fontsize=7)
     ax.set_xlabel("seconds")
     ax.set_title(f"predicted (orange) vs true (blue) moments, {len(videos)} videos")

@@ -52,5 +52,6 @@ def run(args: argparse.Namespace) -> int:
         durations = dict(zip(gt["video_id"], gt["duration_s"]))
         ious = per_query(table["iou"].to_numpy(), window_groups(table))
         plots.iou_histogram(ious, f"{args.plots}/iou_histogram.png", metrics, cfg.histogram_bins)
-        plots.moments(table, f"{args.plots}/moments.png", cfg.plot_videos, cfg.seed, durations)
+        sentences = dict(zip(gt["query_id"], gt["sentence"]))
+        plots.moments(table, f"{args.plots}/moments.png", cfg.plot_videos, cfg.seed, durations, sentences)
     return 0
