@@ -209,3 +209,26 @@ def test_frames_by_hand_on_a_bad_video_exits_1_and_still_writes_both_files(custo
     assert r.returncode == 1
     assert len(read_frame(out, "frames")) == 0
     assert read_frame(fail, "failures")["video_id"].tolist() == ["text"]
+
+
+def test_truncated_faststart_mp4_fails_with_the_time_its_frames_stop(tmp_path):
+    """With the index at the front, a cut file still opens and decodes its first part; the frames stop
+    well before the header's duration, which makes it a failure rather than a silently short video."""
+    full = tmp_path / "full.mp4"
+    rng = np.random.default_rng(0)
+    with av.open(str(full), "w", options={"movflags": "faststart"}) as out:
+        stream = out.add_stream("libx264", rate=8)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        for _ in range(80):  # noise: every packet is large, so a cut lands mid-stream, not in frame 1
+            img = rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    data = full.read_bytes()
+    assert data[4:8] == b"ftyp" and b"moov" in data[:4096]  # index before the media data
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    with pytest.raises(VideoError, match=r"truncated: frames stop at \d+\.\d+ s of the 10\.00 s"):
+        extract_frames(cut, "cut")
+    assert len(extract_frames(full, "full", fps=1.0)) == 10
