@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-moments", metavar="FILE",
                         help="training moments for the priors (pseudo_queries.parquet or any annotation "
                              "file); without it the priors use the test moments (said in the output)")
-    parser.add_argument("--out", required=True, metavar="JSON", help="metrics.json to write")
+    parser.add_argument("--out", metavar="JSON", help="metrics.json to write (the table is printed either way)")
     parser.add_argument("--plots", metavar="DIR", help="write iou_histogram.png and moments.png here")
     parser.add_argument("--per-query", metavar="PARQUET",
                         help="write the per-query table (predictions schema, with IoU) here")
@@ -39,12 +39,9 @@ def run(args: argparse.Namespace) -> int:
     train = read_moments(args.train_moments, args.durations) if args.train_moments else None
     metrics, table = evaluate_with_table(pred, gt, train, seed=cfg.seed, how=cfg.match)
     metrics["inputs"] = {"pred": args.pred, "gt": args.gt, "train_moments": args.train_moments}
-    write_json(metrics, args.out)
-    log.info(
-        "%d queries: R@0.3 %.3f  R@0.5 %.3f  R@0.7 %.3f  mIoU %.3f (mean-moment prior R@0.5 %.3f)",
-        metrics["n_queries"], metrics["R@0.3"], metrics["R@0.5"], metrics["R@0.7"], metrics["mIoU"],
-        metrics["baselines"]["mean_moment"]["R@0.5"],
-    )
+    if args.out:
+        write_json(metrics, args.out)
+    print(summary(metrics))
     if args.per_query:
         write_table("predictions", table, args.per_query, stage="evaluate",
                     shaping={"match": cfg.match, "pred": args.pred, "gt": args.gt})
@@ -55,3 +52,18 @@ def run(args: argparse.Namespace) -> int:
         sentences = dict(zip(gt["query_id"], gt["sentence"]))
         plots.moments(table, f"{args.plots}/moments.png", cfg.plot_videos, cfg.seed, durations, sentences)
     return 0
+
+
+def summary(metrics: dict) -> str:
+    """The metrics as a small table, the model above its priors, and what was adjusted."""
+    keys = ["R@0.1", "R@0.3", "R@0.5", "R@0.7", "mIoU"]
+    rows = [("model", metrics), *metrics["baselines"].items()]
+    lines = [f"{'':<16}" + "".join(f"{k:>8}" for k in keys)]
+    lines += [f"{name:<16}" + "".join(f"{m[k]:>8.4f}" for k in keys) for name, m in rows]
+    adjusted = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in metrics["adjustments"].items() if v)
+    source = metrics["baselines"]["mean_moment"]["source"].replace("_", " ")
+    lines.append(
+        f"{metrics['n_queries']} queries, matched by {metrics['matched_by'].replace('_', ' ')}; "
+        f"priors from {source}; adjusted: {adjusted or 'nothing'}"
+    )
+    return "\n".join(lines)
