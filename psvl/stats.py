@@ -58,9 +58,20 @@ def _video_ids(paths: list[Path]) -> set[str]:
 
 
 def artifact_counts(paths: list[Path]) -> dict:
-    """files, rows (from Parquet footers) and distinct videos of one artifact's files."""
-    rows = sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
-    return {"files": len(paths), "rows": int(rows), "videos": len(_video_ids(paths))}
+    """files, rows (from Parquet footers) and distinct videos of one artifact's files; a file that is not
+    readable Parquet is listed under `unreadable` instead of failing the whole count."""
+    good, bad, rows = [], [], 0
+    for p in paths:
+        try:
+            rows += pq.ParquetFile(p).metadata.num_rows
+            good.append(p)
+        except (OSError, pa.ArrowInvalid) as exc:
+            log.warning("%s: not readable Parquet: %s", p, exc)
+            bad.append(p.name)
+    out = {"files": len(paths), "rows": int(rows), "videos": len(_video_ids(good))}
+    if bad:
+        out["unreadable"] = bad
+    return out
 
 
 def _splits(path: Path) -> dict[str, int]:
@@ -90,13 +101,8 @@ def collect(results_dir: str | os.PathLike) -> dict:
         paths = _files(results, pattern)
         if not paths:
             continue
-        try:
-            artifacts[name] = artifact_counts(paths)
-        except (OSError, pa.ArrowInvalid) as exc:
-            log.warning("%s: cannot read %s: %s", name, pattern, exc)
-            artifacts[name] = {"files": len(paths), "error": str(exc)}
-            continue
-        if name in ("manifest", "annotations"):
+        artifacts[name] = artifact_counts(paths)
+        if name in ("manifest", "annotations") and "unreadable" not in artifacts[name]:
             artifacts[name]["splits"] = _splits(paths[0])
     failures = failure_counts(results)
     counts = {key: artifacts[a][m] for key, (a, m) in HEADLINE.items() if m in artifacts.get(a, {})}

@@ -64,3 +64,13 @@ def test_stats_reads_only_the_video_id_column_mock_read_table(tmp_path, monkeypa
 
     collect(tmp_path)
     assert asked and all(cols in {("video_id",), ("split",)} for cols in asked)
+
+
+def test_a_file_that_is_not_parquet_is_listed_and_the_rest_still_counted(tmp_path):
+    _results(tmp_path)
+    (tmp_path / "frames" / "00002.parquet").write_bytes(b"PAR1 but truncated")
+    from psvl.stats import collect
+
+    stats = collect(tmp_path)
+    assert stats["artifacts"]["frames"] == {"files": 3, "rows": 20, "videos": 5, "unreadable": ["00002.parquet"]}
+    assert stats["counts"]["frames"] == 20
