@@ -151,3 +151,38 @@ def test_run_killed_mid_shard_job_resumes_without_recomputing_finished_shards(tm
     )
     assert compare_runs(reference, workdir) == []
     assert (workdir / RESULTS / "features" / "00001.parquet").stat().st_mtime_ns > max(finished.values())
+
+
+def test_run_killed_mid_training_resumes_from_last_checkpoint_and_ends_with_the_same_model(
+    tmp_path_factory, tmp_path
+):
+    """Kill the whole run once training has written its first epoch's last.pt; the rerun continues from
+    it (`psvl train --resume`) and ends with the same weights, predictions and metrics."""
+    skip_unless_stages(pytest)
+    import torch
+
+    reference = reference_run(tmp_path_factory)
+    workdir = copy_run(reference, tmp_path / "killed_train")
+    model = workdir / RESULTS / "model"
+    shutil.rmtree(model)
+    epochs = int(
+        re.search(r"epochs: (\d+)", (workdir / "tiny_config.yaml").read_text().split("\ntrain:")[1])[1]
+    )
+
+    proc = start_snakemake(workdir, log_name="killed.log")
+    try:
+        wait_until(
+            lambda: (model / "last.pt").exists() and _stage_process(proc, "train"), 300, "the first last.pt"
+        )
+        kill_run(proc)
+    finally:
+        if proc.poll() is None:
+            kill_run(proc)
+    done = torch.load(model / "last.pt", weights_only=True)["epoch"]
+    assert 1 <= done < epochs, f"the kill came after training ({done} of {epochs} epochs)"
+    assert _all_parquet_readable(workdir) == []
+
+    _resume(workdir, "resumed.log")
+    train_log = (workdir / "logs" / "synthetic" / "train.log").read_text()
+    assert re.search(rf"resuming from \S*last\.pt after epoch {done}\b", train_log), train_log[-2000:]
+    assert compare_runs(reference, workdir) == []

@@ -230,10 +230,13 @@ def result_files(workdir: Path) -> list[str]:
 # Files whose bytes legitimately differ between equal runs: pickled torch checkpoints (compared tensor
 # by tensor instead) and PNG figures (the report test checks they are not blank).
 _SKIP_BYTES = (".png", ".pt")
+# Wall-clock measurements recorded in artifacts (train_log `seconds`, ...) differ between equal runs.
+_TIMING = re.compile(r"^(seconds|.*_seconds|elapsed.*|wall.*)$")
 
 
 def _without_run_dir(table: pa.Table, root: Path) -> pa.Table:
     """`table` with the run's own folder removed from string columns (the manifest holds absolute paths)."""
+    table = table.select([n for n in table.column_names if not _TIMING.match(n)])
     columns = []
     for column in table.columns:
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
@@ -283,6 +286,8 @@ def _json_diff(x, y, rel_tol: float, where: str = "") -> str:
         if set(x) != set(y):
             return f"{where or '/'} keys {sorted(set(x) ^ set(y))} differ"
         for key in x:
+            if isinstance(key, str) and _TIMING.match(key):
+                continue
             why = _json_diff(x[key], y[key], rel_tol, f"{where}/{key}")
             if why:
                 return why
@@ -324,6 +329,8 @@ def _tensor_tree_diff(x, y, where: str) -> str:
         if set(x) != set(y):
             return f"{where or '/'} keys differ"
         for key in x:
+            if isinstance(key, str) and _TIMING.match(key):
+                continue
             why = _tensor_tree_diff(x[key], y[key], f"{where}/{key}")
             if why:
                 return why
