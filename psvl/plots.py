@@ -138,6 +138,12 @@ def training_curves(log_df: pd.DataFrame, path: str | os.PathLike) -> Path:
     for col, style in (("train_loss", "-"), ("train_loc_loss", "--"), ("train_att_loss", ":")):
         if col in log_df:
             left.plot(epochs, log_df[col], style, marker=".", label=col.removeprefix("train_"))
+    losses = log_df[[c for c in ("train_loss", "train_loc_loss", "train_att_loss") if c in log_df]].to_numpy()
+    finite = losses[np.isfinite(losses)]
+    if finite.size and finite.min() > 0 and finite.max() / finite.min() > 20:
+        left.set_yscale("log")  # the two loss terms can differ by orders of magnitude
+    for ax in (left, right):
+        ax.xaxis.get_major_locator().set_params(integer=True)
     left.set_xlabel("epoch")
     left.set_ylabel("training loss")
     left.legend(fontsize=8)
@@ -182,7 +188,7 @@ def stage_diagram(counts: Mapping[str, float] | None, path: str | os.PathLike,
     n = len(STAGES)
     fig, ax = plt.subplots(figsize=(1.45 * n, 2.2))
     ax.set_xlim(-0.15, n - 0.15)
-    ax.set_ylim(-1.0, 0.9)
+    ax.set_ylim(-1.0 if any(failures.values()) else -0.65, 0.9)
     ax.axis("off")
     for i, (label, key, stage) in enumerate(STAGES):
         ax.add_patch(FancyBboxPatch((i, 0), 1.0 - 0.3, 0.7, boxstyle="round,pad=0.05",

@@ -260,7 +260,9 @@ def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
     return out
 
 
-def read_ground_truth(path: str | os.PathLike, durations: str | os.PathLike | None = None) -> pd.DataFrame:
+def read_ground_truth(
+    path: str | os.PathLike, durations: str | os.PathLike | None = None, what: str = "ground-truth queries"
+) -> pd.DataFrame:
     """True moments in the annotations schema (plus `order`), from any supported annotation file.
 
     Parquet artifacts with start_s/end_s are read directly (only the needed columns); other formats go
@@ -285,7 +287,7 @@ def read_ground_truth(path: str | os.PathLike, durations: str | os.PathLike | No
         if col not in df:
             df[col] = default
     out = _with_order(_frame(df, GT_COLUMNS[:-1]))
-    log.info("read %d ground-truth queries from %s", len(out), path)
+    log.info("read %d %s from %s", len(out), what, path)
     return out
 
 
@@ -296,7 +298,7 @@ def read_moments(path: str | os.PathLike, durations: str | os.PathLike | None = 
     """
     from psvl import spans
 
-    gt = read_ground_truth(path, durations)
+    gt = read_ground_truth(path, durations, what="training moments")
     ok = gt["duration_s"].to_numpy() > 0
     if not ok.all():
         log.warning("%s: %d moments without a duration dropped", path, int((~ok).sum()))

@@ -48,12 +48,13 @@ def _files(results: Path, pattern: str) -> list[Path]:
     return sorted(p for p in results.glob(pattern) if not p.name.startswith("."))
 
 
-def _video_ids(paths: list[Path]) -> set[str]:
-    ids: set[str] = set()
+def _video_ids(paths: list[Path]) -> set[str] | None:
+    """Distinct video ids over the files (None when the artifact has no video_id column)."""
+    ids: set[str] | None = None
     for p in paths:
         if "video_id" in pq.read_schema(p).names:
             column = pq.read_table(p, columns=["video_id"]).column("video_id")
-            ids.update(pc.unique(column).to_pylist())
+            ids = (ids or set()) | set(pc.unique(column).to_pylist())
     return ids
 
 
@@ -68,7 +69,10 @@ def artifact_counts(paths: list[Path]) -> dict:
         except (OSError, pa.ArrowInvalid) as exc:
             log.warning("%s: not readable Parquet: %s", p, exc)
             bad.append(p.name)
-    out = {"files": len(paths), "rows": int(rows), "videos": len(_video_ids(good))}
+    out = {"files": len(paths), "rows": int(rows)}
+    videos = _video_ids(good)
+    if videos is not None:
+        out["videos"] = len(videos)
     if bad:
         out["unreadable"] = bad
     return out
@@ -87,7 +91,7 @@ def failure_counts(results: Path) -> dict[str, dict]:
     for folder in sorted(p for p in (results / "failures").glob("*") if p.is_dir()):
         paths = _files(folder, "*.parquet")
         counted = artifact_counts(paths)
-        out[folder.name] = {"rows": counted["rows"], "videos": counted["videos"], "files": counted["files"]}
+        out[folder.name] = {"rows": counted["rows"], "videos": counted.get("videos", 0), "files": counted["files"]}
     return out
 
 
