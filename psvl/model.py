@@ -212,9 +212,20 @@ class PSVLNet(nn.Module):
             NonLocalBlock(c.fusion_dim, c.nonlocal_heads, c.dropout) for _ in range(c.nonlocal_blocks)
         )
         self.head = RegressionHead(c.fusion_dim)
+        # Per-dimension standardization of the input features, set from the training videos
+        # (`set_video_stats`). Buffers, not parameters: raw CNN features share a large common component
+        # (cosine similarity > 0.95 between any two segments of random-init ResNet features), which the
+        # encoders would otherwise have to learn away.
+        self.register_buffer("video_mean", torch.zeros(c.video_dim))
+        self.register_buffer("video_std", torch.ones(c.video_dim))
+
+    def set_video_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        self.video_mean.copy_(mean)
+        self.video_std.copy_(std.clamp(min=1e-6))
 
     def encode_video(self, video: torch.Tensor, video_mask: torch.Tensor) -> torch.Tensor:
         """Query-independent video features: compute once per video, reuse for every query."""
+        video = (video - self.video_mean) / self.video_std * video_mask[..., None]
         return self.video_encoder(video, video_mask)
 
     def localize(self, tokens, token_mask, video_enc, video_mask) -> dict[str, torch.Tensor]:

@@ -49,6 +49,7 @@ class ModelSettings:
     dropout: float = 0.1
     max_query_tokens: int = 25
     vocab_from_corpus: bool = True
+    normalize_video: bool = True
 
     def network(self, vocab_size: int, video_dim: int) -> PSVLConfig:
         return PSVLConfig(
@@ -186,7 +187,10 @@ def train(
     steps_per_epoch = -(-len(train_data) // train_cfg.batch_size)
 
     torch.manual_seed(train_cfg.seed)
-    model = PSVLNet(net_cfg).to(device)
+    model = PSVLNet(net_cfg)
+    if model_cfg.normalize_video:
+        model.set_video_stats(*train_data.feature_stats())
+    model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer,

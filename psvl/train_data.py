@@ -97,6 +97,13 @@ class QueryDataset:
     def __len__(self) -> int:
         return len(self.queries)
 
+    def feature_stats(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-dimension mean and standard deviation over every segment of the dataset's videos."""
+        if not self.videos:
+            return torch.zeros(self.video_dim), torch.ones(self.video_dim)
+        flat = torch.cat(self.videos).double()
+        return flat.mean(0).float(), flat.std(0, correction=0).float()
+
     def collate(self, rows: Sequence[int], generator: torch.Generator | None = None) -> Batch:
         """The batch of query rows `rows`; a `generator` draws a random sampling phase per query."""
         rows = np.asarray(rows, dtype=np.int64)

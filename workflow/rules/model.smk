@@ -22,7 +22,8 @@ rule train:
         mem_mb=8000,
         gpu=1 if config["train"]["device"].startswith("cuda") else 0,
     params:
-        cfg=sets("model", "train"),
+        # frames travels too: the checkpoint records it so `psvl predict --video` samples frames alike
+        cfg=sets("model", "train", "frames"),
         out=out_dir("best"),
     shell:
         # --resume continues from last.pt when a killed run left one; a fresh run ignores it.
