@@ -54,13 +54,18 @@ def match(pred: pd.DataFrame, gt: pd.DataFrame, how: str = "auto") -> tuple[pd.D
         raise ValueError(f"eval.match: expected one of {MATCH_MODES}, got {how!r}")
     cols = ["pred_start_s", "pred_end_s", "pred_duration_s"]
     ids = pred["query_id"]
-    ids_ok = len(pred) > 0 and ids.notna().all() and _isin(ids, gt["query_id"]).all()
+    ids_ok = (
+        len(pred) > 0
+        and ids.notna().all()
+        and not gt["query_id"].duplicated().any()
+        and _isin(ids, gt["query_id"]).all()
+    )
     if how == "query_id" or (how == "auto" and ids_ok):
         dup = ids.duplicated()
         if dup.any():
             log.warning("%d predictions repeat a query_id; the first of each is scored", int(dup.sum()))
         right = pred.loc[~dup, ["query_id", "video_id", *cols]].rename(columns={"video_id": "pred_video_id"})
-        merged = gt.merge(right, on="query_id", how="left", validate="one_to_one")
+        merged = gt.merge(right, on="query_id", how="left", validate="many_to_one")
         wrong_video = merged["pred_video_id"].notna() & (merged["pred_video_id"] != merged["video_id"])
         if wrong_video.any():
             log.warning("%d predictions name another video than their query's", int(wrong_video.sum()))

@@ -149,6 +149,15 @@ def test_prediction_ids_unknown_to_the_truth_fall_back_to_video_order():
     assert got["mIoU"] == pytest.approx((1 + 0.8) / 2)
 
 
+def test_repeated_truth_ids_fall_back_to_video_order():
+    gt = pd.DataFrame({"query_id": ["a", "a"], "video_id": ["v", "w"], "start_s": [0.0, 5.0],
+                       "end_s": [5.0, 10.0], "duration_s": [10.0, 10.0]})
+    pred = pd.DataFrame({"query_id": ["a", "a"], "video_id": ["v", "w"],
+                         "pred_start_s": [0.0, 5.0], "pred_end_s": [5.0, 10.0]})
+    got = evaluate(pred, gt)
+    assert got["matched_by"] == "video_order" and got["mIoU"] == 1.0
+
+
 def test_query_without_prediction_scores_zero_and_is_counted():
     gt = pd.DataFrame(
         {
