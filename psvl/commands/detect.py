@@ -1,0 +1,31 @@
+"""`psvl detect --frames frames.parquet [--checkpoint model.pt --classes classes.txt] --out detections.parquet
+--failures F`: run the configured detector over one shard's frames."""
+
+from __future__ import annotations
+
+import argparse
+
+from psvl.commands._common import add_config_arguments, load_config
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--frames", required=True, help="frames Parquet of one shard")
+    parser.add_argument("--checkpoint", help="a psvl train-detector model.pt (detector.weights: trained)")
+    parser.add_argument("--classes", help="class-name file for the checkpoint (one name per line)")
+    parser.add_argument("--out", required=True, help="detections Parquet to write")
+    parser.add_argument("--failures", help="failures Parquet to write (always written, maybe empty)")
+    add_config_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from psvl.artifacts import read_table
+    from psvl.config import build
+    from psvl.detectors import DetectorConfig, load_detector
+    from psvl.stages.detect import detect_frames, write_detections
+
+    cfg = build(DetectorConfig, load_config(args)["detector"])
+    frames = read_table(args.frames, "frames")
+    detector = load_detector(cfg, args.checkpoint, args.classes)
+    detections, failures = detect_frames(frames, detector, cfg)
+    write_detections(detections, failures, args.out, args.failures, cfg, detector)
+    return 0
