@@ -103,6 +103,8 @@ def final_targets(wildcards):
         f"{R}/model/best.pt",
         f"{R}/corpus/summary.json",
         f"{R}/eval/stats.json",
+        f"{R}/report/stages.png",
+        f"{R}/report/training_curves.png",
     ]
     if has_annotations():
         targets += [
@@ -110,6 +112,8 @@ def final_targets(wildcards):
             f"{R}/eval/proposals.json",
             f"{R}/eval/pseudo_queries.json",
             f"{R}/eval/plots/iou_histogram.png",
+            f"{R}/eval/plots/moments.png",
+            f"{R}/report/metrics_table.png",
         ]
     if trains_detector():
         targets.append(f"{R}/eval/detector.json")
