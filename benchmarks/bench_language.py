@@ -1,18 +1,20 @@
 """Time the language stages against their peers, on the real sentence files and on a big synthetic table.
 
-    python benchmarks/bench_language.py [--repeats 3] [--peer-sentences 3000] [--skip-compose]
+    python benchmarks/bench_language.py [--repeats 3] [--processes 1 2] [--peer-sentences 1000]
+                                        [--peer-proposals 300] [--skip-text] [--skip-compose]
 
 1. Simplification of the 3 720 Charades-STA test sentences (`psvl.tagger.Tagger.simplify`: tagger only,
    duplicates tagged once) against the peer: spaCy's default `en_core_web_sm` pipeline (parser, NER and
    rule lemmatizer included), one `nlp.pipe` over every sentence, as a straightforward script would.
 2. Corpus statistics over the 37 421 ActivityNet Captions training sentences (`corpus_statistics`: tag,
-   count, P(v | n)) with 1 and 2 tagger processes; the peer (the same full pipeline) runs on the first
-   `--peer-sentences` sentences only, to keep the default run under two minutes; rates are per sentence.
+   count, P(v | n)), once, with `--processes` tagger processes (default 2); the peer (the same full
+   pipeline) runs on the first `--peer-sentences` sentences only, to keep the default run short.
 3. Composition of 100 000 pseudo-queries (10 000 videos x 10 proposals) from 1 000 000 detection rows
    (`psvl.stages.compose.compose`) against the peer: a Python loop per proposal with boolean masks,
    timed on `--peer-proposals` proposals and extrapolated.
 
-Prints medians of `--repeats` runs (the slow peers run once) and the ratio to each peer.
+Prints medians of `--repeats` runs (the slow peers and the corpus run once) and the ratio to each peer,
+in wall time and in CPU time (self + joined children): on a shared machine the CPU rate is the steadier.
 Targets (issue 5): >= 1 000 sentences/s on 2 cores; composition < 30 s.
 """
 
@@ -22,6 +24,7 @@ import argparse
 import json
 import logging
 import os
+import resource
 import statistics
 import time
 from collections import Counter
@@ -45,13 +48,27 @@ def activitynet_sentences() -> list[str]:
     return [s.strip() for v in data.values() for s in v["sentences"]]
 
 
-def timed(fn, repeats: int) -> tuple[float, object]:
-    times, out = [], None
+def timed(fn, repeats: int) -> tuple[float, float, object]:
+    """Median wall seconds and median CPU seconds (this process plus finished child processes)."""
+    walls, cpus, out = [], [], None
     for _ in range(repeats):
-        start = time.perf_counter()
+        c0, start = _cpu(), time.perf_counter()
         out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
+        walls.append(time.perf_counter() - start)
+        cpus.append(_cpu() - c0)
+    return statistics.median(walls), statistics.median(cpus), out
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # spaCy's nlp.pipe workers, once joined
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def report(name: str, n: int, wall: float, cpu: float, unit: str = "sentences") -> float:
+    print(f"  {name:34s} {wall:7.2f} s wall {cpu:7.2f} s CPU  {n / wall:8.0f} {unit}/s  "
+          f"{n / cpu:8.0f} {unit}/CPU-s")
+    return n / wall
 
 
 def peer_full_pipeline(sentences: list[str]) -> list[list[str]]:
@@ -86,35 +103,30 @@ def bench_simplify(repeats: int) -> None:
 
     sentences = charades_sentences()
     n = len(sentences)
-    tagger = Tagger()
-    tagger.simplify(sentences[:10])  # load the model outside the timing
-    ours, _ = timed(lambda: Tagger().simplify(sentences), repeats)
-    _full_nlp()
-    peer, _ = timed(lambda: peer_full_pipeline(sentences), 1)
+    Tagger().simplify(sentences[:10])  # load the model outside the timing
     print(f"simplify Charades-STA test ({n} sentences, {len(set(sentences))} distinct)")
-    print(f"  psvl tagger (1 process)     {ours:7.2f} s  {n / ours:8.0f} sentences/s")
-    print(f"  peer: full spaCy pipeline   {peer:7.2f} s  {n / peer:8.0f} sentences/s")
-    print(f"  speed-up vs peer            {peer / ours:7.2f} x")
+    ours = report("psvl tagger, 1 process", n, *timed(lambda: Tagger().simplify(sentences), repeats)[:2])
+    _full_nlp()
+    peer = report("peer: full spaCy pipeline", n, *timed(lambda: peer_full_pipeline(sentences), 1)[:2])
+    print(f"  speed-up vs peer                   {ours / peer:7.2f} x")
 
 
-def bench_corpus(repeats: int, peer_sentences: int) -> None:
+def bench_corpus(repeats: int, peer_sentences: int, processes: tuple[int, ...]) -> None:
     from psvl.stages.corpus import CorpusConfig, corpus_statistics
 
     sentences = activitynet_sentences()
     n = len(sentences)
     cfg = CorpusConfig()
     cfg.tagger().simplify(["warm up the model."])
+    print(f"corpus statistics: ActivityNet Captions train ({n} sentences)")
     rates = {}
-    for procs in (1, 2):
-        secs, out = timed(lambda p=procs: corpus_statistics(sentences, cfg, n_process=p), repeats)
-        rates[procs] = n / secs
-        print(f"  corpus statistics, {procs} process(es) {secs:7.2f} s  {rates[procs]:8.0f} sentences/s")
+    for procs in processes:
+        wall, cpu, out = timed(lambda p=procs: corpus_statistics(sentences, cfg, n_process=p), repeats)
+        rates[procs] = report(f"psvl corpus, {procs} process(es)", n, wall, cpu)
     summary = out[2]
     sub = sentences[:peer_sentences]
-    peer, _ = timed(lambda: _peer_corpus(sub), 1)
-    peer_rate = len(sub) / peer
-    print(f"  peer: full pipeline + Counter on {len(sub)} sentences  {peer_rate:8.0f} sentences/s")
-    print(f"  speed-up vs peer (2 processes) {rates[2] / peer_rate:7.2f} x")
+    peer = report(f"peer: full pipeline ({len(sub)} sent.)", len(sub), *timed(lambda: _peer_corpus(sub), 1)[:2])
+    print(f"  speed-up vs peer ({max(processes)} processes)      {rates[max(processes)] / peer:7.2f} x")
     print(f"  ({summary['nouns']} nouns, {summary['verbs']} verbs, {summary['pairs']} pairs)")
 
 
@@ -181,30 +193,30 @@ def bench_compose(repeats: int, peer_proposals: int) -> None:
 
     props, dets, cooc = make_world(videos=10_000, frames=100, proposals=10, labels=300)
     cfg = QueriesConfig()
-    secs, (_table, summary) = timed(lambda: compose(props, dets, cooc, None, cfg), repeats)
+    wall, cpu, (_table, summary) = timed(lambda: compose(props, dets, cooc, None, cfg), repeats)
     print(f"compose: {summary['queries']} pseudo-queries from {len(dets)} detection rows")
-    print(f"  psvl compose (vectorized)   {secs:7.2f} s")
+    report("psvl compose (vectorized)", summary["queries"], wall, cpu, "queries")
     sub = props.iloc[:peer_proposals]
-    peer, _ = timed(lambda: peer_compose(sub, dets, cooc, cfg.num_nouns, cfg.num_verbs), 1)
-    peer_full = peer / len(sub) * len(props)
-    print(f"  peer: loop per proposal     {peer:7.2f} s on {len(sub)} proposals -> ~{peer_full:.0f} s for all")
-    print(f"  speed-up vs peer            {peer_full / secs:7.1f} x   (target: < 30 s)")
+    peer, peer_cpu, _ = timed(lambda: peer_compose(sub, dets, cooc, cfg.num_nouns, cfg.num_verbs), 1)
+    report(f"peer: loop ({len(sub)} proposals)", len(sub), peer, peer_cpu, "queries")
+    print(f"  peer extrapolated to all: ~{peer / len(sub) * len(props):.0f} s; "
+          f"speed-up {peer / len(sub) * len(props) / wall:.1f} x (target: psvl < 30 s)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--peer-sentences", type=int, default=3000)
-    parser.add_argument("--peer-proposals", type=int, default=2000)
+    parser.add_argument("--peer-sentences", type=int, default=1000)
+    parser.add_argument("--peer-proposals", type=int, default=300)
+    parser.add_argument("--processes", type=int, nargs="+", default=[2], help="tagger processes to time")
     parser.add_argument("--skip-compose", action="store_true")
     parser.add_argument("--skip-text", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    print(f"CPU cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
+    print(f"CPU cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}", flush=True)
     if not args.skip_text:
         bench_simplify(args.repeats)
-        print(f"corpus statistics: ActivityNet Captions train ({ACTIVITYNET.name})")
-        bench_corpus(args.repeats, args.peer_sentences)
+        bench_corpus(1, args.peer_sentences, tuple(args.processes))
     if not args.skip_compose:
         bench_compose(args.repeats, args.peer_proposals)
 
