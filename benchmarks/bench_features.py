@@ -4,13 +4,14 @@ Both paths run `psvl.stages.features.extract_features` on the same frames table 
 synthetic default); only `features.batch_size` differs (64 vs 1). Medians of --repeats runs; the model
 is built once, so the numbers are the per-frame cost a shard pays.
 
-    python benchmarks/bench_features.py              # ~1 minute on 2 cores
+    python benchmarks/bench_features.py              # ~1 minute on 2 idle cores
     python benchmarks/bench_features.py --frames 256 --extractor resnet50
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 import warnings
@@ -37,7 +38,7 @@ def frames_table(n: int, size: int, seed: int = 0) -> pd.DataFrame:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--frames", type=int, default=64)
+    ap.add_argument("--frames", type=int, default=32)
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--extractor", default="resnet18")
@@ -51,7 +52,10 @@ def main() -> None:
 
     frames = frames_table(args.frames, args.size)
     extractor = build_extractor(args.extractor, "none", 0)
-    print(f"{args.extractor} on {args.frames} frames of {args.size}px, torch threads {torch.get_num_threads()}")
+    print(
+        f"{args.extractor} on {args.frames} frames of {args.size}px, torch threads {torch.get_num_threads()}, "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     result = {}
     for bs in (args.batch_size, 1):
         cfg = {"extractor": args.extractor, "weights": "none", "batch_size": bs, "device": "cpu"}

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import functools
+
 import h5py
 import numpy as np
 import pytest
 
+from psvl.extractors import build_extractor
 from psvl.failures import FailureLog
 from psvl.stages.features import extract_features
 from psvl.stages.features_import import place_segments
 from tests.test_features import CFG, frames_table
 
 
+@functools.cache
 def _extracted(phase: float, segment_seconds=None):
     cfg = dict(CFG, segment_seconds=segment_seconds)
-    return extract_features(frames_table(phase=phase), cfg, {"fps": 2.0})
+    return extract_features(frames_table(phase=phase), cfg, {"fps": 2.0}, extractor=_r18())
+
+
+@functools.cache
+def _r18():
+    return build_extractor("resnet18", "none", 0)
 
 
 def _write_layouts(df, tmp_path):

@@ -19,7 +19,7 @@ from psvl.stages.tep import (
 )
 
 
-def piecewise_world(n_videos: int = 24, seed: int = 0, fps: float = 2.0, noise: float = 1.0):
+def piecewise_world(n_videos: int = 12, seed: int = 0, fps: float = 2.0, noise: float = 1.0):
     """Videos of 2-4 events, each a constant 64-d feature plus noise: (features dict, annotations)."""
     rng = np.random.default_rng(seed)
     feats, rows = {}, []
