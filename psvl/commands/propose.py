@@ -14,13 +14,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--features", required=True, nargs="+", help="features/{shard}.parquet")
     parser.add_argument("--manifest", help="manifest.parquet: videos without features are logged")
     parser.add_argument("--out", required=True, help="proposals/{shard}.parquet to write")
+    parser.add_argument("--workers", type=int, default=1, help="processes over videos (same result)")
     add_config_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from psvl.artifacts import read_frame, write_table
+    from psvl.artifacts import read_frame, read_metadata, write_table
     from psvl.config import build
     from psvl.stages.features import load_features
     from psvl.stages.tep import TEPConfig, propose
@@ -32,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
         unknown = sorted(set(features) - known)
         if unknown:
             log.warning("%d videos with features are not in the manifest, e.g. %s", len(unknown), unknown[:3])
-    df = propose(features, cfg)
-    write_table("proposals", df, args.out, stage="propose", shaping=dataclasses.asdict(cfg))
+    df = propose(features, cfg, workers=args.workers)
+    shaping = {**dataclasses.asdict(cfg), "features": read_metadata(args.features[0]).get("config", {})}
+    write_table("proposals", df, args.out, stage="propose", shaping=shaping)
     log.info("propose (%s): %d proposals for %d videos -> %s", cfg.method, len(df), len(features), args.out)
     return 0
