@@ -19,6 +19,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--durations", help="optional CSV video_id,duration_s placing precomputed features in time"
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch CPU threads (the rule passes its threads); 0 = torch default",
+    )
     add_config_arguments(parser)
 
 
@@ -31,6 +37,10 @@ def run(args: argparse.Namespace) -> int:
     from psvl.stages.features import FeaturesConfig, extract_features, shaping
 
     cfg = load_config(args)
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)  # a cluster node runs several jobs: do not take every core
     fcfg = build(FeaturesConfig, cfg["features"])
     manifest = read_frame(args.manifest, "manifest")
     manifest = manifest[manifest["shard"] == int(args.shard)]

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from psvl.failures import FailureLog
+from psvl.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,10 @@ def extract_features(
         if failures is None:
             raise ValueError(f"{video_id}: no frames")
         failures.add(video_id, "no frames for this video (see failures/frames)")
-    for video_id, group in frames_df.groupby("video_id", sort=True):
+    groups = frames_df.groupby("video_id", sort=True)
+    for video_id, group in progress(
+        groups, desc=f"features ({cfg.extractor})", total=groups.ngroups, unit="video"
+    ):
         group = group.sort_values("frame_idx")
         try:
             images = decode_jpegs(group["jpeg"])

@@ -26,4 +26,4 @@ rule features:
     shell:
         "psvl features --manifest {input.manifest:q} --shard {wildcards.shard} "
         "--frames {input.frames:q} --out {output.features:q} --failures {output.failures:q} "
-        "{params.cfg} > {log:q} 2>&1"
+        "--threads {threads} {params.cfg} > {log:q} 2>&1"

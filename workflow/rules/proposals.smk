@@ -21,7 +21,7 @@ rule proposals:
         cfg=sets("tep"),
     shell:
         "psvl propose --features {input.features:q} --manifest {input.manifest:q} "
-        "--out {output:q} {params.cfg} > {log:q} 2>&1"
+        "--out {output:q} --workers {threads} {params.cfg} > {log:q} 2>&1"
 
 
 rule eval_proposals:
