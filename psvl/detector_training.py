@@ -92,7 +92,7 @@ def train_detector(
     per_epoch = math.ceil(len(train_items) / train.batch_size)
     total = per_epoch * train.epochs
     gen = torch.Generator().manual_seed(train.seed)
-    step, t0, loss_log = 0, time.perf_counter(), []
+    step, t0, c0, loss_log = 0, time.perf_counter(), time.process_time(), []
     bar = progress(range(total), desc="train detector", total=total, unit="batch")
     it = iter(bar)
     for epoch in range(train.epochs):
@@ -123,7 +123,8 @@ def train_detector(
             "epoch %d/%d: loss %.4f (%.0f s)", epoch + 1, train.epochs, loss_log[-1], time.perf_counter() - t0
         )
     model.eval().cpu()
-    return model, {"train_seconds": time.perf_counter() - t0, "epoch_loss": loss_log, "iterations": total}
+    summary = {"train_seconds": time.perf_counter() - t0, "train_cpu_seconds": time.process_time() - c0}
+    return model, {**summary, "epoch_loss": loss_log, "iterations": total, "threads": torch.get_num_threads()}
 
 
 @torch.inference_mode()
@@ -249,6 +250,8 @@ def run_training(
     metrics = evaluate_detector(model, val_items, names, batch_size=det.batch_size)
     metrics.update(
         train_seconds=round(summary["train_seconds"], 2),
+        train_cpu_seconds=round(summary["train_cpu_seconds"], 2),
+        threads=summary["threads"],
         eval_seconds=round(time.perf_counter() - t0, 2),
         epoch_loss=[round(x, 5) for x in summary["epoch_loss"]],
         iterations=summary["iterations"],

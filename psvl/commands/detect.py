@@ -13,6 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", help="a psvl train-detector model.pt (detector.weights: trained)")
     parser.add_argument("--classes", help="class-name file for the checkpoint (one name per line)")
     parser.add_argument("--out", required=True, help="detections Parquet to write")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--failures", help="failures Parquet to write (always written, maybe empty)")
     add_config_arguments(parser)
 
@@ -23,6 +24,10 @@ def run(args: argparse.Namespace) -> int:
     from psvl.detectors import DetectorConfig, load_detector
     from psvl.stages.detect import detect_frames, write_detections
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     cfg = build(DetectorConfig, load_config(args)["detector"])
     frames = read_table(args.frames, "frames")
     detector = load_detector(cfg, args.checkpoint, args.classes)

@@ -32,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--boxes needs --classes and --videos-dir")
     if args.coco and not args.images:
         raise ConfigError("--coco needs --images")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     run_training(
         load_config(args)["detector"],
         out_dir=args.out_dir,

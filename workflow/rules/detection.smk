@@ -27,7 +27,7 @@ rule train_detector:
     shell:
         "psvl train-detector --boxes {input.boxes:q} --classes {input.classes:q} "
         "--videos-dir {input.videos:q} --out-dir {params.out:q} --metrics {output.metrics:q} "
-        "{params.cfg} > {log:q} 2>&1"
+        "--threads {threads} {params.cfg} > {log:q} 2>&1"
 
 
 rule detect:
@@ -54,4 +54,4 @@ rule detect:
         detector=detector_args,
     shell:
         "psvl detect --frames {input.frames:q} {params.detector} --out {output.detections:q} "
-        "--failures {output.failures:q} {params.cfg} > {log:q} 2>&1"
+        "--failures {output.failures:q} --threads {threads} {params.cfg} > {log:q} 2>&1"
