@@ -243,3 +243,31 @@ def test_schema_extractor_choices_are_the_registry_plus_precomputed():
 
     enum = config.schema()["properties"]["features"]["properties"]["extractor"]["enum"]
     assert sorted(enum) == sorted([*EXTRACTORS.names(), "precomputed"])
+
+
+def test_features_command_with_missing_checkpoint_exits_2_with_one_line(tmp_path, capsys):
+    from psvl.cli import main
+
+    write_table("frames", frames_table(1, 2), tmp_path / "frames.parquet", stage="frames")
+    manifest = pd.DataFrame({"video_id": ["vid 0"], "path": ["a.mp4"], "split": "train", "shard": [0]})
+    write_table("manifest", manifest, tmp_path / "manifest.parquet", stage="manifest")
+    rc = main(
+        [
+            "features",
+            "--manifest",
+            str(tmp_path / "manifest.parquet"),
+            "--shard",
+            "00000",
+            "--frames",
+            str(tmp_path / "frames.parquet"),
+            "--out",
+            str(tmp_path / "f.parquet"),
+            "--failures",
+            str(tmp_path / "x.parquet"),
+            "--set",
+            "features.weights=/no/such/r18.pth",
+        ]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "/no/such/r18.pth does not exist" in err[0]
+    assert not (tmp_path / "f.parquet").exists()

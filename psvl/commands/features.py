@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 from psvl.commands._common import add_config_arguments, load_config
 
@@ -33,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     from psvl.artifacts import read_frame, write_table
     from psvl.config import build
+    from psvl.extractors import WeightsError
     from psvl.failures import FailureLog
     from psvl.stages.features import FeaturesConfig, extract_features, shaping
 
@@ -53,9 +55,16 @@ def run(args: argparse.Namespace) -> int:
         table = pd.read_csv(args.durations)
         durations = dict(zip(table["video_id"].astype(str), table["duration_s"].astype(float)))
     failures = FailureLog("features")
-    df = extract_features(
-        frames, fcfg, cfg["frames"], failures=failures, video_paths=paths, durations=durations
-    )
+    try:
+        df = extract_features(
+            frames, fcfg, cfg["frames"], failures=failures, video_paths=paths, durations=durations
+        )
+    except (
+        WeightsError,
+        FileNotFoundError,
+    ) as exc:  # a setup problem (weights, precomputed_path), not a video
+        print(f"psvl features: {exc}", file=sys.stderr)
+        return 2
     dim = len(df["feature"].iloc[0]) if len(df) else None
     write_table("features", df, args.out, stage="features", shaping=shaping(fcfg, cfg["frames"], dim))
     failures.write(args.failures)
