@@ -36,7 +36,7 @@ def piecewise_world(n_videos: int = 12, seed: int = 0, fps: float = 2.0, noise: 
                 {
                     "query_id": f"v{v}#{e}",
                     "video_id": f"v{v}",
-                    "split": "test",
+                    "split": "test" if v % 3 == 0 else "train",
                     "sentence": "",
                     "start_s": bounds[e],
                     "end_s": bounds[e + 1],
@@ -153,6 +153,7 @@ def test_proposal_recall_on_a_hand_made_case():
     assert report["mean_best_iou"] == pytest.approx((1 + 1 / 3 + 1 / 3) / 3)
     assert report["proposals_per_video"] == 1.5
     assert set(report["baselines"]) == {"random", "sliding"}
+    assert "by_split" not in report  # one split only
     assert report["baselines"]["random"]["proposals_per_video"] == 1.5
 
 
@@ -206,6 +207,9 @@ def test_propose_and_eval_proposals_commands_write_proposals_and_report(tmp_path
     report = json.loads(report_path.read_text())
     assert report["proposals_per_video"] <= 6
     assert report["recall@0.5"] >= report["baselines"]["random"]["recall@0.5"] + 0.1
+    by_split = report["by_split"]
+    assert by_split["test"]["n_videos"] == 4 and by_split["train"]["n_videos"] == 8
+    assert by_split["test"]["n_moments"] + by_split["train"]["n_moments"] == report["n_moments"]
     assert set(report["baselines"]["random"]) >= {
         "recall@0.3",
         "recall@0.5",

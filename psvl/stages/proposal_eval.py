@@ -74,6 +74,11 @@ def evaluate_proposals(proposals: pd.DataFrame, annotations: pd.DataFrame, cfg: 
         cfg = build(TEPConfig, dict(cfg or {}))
     report: dict[str, Any] = recall(proposals, annotations)
     report["method"] = cfg.method
+    if "split" in annotations and annotations["split"].nunique() > 1:
+        report["by_split"] = {
+            str(split): recall(proposals[proposals["video_id"].isin(group["video_id"])], group)
+            for split, group in annotations.groupby("split")
+        }
     report["baselines"] = {
         m: recall(baseline(m, proposals, annotations, cfg), annotations) for m in ("random", "sliding")
     }
