@@ -35,6 +35,21 @@ def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return x.gather(1, idx[:, :, None].expand_as(x))
 
 
+def positional_encoding(mask: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoids of each segment's *relative* position (centre / number of real segments), (B, T, dim).
+
+    Parameter-free, zero on padding. Relative, so a moment's normalized position reads the same in short
+    and long (or padded) videos: the attentive pooling then carries where it looked into the regression.
+    """
+    n = mask.sum(1, keepdim=True).clamp(min=1).to(torch.float32)
+    pos = (torch.arange(mask.size(1), device=mask.device, dtype=torch.float32)[None, :] + 0.5) / n
+    freqs = torch.pi * torch.arange(1, dim // 2 + 1, device=mask.device, dtype=torch.float32)
+    angles = pos[..., None] * freqs
+    pe = torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1)
+    pe = F.pad(pe, (0, dim - pe.size(-1)))
+    return pe * mask[..., None]
+
+
 class BiGRU(nn.Module):
     """Bidirectional GRU over padded sequences: two fused unidirectional `nn.GRU` calls, no packing."""
 
@@ -158,6 +173,11 @@ class NonLocalBlock(nn.Module):
 class RegressionHead(nn.Module):
     """Attentive pooling over segments -> MLP -> (start, end) with 0 <= start <= end <= 1.
 
+    The MLP refines the moment the attention itself implies: a span [s, e] attended uniformly has mean
+    position (s + e) / 2 and standard deviation (e - s) / sqrt(12), so mean -/+ sqrt(3) std is where the
+    head starts from (its last layer starts at zero). The guidance loss already teaches the attention to
+    cover the moment; reading the moment off it directly makes that knowledge count from the first step,
+    instead of the regression MLP having to rediscover positions from the pooled features.
     Returns the moment (B, 2) and the pooling weights (B, T), which the attention-guidance loss reads.
     """
 
@@ -167,14 +187,25 @@ class RegressionHead(nn.Module):
         self.to_alpha = nn.Linear(dim // 2, 1, bias=False)
         self.fc = nn.Linear(dim, dim)
         self.mlp = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, 2))
+        nn.init.zeros_(self.mlp[-1].weight)
+        nn.init.zeros_(self.mlp[-1].bias)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        alpha = self.to_alpha(torch.tanh(self.feat2att(x))).squeeze(-1)
+        alpha = self.to_alpha(torch.tanh(self.feat2att(x))).squeeze(-1).float()
         weights = torch.softmax(alpha.masked_fill(~mask, float("-inf")), dim=-1)
-        pooled = self.fc(torch.bmm(weights[:, None, :], x).squeeze(1))
+        pooled = self.fc(torch.bmm(weights[:, None, :].to(x.dtype), x).squeeze(1))
         a, b = self.mlp(pooled).float().unbind(-1)
-        start = torch.sigmoid(a)
-        end = start + (1 - start) * torch.sigmoid(b)
+        # the moment the attention implies (positions are segment centres, relative to the real length)
+        n = mask.sum(1, keepdim=True).clamp(min=1).float()
+        pos = (torch.arange(mask.size(1), device=mask.device, dtype=torch.float32)[None, :] + 0.5) / n
+        mean = (weights * pos).sum(1)
+        std = ((weights * (pos - mean[:, None]) ** 2).sum(1) + 1e-8).sqrt()
+        eps = 1e-4
+        s0 = (mean - 3**0.5 * std).clamp(eps, 1 - eps)
+        e0 = (mean + 3**0.5 * std).clamp(eps, 1 - eps)
+        start = torch.sigmoid(torch.logit(s0) + a)
+        rest = ((e0 - start) / (1 - start)).clamp(eps, 1 - eps)  # where e0 lies in [start, 1]
+        end = start + (1 - start) * torch.sigmoid(torch.logit(rest) + b)
         return torch.stack([start, end], dim=-1), weights
 
 
@@ -226,7 +257,8 @@ class PSVLNet(nn.Module):
     def encode_video(self, video: torch.Tensor, video_mask: torch.Tensor) -> torch.Tensor:
         """Query-independent video features: compute once per video, reuse for every query."""
         video = (video - self.video_mean) / self.video_std * video_mask[..., None]
-        return self.video_encoder(video, video_mask)
+        encoded = self.video_encoder(video, video_mask)
+        return encoded + positional_encoding(video_mask, encoded.size(-1)).to(encoded.dtype)
 
     def localize(self, tokens, token_mask, video_enc, video_mask) -> dict[str, torch.Tensor]:
         words = self.query_encoder(tokens, token_mask)

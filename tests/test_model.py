@@ -129,3 +129,26 @@ def test_checkpoint_round_trip_with_weights_only_load(tmp_path):
         torch.ones(1, 4, dtype=torch.bool),
     )
     assert torch.equal(net(*args)["moment"], back(*args)["moment"])
+
+
+def test_head_starts_from_the_moment_the_attention_implies():
+    from psvl.model import RegressionHead
+
+    head = RegressionHead(8)
+    with torch.no_grad():
+        head.to_alpha.weight.zero_()  # uniform attention over the real segments
+    mask = torch.arange(20)[None, :] < torch.tensor([[10], [20]])
+    moment, weights = head(torch.randn(2, 20, 8), mask)
+    assert torch.allclose(weights.sum(1), torch.ones(2))
+    # uniform over all real segments: mean 0.5, std 0.5 / sqrt(3) * (1 - 1/n^2)^0.5 -> about [0, 1]
+    assert torch.allclose(moment, torch.tensor([[0.0, 1.0], [0.0, 1.0]]), atol=0.02)
+
+
+def test_positional_encoding_is_relative_to_the_real_length_and_zero_on_padding():
+    from psvl.model import positional_encoding
+
+    short = positional_encoding(torch.ones(1, 4, dtype=torch.bool), 6)
+    padded = positional_encoding(torch.arange(8)[None, :] < 4, 6)
+    assert torch.allclose(short, padded[:, :4]) and padded[:, 4:].abs().max() == 0
+    long = positional_encoding(torch.ones(1, 8, dtype=torch.bool), 6)
+    assert not torch.allclose(long[:, :4], short)  # segment 0 of 8 sits nearer the start than 0 of 4
