@@ -15,6 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--videos-dir", help="folder of the labelled videos (with --boxes)")
     parser.add_argument("--coco", help="COCO-format detection JSON (instead of --boxes)")
     parser.add_argument("--images", help="image folder of the COCO file")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--out-dir", required=True, help="folder for model.pt and classes.txt")
     parser.add_argument(
         "--metrics", help="where to write the held-out AP50 JSON (default OUT_DIR/metrics.json)"
