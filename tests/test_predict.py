@@ -134,3 +134,105 @@ def test_train_and_predict_commands_write_their_artifacts(tmp_path):
     table = read_frame(pred, "predictions")
     assert len(table) == len(queries) and table["query_id"].tolist() == queries["query_id"].tolist()
     assert read_metadata(pred)["stage"] == "predict"
+
+
+def _write_mp4(path, n_frames: int = 32, fps: int = 8, size: int = 32) -> None:
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width = stream.height = size
+        stream.pix_fmt = "yuv420p"
+        for k in range(n_frames):
+            img = np.full((size, size, 3), 60 * (k // 8), dtype=np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def test_predict_on_a_video_file_extracts_features_as_in_training_and_prints_seconds(tmp_path, capsys):
+    from psvl.stages.features import extract_features
+    from psvl.stages.frames import extract_frames
+
+    queries, feats = toy_world(n_videos=4, dim=512)
+    feat_cfg = {
+        "extractor": "resnet18",
+        "weights": "none",
+        "seed": 0,
+        "segment_seconds": None,
+        "frames_fps": 2.0,
+    }
+    train(
+        queries,
+        feats,
+        tmp_path / "model",
+        TINY,
+        TrainConfig(epochs=1, batch_size=8, threads=1),
+        provenance={"features": {"config": feat_cfg}, "frames": {"fps": 2.0, "size": 32, "jpeg_quality": 90}},
+    )
+    video = tmp_path / "my clip.mp4"
+    _write_mp4(video)
+    argv = [
+        "predict",
+        "--model",
+        str(tmp_path / "model"),
+        "--video",
+        str(video),
+        "--query",
+        "the ball spins",
+        "--json",
+        "--set",
+        'train={"threads": 1}',
+    ]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["tokens"] == ["spin", "ball"]
+    assert 0.0 <= out["start_s"] <= out["end_s"] <= 4.0
+    # the same moment as features made by the frames and features stages with the training settings
+    frames = extract_frames(video, "my clip", fps=2.0, size=32, jpeg_quality=90)
+    table = extract_features(frames, {k: v for k, v in feat_cfg.items() if k != "frames_fps"}, {"fps": 2.0})
+    predictor = Predictor.load(tmp_path / "model", "cpu")
+    predictor.encode(np.stack(table["feature"].map(np.asarray)), float(table["end_s"].max()))
+    start, end, _ = predictor.predict(["spin", "ball"])[0]
+    assert (round(start, 3), round(end, 3)) == (out["start_s"], out["end_s"])
+
+
+def test_training_from_the_psvl_release_json_and_npy_folder(tmp_path):
+    queries, feats = toy_world(n_videos=5)
+    folder = tmp_path / "npy"
+    folder.mkdir()
+    for vid, (x, _, _) in feats.items():
+        np.save(folder / f"{vid}.npy", x)
+    labels = [
+        {
+            "vid": r.video_id,
+            "duration": r.duration_s,
+            "tokens": list(r.tokens),
+            "timestamp": [r.start_s / r.duration_s, r.end_s / r.duration_s],
+        }
+        for r in queries.itertuples()
+    ]
+    (tmp_path / "pseudo.json").write_text(json.dumps(labels))
+    out = tmp_path / "model"
+    assert (
+        main(
+            [
+                "train",
+                "--psvl-json",
+                str(tmp_path / "pseudo.json"),
+                "--features-dir",
+                str(folder),
+                "--out-dir",
+                str(out),
+                "--set",
+                f"model={json.dumps(dataclasses.asdict(TINY))}",
+                "--set",
+                'train={"epochs": 1, "batch_size": 8, "threads": 1}',
+            ]
+        )
+        == 0
+    )
+    best = torch.load(out / "best.pt", weights_only=True)
+    assert best["model"]["config"]["video_dim"] == 16
+    assert {"spin", "ball"} <= set(best["vocab"])
