@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,7 +140,9 @@ def load_coco(
     chosen = sample_keys(images, max_images, seed)
     items = []
     for im in progress(chosen, desc="read labelled images", unit="image"):
-        image = decode_image(read_file(str(Path(images_dir) / im["file_name"])), mode=ImageReadMode.RGB)
+        with warnings.catch_warnings():  # torchvision 0.29 deprecates its codecs in favour of TorchCodec
+            warnings.simplefilter("ignore", DeprecationWarning)
+            image = decode_image(read_file(str(Path(images_dir) / im["file_name"])), mode=ImageReadMode.RGB)
         rows = anns.get(im["id"], [])
         xywh = np.array([a["bbox"] for a in rows], dtype=np.float32).reshape(-1, 4)
         xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)

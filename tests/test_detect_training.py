@@ -155,3 +155,31 @@ def test_short_training_run_writes_a_weights_only_checkpoint_that_detect_uses(wo
     assert meta["detector"] == "fasterrcnn_tiny" and meta["classes"] == ["ball", "cube"]
     assert meta["weights"].endswith("model.pt")
     assert len(read_frame(tmp_path / "f.parquet", "failures")) == 0
+
+
+def test_coco_labels_load_with_video_groups_and_xywh_boxes(tmp_path):
+    from psvl.detector_data import load_coco
+
+    images, anns = [], []
+    for i in range(4):
+        img = np.full((40, 50, 3), 200, np.uint8)
+        img[5:25, 10:30] = COLORS["cube"]
+        Image.fromarray(img).save(tmp_path / f"im{i}.png")
+        images.append(
+            {"id": 10 + i, "file_name": f"im{i}.png", "width": 50, "height": 40, "video_id": f"v{i // 2}"}
+        )
+        anns.append({"id": i, "image_id": 10 + i, "category_id": 7, "bbox": [10, 5, 20, 20], "iscrowd": 0})
+    anns.append(
+        {"id": 99, "image_id": 10, "category_id": 3, "bbox": [0, 0, 5, 5], "iscrowd": 1}
+    )  # crowd: skipped
+    coco = {
+        "images": images,
+        "annotations": anns,
+        "categories": [{"id": 7, "name": "cube"}, {"id": 3, "name": "ball"}],
+    }
+    (tmp_path / "labels.json").write_text(json.dumps(coco))
+    items, classes = load_coco(tmp_path / "labels.json", tmp_path, max_images=10, seed=0)
+    assert classes == ["ball", "cube"]  # ordered by category id; label = position + 1
+    assert [it.group for it in items] == ["v0", "v0", "v1", "v1"]
+    assert all(it.boxes.tolist() == [[10.0, 5.0, 30.0, 25.0]] and it.labels.tolist() == [2] for it in items)
+    assert items[0].image.shape == (3, 40, 50)
