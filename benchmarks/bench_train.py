@@ -130,11 +130,12 @@ def make_batch(batch, segments, dim, tokens, vocab_size, seed=0):
     }
 
 
-def step_fn(net, batch):
+def step_fn(net, batch, bf16=False):
     opt = torch.optim.Adam(net.parameters(), lr=4e-4)
 
     def step():
-        out = net(batch["tokens"], batch["token_mask"], batch["video"], batch["video_mask"])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = net(batch["tokens"], batch["token_mask"], batch["video"], batch["video_mask"])
         loss = localization_loss(out["moment"], batch["target"], out["attention"], batch["guide"])["loss"]
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -183,6 +184,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=3, help="timed steps per net (after one warm-up step)")
     ap.add_argument("--no-peer", action="store_true", help="time PSVLNet only")
+    ap.add_argument(
+        "--bf16", action="store_true", help="also time PSVLNet under CPU bf16 autocast (train.cpu_bf16)"
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg = PSVLConfig(video_dim=args.dim)
@@ -196,6 +200,8 @@ def main() -> None:
     )
     batch = make_batch(args.batch, args.segments, args.dim, args.tokens, cfg.vocab_size)
     nets = {"psvl": step_fn(ours, batch)} | ({} if args.no_peer else {"reference": step_fn(peer, batch)})
+    if args.bf16:
+        nets["psvl-bf16"] = step_fn(ours, batch, bf16=True)
     collate = data_fn(args.batch, args.segments, args.dim, args.tokens)
     times: dict[str, list[float]] = {name: [] for name in nets}
     data_times = []
@@ -217,7 +223,8 @@ def main() -> None:
         f"data: median {data:.3f} s/batch = {100 * data / (data + med['psvl']):.1f}% of a psvl training step"
     )
     if "reference" in med:
-        print(f"speed-up psvl vs reference-style: {med['reference'] / med['psvl']:.2f}x")
+        for name in [n for n in med if n != "reference"]:
+            print(f"speed-up {name} vs reference-style: {med['reference'] / med[name]:.2f}x")
 
 
 if __name__ == "__main__":

@@ -81,6 +81,7 @@ class TrainConfig:
     device: str = "auto"
     threads: int = 2
     amp: bool = True
+    cpu_bf16: bool = False
 
 
 def resolve_device(name: str) -> torch.device:
@@ -153,7 +154,8 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(train_cfg.threads)
     device = resolve_device(train_cfg.device)
-    amp = train_cfg.amp and device.type == "cuda"
+    # CUDA: bf16 (else fp16 + GradScaler) autocast. CPU: float32 unless cpu_bf16 (CPUs with AVX512-BF16/AMX).
+    amp = (train_cfg.amp and device.type == "cuda") or (train_cfg.cpu_bf16 and device.type == "cpu")
 
     train_ids, val_ids = split_videos(queries["video_id"], train_cfg.val_fraction, train_cfg.seed)
     is_train = queries["video_id"].astype(str).isin(set(train_ids)).to_numpy()
@@ -223,8 +225,9 @@ def train(
             log.warning("%s was trained with other settings or data; starting afresh", last_path)
     vocab.save(out / "vocab.json")
 
-    scaler = torch.amp.GradScaler(enabled=amp and not torch.cuda.is_bf16_supported()) if amp else None
-    amp_dtype = torch.bfloat16 if (amp and torch.cuda.is_bf16_supported()) else torch.float16
+    bf16 = device.type == "cpu" or torch.cuda.is_bf16_supported()
+    scaler = torch.amp.GradScaler(enabled=not bf16) if amp else None
+    amp_dtype = torch.bfloat16 if bf16 else torch.float16
     end_epoch = train_cfg.epochs if stop_after is None else min(train_cfg.epochs, start_epoch + stop_after)
     for epoch in range(start_epoch, end_epoch):
         t0 = time.perf_counter()
