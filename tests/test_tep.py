@@ -83,6 +83,18 @@ def test_three_segment_video_gets_its_halves():
     assert whole == [(0.0, 1.5, 1)]
 
 
+def test_constant_and_non_finite_features_still_get_proposals_within_limits():
+    starts = np.arange(40) * 0.5
+    cfg = TEPConfig()
+    constant = propose_video("flat", np.ones((40, 8), dtype=np.float32), starts, starts + 0.5, cfg)
+    broken = np.random.default_rng(0).normal(size=(40, 8)).astype(np.float32)
+    broken[5:9] = np.nan
+    nan = propose_video("nan", broken, starts, starts + 0.5, cfg)
+    for spans in (constant, nan):
+        fracs = [(e - s) / 20.0 for s, e, _ in spans]
+        assert 1 <= len(spans) <= 10 and min(fracs) >= 0.15 - 1e-9 and max(fracs) <= 0.85 + 1e-9
+
+
 def test_atomic_events_are_maximal_runs_and_short_runs_merge_into_the_closer_neighbour():
     assert label_runs(np.array([0, 0, 1, 1, 1, 0])) == [[0, 1], [2, 4], [5, 5]]
     feats = np.array([[0.0], [0.0], [0.0], [0.9], [1.0], [1.0], [1.0]])

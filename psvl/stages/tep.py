@@ -214,7 +214,15 @@ def propose_video(video_id: str, feats, starts, ends, cfg: TEPConfig) -> list[tu
     rng = video_rng(cfg.seed, video_id)
     duration = float(np.asarray(ends)[-1])
     if cfg.method == "kmeans":
-        return kmeans_spans(feats, starts, ends, cfg, rng)
+        feats = np.asarray(feats, dtype=np.float32)
+        if not np.isfinite(feats).all():
+            log.warning("%s: non-finite features replaced by 0 before clustering", video_id)
+            feats = np.nan_to_num(feats, nan=0.0, posinf=0.0, neginf=0.0)
+        try:
+            return kmeans_spans(feats, starts, ends, cfg, rng)
+        except ValueError as exc:  # one odd video must not stop a shard: fall back to its halves
+            log.warning("%s: k-means failed (%s); proposing the video's halves", video_id, exc)
+            return fallback(duration, cfg)
     if cfg.method == "random":
         return random_spans(duration, cfg.per_video, cfg, rng)
     if cfg.method == "sliding":
