@@ -107,11 +107,17 @@ def content_words(doc, stop_verbs: frozenset[str]) -> Tagged:
     return Tagged(verbs, nouns, len(toks))
 
 
+def _tag_texts(model: str, stop_verbs: frozenset[str], batch_size: int, texts: list[str]) -> list[Tagged]:
+    """Content words of each text, tagged in this process (also the worker function of `_tag_parallel`)."""
+    nlp = load_nlp(model)
+    return [content_words(doc, stop_verbs) for doc in nlp.pipe(texts, batch_size=batch_size)]
+
+
 class Tagger:
     """spaCy + lemminflect tagging with the stop-verb and compound rules; one instance per config.
 
-    `n_process` > 1 runs `nlp.pipe` in that many worker processes (worth it above a few thousand
-    sentences). Duplicate sentences are tagged once.
+    `n_process` > 1 tags in that many forked worker processes (used from 2 000 distinct sentences up).
+    Duplicate sentences are tagged once.
     """
 
     def __init__(
@@ -152,9 +158,30 @@ class Tagger:
         else:
             unique_in = unique
         procs = self.n_process if len(unique) >= 2000 else 1
-        docs = nlp.pipe(unique_in, batch_size=self.batch_size, n_process=procs)
-        tagged = {t: content_words(doc, self.stop_verbs) for t, doc in zip(unique, docs)}
+        if procs > 1:
+            results = self._tag_parallel(unique_in, procs)
+        else:
+            results = _tag_texts(self.model, self.stop_verbs, self.batch_size, unique_in)
+        tagged = dict(zip(unique, results))
         return [tagged[t] if t else Tagged() for t in texts]
+
+    def _tag_parallel(self, texts: list[str], procs: int) -> list[Tagged]:
+        """Tag in `procs` forked workers that return only the content words.
+
+        Why not `nlp.pipe(n_process=...)`: it ships every Doc back to the parent (pickling costs about as
+        much as tagging); forked workers inherit the loaded model and send back a few lemmas per sentence.
+        """
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        load_nlp(self.model)  # load before forking, so workers share the model pages
+        n_chunks = procs * 4
+        size = -(-len(texts) // n_chunks)
+        chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=procs, mp_context=ctx) as pool:
+            parts = pool.map(_tag_texts, *zip(*[(self.model, self.stop_verbs, self.batch_size, c) for c in chunks]))
+            return [t for part in parts for t in part]
 
     def iter_simplified(self, sentences: Sequence[str]) -> Iterator[list[str]]:
         for t in self.tag(sentences):

@@ -56,3 +56,11 @@ def test_duplicate_sentences_get_identical_tokens():
     tagged = Tagger().tag(["a person opens a door."] * 3 + ["a person closes a door."])
     assert [t.tokens for t in tagged] == [["open", "person", "door"]] * 3 + [["close", "person", "door"]]
     assert tagged[0].n_tokens == 6  # punctuation counts as a token
+
+
+def test_two_worker_processes_give_the_same_tokens_as_one():
+    sentences = [f"person {i} opens the door number {i}." for i in range(2100)]  # 2 000+ distinct: workers
+    sentences += ["a person is riding a horse.", "the person puts down the bag."] * 600
+    one = Tagger(n_process=1).simplify(sentences)
+    assert Tagger(n_process=2).simplify(sentences) == one
+    assert one[-1] == ["put", "person", "bag"]
