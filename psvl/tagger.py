@@ -126,11 +126,13 @@ class Tagger:
         stop_verbs: Iterable[str] = DEFAULT_STOP_VERBS,
         batch_size: int = 512,
         n_process: int = 1,
+        parallel_min: int = 2000,
     ) -> None:
         self.model = model
         self.stop_verbs = frozenset(v.lower() for v in stop_verbs)
         self.batch_size = int(batch_size)
         self.n_process = max(1, int(n_process))
+        self.parallel_min = parallel_min  # fewer distinct sentences: forking workers costs more than it saves
 
     @classmethod
     def from_config(cls, section: dict, n_process: int | None = None) -> Tagger:
@@ -157,7 +159,7 @@ class Tagger:
             unique_in = [t[: nlp.max_length - 1] for t in unique]
         else:
             unique_in = unique
-        procs = self.n_process if len(unique) >= 2000 else 1
+        procs = self.n_process if len(unique) >= self.parallel_min else 1
         if procs > 1:
             results = self._tag_parallel(unique_in, procs)
         else:
