@@ -204,8 +204,14 @@ def extract_features(
     ):
         group = group.sort_values("frame_idx")
         try:
-            images = decode_jpegs(group["jpeg"])
-            feats = embed(extractor, images, cfg.batch_size, device)
+            # decode one batch at a time: an hour-long video's frames never sit in memory at once
+            blobs = group["jpeg"].tolist()
+            feats = np.concatenate(
+                [
+                    embed(extractor, decode_jpegs(blobs[i : i + cfg.batch_size]), cfg.batch_size, device)
+                    for i in range(0, len(blobs), cfg.batch_size)
+                ]
+            )
         except Exception as exc:
             if failures is None:
                 raise
