@@ -231,7 +231,7 @@ def result_files(workdir: Path) -> list[str]:
 # by tensor instead) and PNG figures (the report test checks they are not blank).
 _SKIP_BYTES = (".png", ".pt")
 # Wall-clock measurements recorded in artifacts (train_log `seconds`, ...) differ between equal runs.
-_TIMING = re.compile(r"^(seconds|.*_seconds|elapsed.*|wall.*)$")
+_TIMING = re.compile(r"^(seconds|.*_seconds|.*_per_second|elapsed.*|wall.*)$")
 
 
 def _without_run_dir(table: pa.Table, root: Path) -> pa.Table:
