@@ -95,6 +95,15 @@ def test_constant_and_non_finite_features_still_get_proposals_within_limits():
         assert 1 <= len(spans) <= 10 and min(fracs) >= 0.15 - 1e-9 and max(fracs) <= 0.85 + 1e-9
 
 
+def test_inconsistent_limits_are_config_errors_naming_the_keys():
+    from psvl.config import ConfigError
+
+    with pytest.raises(ConfigError, match="config.tep.min_frac"):
+        TEPConfig(min_frac=0.9, max_frac=0.5)
+    with pytest.raises(ConfigError, match="config.tep.k_min"):
+        TEPConfig(k_min=5, k_max=3)
+
+
 def test_atomic_events_are_maximal_runs_and_short_runs_merge_into_the_closer_neighbour():
     assert label_runs(np.array([0, 0, 1, 1, 1, 0])) == [[0, 1], [2, 4], [5, 5]]
     feats = np.array([[0.0], [0.0], [0.0], [0.9], [1.0], [1.0], [1.0]])

@@ -43,6 +43,16 @@ class TEPConfig:
     n_init: int = 1
     max_iter: int = 100
 
+    def __post_init__(self) -> None:
+        from psvl.config import ConfigError
+
+        if self.min_frac > self.max_frac:
+            raise ConfigError(
+                f"config.tep.min_frac ({self.min_frac}) exceeds config.tep.max_frac ({self.max_frac})"
+            )
+        if self.k_min > self.k_max:
+            raise ConfigError(f"config.tep.k_min ({self.k_min}) exceeds config.tep.k_max ({self.k_max})")
+
 
 def video_rng(seed: int, video_id: str) -> np.random.Generator:
     """A generator that depends only on the seed and the video, not on shard composition or order."""
