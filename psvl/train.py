@@ -200,7 +200,7 @@ def train(
         eta_min=train_cfg.lr * train_cfg.min_lr_ratio,
     )
     data_rng = torch.Generator().manual_seed(train_cfg.seed)
-    start_epoch, best_score, rows = 0, -1.0, []
+    start_epoch, best_score, rows, best = 0, -1.0, [], None
     meta = {
         "vocab": vocab.tokens,
         "settings": settings,
@@ -220,6 +220,9 @@ def train(
             if device.type == "cuda" and "cuda" in state["rng"]:
                 torch.cuda.set_rng_state(state["rng"]["cuda"], device)
             start_epoch, best_score, rows = state["epoch"], state["best_score"], list(state["log"])
+            best = state.get("best")
+            if best is not None and not (out / "best.pt").exists():  # e.g. removed by --rerun-incomplete
+                _save(best, out / "best.pt")
             log.info("resuming from %s after epoch %d", last_path, start_epoch)
         elif state is not None:
             log.warning("%s was trained with other settings or data; starting afresh", last_path)
@@ -288,7 +291,9 @@ def train(
         weights = model.to_checkpoint()
         if score > best_score:
             best_score = score
-            _save({**meta, "model": weights, "epoch": epoch + 1, "val": val}, out / "best.pt")
+            cloned = {k: v.detach().clone() for k, v in weights["state_dict"].items()}
+            best = {**meta, "model": {**weights, "state_dict": cloned}, "epoch": epoch + 1, "val": val}
+            _save(best, out / "best.pt")
         rng = {"data": data_rng.get_state(), "torch": torch.get_rng_state()}
         if device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(device)
@@ -301,14 +306,17 @@ def train(
                 "rng": rng,
                 "epoch": epoch + 1,
                 "best_score": best_score,
+                "best": best,  # so a resumed run can restore best.pt if it was removed
                 "log": rows,
                 "fingerprint": fingerprint,
             },
             last_path,
         )
         _write_log(rows, out / "train_log.parquet", settings)
-    if not (out / "best.pt").exists():  # resumed a finished run whose best.pt was deleted
-        _save({**meta, "model": model.to_checkpoint(), "epoch": start_epoch, "val": {}}, out / "best.pt")
+    if not (out / "best.pt").exists():  # only when no epoch ran and last.pt carried no best
+        _save(
+            best or {**meta, "model": model.to_checkpoint(), "epoch": start_epoch, "val": {}}, out / "best.pt"
+        )
     _write_log(rows, out / "train_log.parquet", settings)
     return {"best_score": best_score, "epochs": len(rows)}
 

@@ -37,9 +37,14 @@ def test_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one(tmp_path
     train(queries, feats, tmp_path / "a", TINY, CFG)
     train(queries, feats, tmp_path / "b", TINY, CFG, stop_after=1)  # "killed" after epoch 1
     assert torch.load(tmp_path / "b" / "last.pt", weights_only=True)["epoch"] == 1
+    (tmp_path / "b" / "best.pt").unlink()  # snakemake --rerun-incomplete removes the declared outputs
     train(queries, feats, tmp_path / "b", TINY, CFG, resume=True)
     wa, wb = weights(tmp_path / "a" / "last.pt"), weights(tmp_path / "b" / "last.pt")
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    ba, bb = (torch.load(tmp_path / d / "best.pt", weights_only=True) for d in "ab")
+    assert ba["epoch"] == bb["epoch"] and all(
+        torch.equal(ba["model"]["state_dict"][k], bb["model"]["state_dict"][k]) for k in wa
+    )
     log_a, log_b = (
         read_frame(tmp_path / "a" / "train_log.parquet"),
         read_frame(tmp_path / "b" / "train_log.parquet"),
