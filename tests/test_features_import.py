@@ -7,12 +7,12 @@ import functools
 import h5py
 import numpy as np
 import pytest
+from test_features import CFG, frames_table
 
 from psvl.extractors import build_extractor
 from psvl.failures import FailureLog
 from psvl.stages.features import extract_features
 from psvl.stages.features_import import place_segments
-from tests.test_features import CFG, frames_table
 
 
 @functools.cache
