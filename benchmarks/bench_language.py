@@ -66,8 +66,10 @@ def _cpu() -> float:
 
 
 def report(name: str, n: int, wall: float, cpu: float, unit: str = "sentences") -> float:
-    print(f"  {name:34s} {wall:7.2f} s wall {cpu:7.2f} s CPU  {n / wall:8.0f} {unit}/s  "
-          f"{n / cpu:8.0f} {unit}/CPU-s")
+    print(
+        f"  {name:34s} {wall:7.2f} s wall {cpu:7.2f} s CPU  {n / wall:8.0f} {unit}/s  "
+        f"{n / cpu:8.0f} {unit}/CPU-s"
+    )
     return n / wall
 
 
@@ -125,7 +127,9 @@ def bench_corpus(repeats: int, peer_sentences: int, processes: tuple[int, ...]) 
         rates[procs] = report(f"psvl corpus, {procs} process(es)", n, wall, cpu)
     summary = out[2]
     sub = sentences[:peer_sentences]
-    peer = report(f"peer: full pipeline ({len(sub)} sent.)", len(sub), *timed(lambda: _peer_corpus(sub), 1)[:2])
+    peer = report(
+        f"peer: full pipeline ({len(sub)} sent.)", len(sub), *timed(lambda: _peer_corpus(sub), 1)[:2]
+    )
     print(f"  speed-up vs peer ({max(processes)} processes)      {rates[max(processes)] / peer:7.2f} x")
     print(f"  ({summary['nouns']} nouns, {summary['verbs']} verbs, {summary['pairs']} pairs)")
 
@@ -150,16 +154,23 @@ def make_world(videos: int, frames: int, proposals: int, labels: int, per_video:
     own = rng.integers(0, labels, (videos, per_video))  # each video's classes
     label_idx = own[np.repeat(np.arange(videos), frames), rng.integers(0, per_video, vid.size)]
     dets = pd.DataFrame(
-        {"video_id": vid, "time_s": time_s, "label": names[label_idx],
-         "score": rng.uniform(0.3, 1.0, vid.size).astype(np.float32)}
+        {
+            "video_id": vid,
+            "time_s": time_s,
+            "label": names[label_idx],
+            "score": rng.uniform(0.3, 1.0, vid.size).astype(np.float32),
+        }
     )
     dur = frames / 2.0
     start = rng.uniform(0, dur * 0.6, videos * proposals)
     end = np.minimum(start + rng.uniform(0.15, 0.5, start.size) * dur, dur)
     props = pd.DataFrame(
-        {"video_id": np.repeat([f"video{i:05d}" for i in range(videos)], proposals),
-         "proposal_id": [f"video{i // proposals:05d}#p{i % proposals}" for i in range(start.size)],
-         "start_s": start, "end_s": end}
+        {
+            "video_id": np.repeat([f"video{i:05d}" for i in range(videos)], proposals),
+            "proposal_id": [f"video{i // proposals:05d}#p{i % proposals}" for i in range(start.size)],
+            "start_s": start,
+            "end_s": end,
+        }
     )
     verbs = np.array([f"verb{i:03d}" for i in range(200)])
     pairs = pd.DataFrame({"noun": np.repeat(names, 20), "verb": verbs[rng.integers(0, 200, labels * 20)]})
@@ -199,8 +210,10 @@ def bench_compose(repeats: int, peer_proposals: int) -> None:
     sub = props.iloc[:peer_proposals]
     peer, peer_cpu, _ = timed(lambda: peer_compose(sub, dets, cooc, cfg.num_nouns, cfg.num_verbs), 1)
     report(f"peer: loop ({len(sub)} proposals)", len(sub), peer, peer_cpu, "queries")
-    print(f"  peer extrapolated to all: ~{peer / len(sub) * len(props):.0f} s; "
-          f"speed-up {peer / len(sub) * len(props) / wall:.1f} x (target: psvl < 30 s)")
+    print(
+        f"  peer extrapolated to all: ~{peer / len(sub) * len(props):.0f} s; "
+        f"speed-up {peer / len(sub) * len(props) / wall:.1f} x (target: psvl < 30 s)"
+    )
 
 
 def main() -> None:

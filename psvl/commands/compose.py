@@ -13,7 +13,9 @@ log = logging.getLogger("psvl.compose")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--manifest", required=True, help="manifest.parquet (only split == train videos are used)")
+    parser.add_argument(
+        "--manifest", required=True, help="manifest.parquet (only split == train videos are used)"
+    )
     parser.add_argument("--proposals", nargs="+", required=True, help="proposals shard Parquet files")
     parser.add_argument("--detections", nargs="+", required=True, help="detections shard Parquet files")
     parser.add_argument("--features", nargs="+", required=True, help="features shards (for video durations)")
@@ -30,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
     inputs = load_inputs(args.manifest, args.proposals, args.detections, args.features, args.cooccurrence)
     log.info(
         "%d train proposals, %d detections, %d noun-verb pairs",
-        len(inputs["proposals"]), len(inputs["detections"]), len(inputs["cooccurrence"]),
+        len(inputs["proposals"]),
+        len(inputs["detections"]),
+        len(inputs["cooccurrence"]),
     )
     table, summary = compose(
         inputs["proposals"], inputs["detections"], inputs["cooccurrence"], inputs["durations"], cfg

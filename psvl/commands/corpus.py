@@ -15,10 +15,17 @@ log = logging.getLogger("psvl.corpus")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--corpus", required=True, help="corpus: .txt (one sentence per line) or an annotation file")
-    parser.add_argument("--out-dir", required=True, help="folder for vocab/cooccurrence Parquet, summary, plot")
     parser.add_argument(
-        "--threads", type=int, default=None, help="tagger processes (default: corpus.n_process; 0 = all cores)"
+        "--corpus", required=True, help="corpus: .txt (one sentence per line) or an annotation file"
+    )
+    parser.add_argument(
+        "--out-dir", required=True, help="folder for vocab/cooccurrence Parquet, summary, plot"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="tagger processes (default: corpus.n_process; 0 = all cores)",
     )
     add_config_arguments(parser)
 
@@ -34,7 +41,10 @@ def run(args: argparse.Namespace) -> int:
     write_outputs(vocab, cooc, summary, args.out_dir, cfg, str(args.corpus))
     log.info(
         "%d sentences, %d nouns, %d verbs, %d noun-verb pairs (%.0f sentences/s)",
-        summary["sentences"], summary["nouns"], summary["verbs"], summary["pairs"],
+        summary["sentences"],
+        summary["nouns"],
+        summary["verbs"],
+        summary["pairs"],
         summary["sentences_per_second"] or 0,
     )
     return 0

@@ -14,7 +14,9 @@ log = logging.getLogger("psvl.eval_pseudo_queries")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pseudo-queries", required=True, help="pseudo_queries.parquet")
-    parser.add_argument("--annotations", required=True, help="annotations (any supported format) with true moments")
+    parser.add_argument(
+        "--annotations", required=True, help="annotations (any supported format) with true moments"
+    )
     parser.add_argument("--events", help="synthetic world events.parquet (object, action): used as the truth")
     parser.add_argument("--iou", type=float, default=0.5, help="IoU a pseudo-query needs with a true event")
     parser.add_argument("--out", required=True, help="JSON report to write")

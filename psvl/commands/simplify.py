@@ -16,7 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--annotations", help="annotation file in any supported format")
     src.add_argument("--text", action="append", help="a sentence to simplify and print (repeatable)")
     parser.add_argument("--split", default="test", help="annotation split to keep; `all` keeps every row")
-    parser.add_argument("--durations", help="durations for Charades-STA txt (charades.json or video_id,duration_s CSV)")
+    parser.add_argument(
+        "--durations", help="durations for Charades-STA txt (charades.json or video_id,duration_s CSV)"
+    )
     parser.add_argument("--out", help="test_queries.parquet to write (with --annotations)")
     add_config_arguments(parser)
 

@@ -99,8 +99,14 @@ def _expand(keys: np.ndarray, sorted_keys: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def window_nouns(
-    p_video: np.ndarray, p_start: np.ndarray, p_end: np.ndarray,
-    d_video: np.ndarray, d_label: np.ndarray, d_time: np.ndarray, d_score: np.ndarray, num_nouns: int,
+    p_video: np.ndarray,
+    p_start: np.ndarray,
+    p_end: np.ndarray,
+    d_video: np.ndarray,
+    d_label: np.ndarray,
+    d_time: np.ndarray,
+    d_score: np.ndarray,
+    num_nouns: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(proposal row, label code, weight) of the top `num_nouns` labels per proposal, sorted by proposal
     then weight (desc) then label code. Videos and labels are integer codes; label codes sort like names."""
@@ -137,8 +143,14 @@ def noun_codes(
     d = dets[d_vid >= 0]
     label_codes, labels = pd.factorize(d["label"], sort=True)
     pi, lab, w = window_nouns(
-        vid_codes, props["start_s"].to_numpy(float), props["end_s"].to_numpy(float), d_vid[d_vid >= 0],
-        label_codes, d["time_s"].to_numpy(float), d["score"].to_numpy(float), num_nouns,
+        vid_codes,
+        props["start_s"].to_numpy(float),
+        props["end_s"].to_numpy(float),
+        d_vid[d_vid >= 0],
+        label_codes,
+        d["time_s"].to_numpy(float),
+        d["score"].to_numpy(float),
+        num_nouns,
     )
     return pi, lab, w, np.asarray(labels, dtype=object)
 
@@ -146,8 +158,9 @@ def noun_codes(
 def rank_nouns(props: pd.DataFrame, dets: pd.DataFrame, num_nouns: int) -> pd.DataFrame:
     """pidx, noun, weight, rank: the top `num_nouns` labels per proposal by summed detection score."""
     pi, lab, w, labels = noun_codes(props, dets, num_nouns)
-    return pd.DataFrame({"pidx": props["pidx"].to_numpy()[pi], "noun": labels[lab], "weight": w,
-                         "rank": _group_rank(pi)})
+    return pd.DataFrame(
+        {"pidx": props["pidx"].to_numpy()[pi], "noun": labels[lab], "weight": w, "rank": _group_rank(pi)}
+    )
 
 
 def corpus_key(labels: Iterable[str], corpus_nouns: set[str]) -> dict[str, str]:
@@ -163,7 +176,9 @@ def corpus_key(labels: Iterable[str], corpus_nouns: set[str]) -> dict[str, str]:
 def _verb_table(cooc: pd.DataFrame, candidate_verbs: int) -> tuple[pd.DataFrame, np.ndarray]:
     """The co-occurrence rows each noun may propose (its top verbs), sorted by noun, and P(v) per row."""
     counts = cooc.groupby("verb")["count"].sum() if "count" in cooc else cooc.groupby("verb").size()
-    top = cooc.sort_values(["noun", "p_verb_given_noun", "verb"], ascending=[True, False, True], kind="stable")
+    top = cooc.sort_values(
+        ["noun", "p_verb_given_noun", "verb"], ascending=[True, False, True], kind="stable"
+    )
     top = top[top.groupby("noun", sort=False).cumcount() < candidate_verbs].reset_index(drop=True)
     return top, top["verb"].map(counts / counts.sum()).to_numpy(float)
 
@@ -222,8 +237,15 @@ def verb_weights(
     """
     codes, labels = pd.factorize(nouns["noun"])
     pidx, code, weight, verbs = verb_weight_codes(
-        nouns["pidx"].to_numpy(), codes, nouns["weight"].to_numpy(float), np.asarray(labels, dtype=object),
-        cooc, temperature, noun_weighting, verb_weighting, candidate_verbs,
+        nouns["pidx"].to_numpy(),
+        codes,
+        nouns["weight"].to_numpy(float),
+        np.asarray(labels, dtype=object),
+        cooc,
+        temperature,
+        noun_weighting,
+        verb_weighting,
+        candidate_verbs,
     )
     return pd.DataFrame({"pidx": pidx, "verb": verbs[code] if code.size else [], "weight": weight})
 
@@ -260,17 +282,6 @@ def gumbel_top_k(
     return p[order], jj[order], rows[order], rank[order]
 
 
-def sample_verbs(weights: pd.DataFrame, per_proposal: int, num_verbs: int, rng: np.random.Generator) -> pd.DataFrame:
-    """pidx, j, verb, rank: `num_verbs` distinct verbs per (proposal, query j), weighted, without replacement.
-
-    `weights` must be grouped by pidx (as verb_weights returns it): the noise is drawn in row order.
-    """
-    p, j, rows, rank = gumbel_top_k(
-        weights["pidx"].to_numpy(np.int64), weights["weight"].to_numpy(float), per_proposal, num_verbs, rng
-    )
-    return pd.DataFrame({"pidx": p, "j": j, "verb": weights["verb"].to_numpy()[rows], "rank": rank})
-
-
 def _lists(group: np.ndarray, values: np.ndarray, n_groups: int) -> pa.ListArray:
     """A list per group from rows already sorted by group (groups with no rows get [])."""
     offsets = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=n_groups))]).astype(np.int32)
@@ -285,7 +296,9 @@ def compose(
     cfg: QueriesConfig,
 ) -> tuple[pa.Table, dict]:
     """The pseudo_queries table (DESIGN section 4) and a summary of what was composed and skipped."""
-    props = proposals.sort_values(["video_id", "start_s", "end_s", "proposal_id"], kind="stable", ignore_index=True)
+    props = proposals.sort_values(
+        ["video_id", "start_s", "end_s", "proposal_id"], kind="stable", ignore_index=True
+    )
     props["pidx"] = np.arange(len(props))
     dets = detections[detections["score"] >= cfg.min_score]
     dets = dets.assign(label=dets["label"].astype(str).str.strip().str.lower())
@@ -297,10 +310,19 @@ def compose(
     n_pidx = (np.cumsum(has) - 1)[n_pidx]
 
     w_pidx, w_code, w, vocab = verb_weight_codes(
-        n_pidx, n_code, n_weight, labels, cooccurrence,
-        cfg.temperature, cfg.noun_weighting, cfg.verb_weighting, cfg.candidate_verbs,
+        n_pidx,
+        n_code,
+        n_weight,
+        labels,
+        cooccurrence,
+        cfg.temperature,
+        cfg.noun_weighting,
+        cfg.verb_weighting,
+        cfg.candidate_verbs,
     )
-    v_pidx, v_j, v_rows, _ = gumbel_top_k(w_pidx, w, cfg.per_proposal, cfg.num_verbs, np.random.default_rng(cfg.seed))
+    v_pidx, v_j, v_rows, _ = gumbel_top_k(
+        w_pidx, w, cfg.per_proposal, cfg.num_verbs, np.random.default_rng(cfg.seed)
+    )
     verb_names = vocab[w_code[v_rows]]
 
     n_kept, per = len(kept), cfg.per_proposal
@@ -343,18 +365,27 @@ def compose(
         "queries_without_verbs": int((n_verbs == 0).sum()),
         "mean_verbs": round(float(n_verbs.mean()), 3) if n_queries else 0.0,
         "mean_nouns": round(n_pidx.size / n_kept, 3) if n_kept else 0.0,
-        "nouns_unknown_to_corpus": sorted(lab for lab in labels_seen if corpus_key([lab], known)[lab] not in known),
+        "nouns_unknown_to_corpus": sorted(
+            lab for lab in labels_seen if corpus_key([lab], known)[lab] not in known
+        ),
     }
     if summary["proposals_without_detections"]:
-        log.warning("%d of %d proposals have no detection inside and get no query",
-                    summary["proposals_without_detections"], len(props))
+        log.warning(
+            "%d of %d proposals have no detection inside and get no query",
+            summary["proposals_without_detections"],
+            len(props),
+        )
     if summary["nouns_unknown_to_corpus"]:
-        log.warning("detected nouns unknown to the corpus (kept, but they propose no verb): %s",
-                    ", ".join(summary["nouns_unknown_to_corpus"][:20]))
+        log.warning(
+            "detected nouns unknown to the corpus (kept, but they propose no verb): %s",
+            ", ".join(summary["nouns_unknown_to_corpus"][:20]),
+        )
     return table, summary
 
 
-def write_pseudo_queries(table: pa.Table, summary: dict, path: str | Path, cfg: QueriesConfig, sources: dict) -> Path:
+def write_pseudo_queries(
+    table: pa.Table, summary: dict, path: str | Path, cfg: QueriesConfig, sources: dict
+) -> Path:
     """pseudo_queries.parquet with the config and the summary in its provenance metadata."""
     shaping = {"queries": dict(cfg.__dict__), "summary": summary, **sources}
     return write_table("pseudo_queries", table, path, "compose", shaping)

@@ -99,7 +99,12 @@ def count_cooccurrence(verbs: pd.DataFrame, nouns: pd.DataFrame, alpha: float) -
 
 
 def summarize(
-    tagged: list[Tagged], vocab: pd.DataFrame, cooc: pd.DataFrame, cfg: CorpusConfig, seconds: float, top: int = 20
+    tagged: list[Tagged],
+    vocab: pd.DataFrame,
+    cooc: pd.DataFrame,
+    cfg: CorpusConfig,
+    seconds: float,
+    top: int = 20,
 ) -> dict:
     """The numbers a user checks first: how much text, how many distinct nouns/verbs, the top pairs."""
     n_sentences = sum(1 for t in tagged if t.n_tokens)
@@ -120,7 +125,12 @@ def summarize(
         "top_nouns": [[w, int(c)] for w, c in zip(nouns["lemma"].head(top), nouns["count"].head(top))],
         "top_verbs": [[w, int(c)] for w, c in zip(verbs["lemma"].head(top), verbs["count"].head(top))],
         "top_pairs": [
-            {"noun": r.noun, "verb": r.verb, "count": int(r.count), "p_verb_given_noun": round(r.p_verb_given_noun, 4)}
+            {
+                "noun": r.noun,
+                "verb": r.verb,
+                "count": int(r.count),
+                "p_verb_given_noun": round(r.p_verb_given_noun, 4),
+            }
             for r in top_pairs.itertuples()
         ],
         "model": cfg.model,
@@ -143,7 +153,9 @@ def corpus_statistics(
     return vocab, cooc, summary
 
 
-def plot_top_verbs(cooc: pd.DataFrame, vocab: pd.DataFrame, path: str | Path, n_nouns: int, n_verbs: int) -> Path:
+def plot_top_verbs(
+    cooc: pd.DataFrame, vocab: pd.DataFrame, path: str | Path, n_nouns: int, n_verbs: int
+) -> Path:
     """One small bar chart of the top P(v | n) per most frequent noun (written atomically)."""
     import matplotlib
 
@@ -181,7 +193,12 @@ def plot_top_verbs(cooc: pd.DataFrame, vocab: pd.DataFrame, path: str | Path, n_
 
 
 def write_outputs(
-    vocab: pd.DataFrame, cooc: pd.DataFrame, summary: dict, out_dir: str | Path, cfg: CorpusConfig, source: str
+    vocab: pd.DataFrame,
+    cooc: pd.DataFrame,
+    summary: dict,
+    out_dir: str | Path,
+    cfg: CorpusConfig,
+    source: str,
 ) -> dict[str, Path]:
     """vocab.parquet, cooccurrence.parquet, summary.json and top_verbs.png under `out_dir`."""
     out = Path(out_dir)

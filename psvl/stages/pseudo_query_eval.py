@@ -93,14 +93,18 @@ def evaluate_pseudo_queries(
         "n_queries": len(matched),
         "n_queries_total": len(queries),
         "n_videos": int(queries["video_id"].nunique()),
-        "n_videos_with_truth": int(queries.loc[queries["video_id"].isin(set(truth["video_id"])), "video_id"].nunique()),
+        "n_videos_with_truth": int(
+            queries.loc[queries["video_id"].isin(set(truth["video_id"])), "video_id"].nunique()
+        ),
         "iou_threshold": iou_threshold,
         "mean_iou_matched": float(matched["iou"].mean()) if len(matched) else 0.0,
         "proposals_without_detections": summary.get("proposals_without_detections"),
     }
     if report["n_queries"] == 0:
-        log.warning("no pseudo-query overlaps a true event at IoU >= %g: the hit rates are 0 by convention",
-                    iou_threshold)
+        log.warning(
+            "no pseudo-query overlaps a true event at IoU >= %g: the hit rates are 0 by convention",
+            iou_threshold,
+        )
     return report
 
 

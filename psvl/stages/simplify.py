@@ -29,8 +29,11 @@ def simplify_annotations(annotations: pd.DataFrame, tagger: Tagger, split: str |
     if split and split != "all":
         df = df[df["split"] == split]
         if df.empty and not annotations.empty:
-            log.warning("no annotation has split %r (splits present: %s)", split,
-                        ", ".join(sorted(annotations["split"].astype(str).unique())))
+            log.warning(
+                "no annotation has split %r (splits present: %s)",
+                split,
+                ", ".join(sorted(annotations["split"].astype(str).unique())),
+            )
     df = df.reset_index(drop=True)
     tokens = tagger.simplify(df["sentence"].tolist())
     empty = sum(1 for t in tokens if not t)
@@ -41,7 +44,9 @@ def simplify_annotations(annotations: pd.DataFrame, tagger: Tagger, split: str |
     return table.append_column("tokens", pa.array(tokens, type=pa.list_(pa.string())))
 
 
-def write_test_queries(table: pa.Table, path: str | Path, tagger: Tagger, source: str, split: str | None) -> Path:
+def write_test_queries(
+    table: pa.Table, path: str | Path, tagger: Tagger, source: str, split: str | None
+) -> Path:
     shaping = {
         "corpus": {"model": tagger.model, "stop_verbs": sorted(tagger.stop_verbs)},
         "source": source,
