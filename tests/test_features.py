@@ -271,3 +271,16 @@ def test_features_command_with_missing_checkpoint_exits_2_with_one_line(tmp_path
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "/no/such/r18.pth does not exist" in err[0]
     assert not (tmp_path / "f.parquet").exists()
+
+
+def test_batches_spanning_videos_and_sizes_give_the_same_features_as_one_video_at_a_time(r18):
+    frames = frames_table(n_videos=3, n_frames=5)
+    small = frames["video_id"] == "vid 1"
+    frames.loc[small, "jpeg"] = [_jpeg(40 + k, size=24) for k in range(int(small.sum()))]
+    frames.loc[small, ["width", "height"]] = 24
+    mixed = extract_features(frames, dict(CFG, batch_size=4), {"fps": 2.0}, extractor=r18)
+    for vid, group in frames.groupby("video_id"):
+        alone = extract_features(group, dict(CFG, batch_size=64), {"fps": 2.0}, extractor=r18)
+        got = np.stack(mixed[mixed["video_id"] == vid]["feature"])
+        np.testing.assert_allclose(got, np.stack(alone["feature"]), rtol=1e-4, atol=1e-5)
+    assert len(mixed) == 15

@@ -198,28 +198,58 @@ def extract_features(
         if failures is None:
             raise ValueError(f"{video_id}: no frames")
         failures.add(video_id, "no frames for this video (see failures/frames)")
-    groups = frames_df.groupby("video_id", sort=True)
-    for video_id, group in progress(
-        groups, desc=f"features ({cfg.extractor})", total=groups.ngroups, unit="video"
-    ):
-        group = group.sort_values("frame_idx")
-        try:
-            # decode one batch at a time: an hour-long video's frames never sit in memory at once
-            blobs = group["jpeg"].tolist()
-            feats = np.concatenate(
-                [
-                    embed(extractor, decode_jpegs(blobs[i : i + cfg.batch_size]), cfg.batch_size, device)
-                    for i in range(0, len(blobs), cfg.batch_size)
-                ]
-            )
-        except Exception as exc:
-            if failures is None:
-                raise
-            failures.add(str(video_id), exc)
+    frames_df = frames_df.sort_values(["video_id", "frame_idx"], kind="stable")
+    feats = frame_features(extractor, frames_df, cfg.batch_size, device, failures)
+    for video_id, group in frames_df.groupby("video_id", sort=True):
+        if str(video_id) not in feats:
             continue
         assign, starts, ends = frame_segments(group["time_s"].to_numpy(), fps, cfg.segment_seconds)
-        parts.append(video_rows(str(video_id), pool_segments(feats, assign, len(starts)), starts, ends))
+        pooled = pool_segments(feats[str(video_id)], assign, len(starts))
+        parts.append(video_rows(str(video_id), pooled, starts, ends))
     return _concat(parts)
+
+
+def frame_features(
+    extractor, frames_df: pd.DataFrame, batch_size: int, device, failures: FailureLog | None
+) -> dict[str, np.ndarray]:
+    """Per-frame features of every video in `frames_df` (sorted by video, frame), batches spanning videos.
+
+    Batches are cut across video boundaries so short videos still fill them (on a GPU that is most of the
+    speed); JPEGs are decoded one batch at a time, so long videos never sit in memory whole. Frames of one
+    batch with different sizes run as separate sub-batches (never resized to a neighbour's size), and eval-
+    mode BatchNorm makes each frame's features independent of its batch mates. A video with an undecodable
+    frame is recorded in `failures` and dropped.
+    """
+    import torch
+
+    out: dict[str, list[np.ndarray]] = {}
+    bad: set[str] = set()
+    vids = frames_df["video_id"].astype(str).to_numpy()
+    blobs = frames_df["jpeg"].to_numpy()
+    for lo in progress(range(0, len(vids), batch_size), desc="features", unit="batch"):
+        pieces: list[tuple[str, object]] = []
+        for vid in dict.fromkeys(vids[lo : lo + batch_size]):
+            if vid in bad:
+                continue
+            mask = vids[lo : lo + batch_size] == vid
+            try:
+                pieces.append((vid, decode_jpegs(blobs[lo : lo + batch_size][mask])))
+            except Exception as exc:
+                if failures is None:
+                    raise
+                failures.add(vid, exc)
+                bad.add(vid)
+                out.pop(vid, None)
+        by_size: dict[tuple, list] = {}
+        for vid, images in pieces:
+            by_size.setdefault(tuple(images.shape[-2:]), []).append((vid, images))
+        for items in by_size.values():
+            feats = embed(extractor, torch.cat([im for _, im in items]), batch_size, device)
+            for (vid, images), chunk in zip(
+                items, np.split(feats, np.cumsum([len(im) for _, im in items])[:-1])
+            ):
+                out.setdefault(vid, []).append(chunk)
+    return {vid: np.concatenate(chunks) for vid, chunks in out.items() if vid not in bad}
 
 
 def _durations_from_frames(frames_df: pd.DataFrame, fps: float, given: Mapping[str, float] | None):
