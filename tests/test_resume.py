@@ -125,32 +125,38 @@ def test_shard_with_one_bad_video_completes_with_a_failures_row(frames_run, tmp_
 
 
 def test_run_killed_mid_shard_job_resumes_without_recomputing_finished_shards(tmp_path_factory, tmp_path):
-    """Kill the whole run (SIGKILL to snakemake and its jobs) while the features job of shard 00001 runs;
-    shard 00000's files keep their mtimes, and the final artifacts equal an uninterrupted run's."""
+    """A fresh run, killed (SIGKILL to snakemake and its jobs) while a proposals shard job runs; the rerun
+    keeps the finished shard files (same mtime) and ends equal to an uninterrupted run."""
     skip_unless_stages(pytest)
     reference = reference_run(tmp_path_factory)
-    workdir = copy_run(reference, tmp_path / "killed")
-    (workdir / RESULTS / "features" / "00001.parquet").unlink()
-    finished = mtimes(workdir, f"{RESULTS}/*/00000.parquet") | mtimes(workdir, f"{RESULTS}/frames/*.parquet")
-    assert len(finished) >= 5  # frames x2, features, detections, proposals of shard 00000
-
+    workdir = tmp_path / "killed"
+    write_config(workdir)
     proc = start_snakemake(workdir, log_name="killed.log")
     try:
-        wait_until(lambda: _stage_process(proc, "features", "00001"), 120, "psvl features --shard 00001")
+        wait_until(lambda: _stage_process(proc, "propose"), 600, "psvl propose (a proposals shard job)")
         kill_run(proc)
     finally:
         if proc.poll() is None:
             kill_run(proc)
-    assert not (workdir / RESULTS / "features" / "00001.parquet").exists(), "the kill came after the job"
+    # Finished for sure at the kill: the frames and features of the shard being proposed (the proposals
+    # job was running on them).
+    running = [
+        s for s in ("00000", "00001") if not (workdir / RESULTS / "proposals" / f"{s}.parquet").exists()
+    ]
+    assert running, "the kill came after every proposals job"
+
+    def shard_files() -> dict[str, int]:
+        return mtimes(workdir, f"{RESULTS}/frames/{running[0]}.parquet") | mtimes(
+            workdir, f"{RESULTS}/features/{running[0]}.parquet"
+        )
+
+    finished = shard_files()
+    assert len(finished) == 2, finished
     assert _all_parquet_readable(workdir) == []
 
     _resume(workdir, "resumed.log")
-    assert (
-        mtimes(workdir, f"{RESULTS}/*/00000.parquet") | mtimes(workdir, f"{RESULTS}/frames/*.parquet")
-        == finished
-    )
+    assert shard_files() == finished
     assert compare_runs(reference, workdir) == []
-    assert (workdir / RESULTS / "features" / "00001.parquet").stat().st_mtime_ns > max(finished.values())
 
 
 def test_run_killed_mid_training_resumes_from_last_checkpoint_and_ends_with_the_same_model(
