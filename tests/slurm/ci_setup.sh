@@ -12,8 +12,11 @@ missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# A failure here must not fail CI: without the packages or the cluster the SLURM test skips and says why.
 if ((${#missing[@]})); then
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
+    if ! { apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"; }; then
+        echo "ci_setup.sh: could not install ${missing[*]}; the SLURM test will skip" >&2
+        exit 0
+    fi
 fi
-"$here/cluster.sh" up
+"$here/cluster.sh" up || echo "ci_setup.sh: the test cluster did not start; the SLURM test will start or skip" >&2
