@@ -139,7 +139,8 @@ def reference_markdown() -> str:
             if "enum" in sub:
                 typ = " / ".join(map(str, sub["enum"]))
             default = json.dumps(sub.get("default"))
-            text = " ".join(str(sub.get("description", "")).split())
+            text = " ".join(str(sub.get("description", "")).split()).replace("|", "\\|")
+            typ = typ.replace("|", "\\|")
             rows.append(f"| `{key}` | {typ} | `{default}` | {text} |")
 
     walk(schema()["properties"], "")
