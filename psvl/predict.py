@@ -33,7 +33,7 @@ class Predictor:
     def __init__(self, checkpoint: Mapping[str, Any], device: str | torch.device = "auto") -> None:
         self.device = resolve_device(device) if isinstance(device, str) else device
         self.model = PSVLNet.from_checkpoint(checkpoint["model"]).to(self.device).eval()
-        self.vocab = Vocab(checkpoint["vocab"])
+        self.vocab = Vocab(checkpoint["vocab"], checkpoint.get("vocab_trained"))
         self.settings = dict(checkpoint.get("settings", {}))
         self.provenance = dict(checkpoint.get("provenance", {}))
         model = self.settings.get("model", {})

@@ -76,6 +76,7 @@ class TrainConfig:
     min_lr_ratio: float = 0.05
     weight_decay: float = 0.0
     att_weight: float = 1.0
+    word_dropout: float = 0.1
     val_fraction: float = 0.1
     seed: int = 0
     device: str = "auto"
@@ -203,6 +204,8 @@ def train(
     start_epoch, best_score, rows, best = 0, -1.0, [], None
     meta = {
         "vocab": vocab.tokens,
+        # ids from here on are corpus-only words no training query had: their embeddings never trained
+        "vocab_trained": vocab.n_trained,
         "settings": settings,
         "provenance": dict(provenance or {}),
         "val_videos": val_ids,
@@ -244,7 +247,7 @@ def train(
             unit="batch",
         ):
             td = time.perf_counter()
-            b = train_data.collate(rows_idx, data_rng).to(device)
+            b = train_data.collate(rows_idx, data_rng, train_cfg.word_dropout).to(device)
             data_seconds += time.perf_counter() - td
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp):
                 out_ = model(b.tokens, b.token_mask, b.video, b.video_mask)

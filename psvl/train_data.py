@@ -104,8 +104,12 @@ class QueryDataset:
         flat = torch.cat(self.videos).double()
         return flat.mean(0).float(), flat.std(0, correction=0).float()
 
-    def collate(self, rows: Sequence[int], generator: torch.Generator | None = None) -> Batch:
-        """The batch of query rows `rows`; a `generator` draws a random sampling phase per query."""
+    def collate(
+        self, rows: Sequence[int], generator: torch.Generator | None = None, word_dropout: float = 0.0
+    ) -> Batch:
+        """The batch of query rows `rows`; a `generator` draws a random sampling phase per query and,
+        with `word_dropout`, replaces that share of tokens by `<unk>` (so `<unk>` is a trained token:
+        test queries carry words no pseudo-query had)."""
         rows = np.asarray(rows, dtype=np.int64)
         phases = (
             torch.rand(len(rows), generator=generator, dtype=torch.float64).tolist()
@@ -117,6 +121,9 @@ class QueryDataset:
         )
         T, n_valid = video.size(1), video_mask.sum(1).numpy()
         tokens, token_mask = pad_tokens([self.token_ids[r] for r in rows])
+        if generator is not None and word_dropout > 0:
+            drop = (torch.rand(tokens.shape, generator=generator) < word_dropout) & token_mask
+            tokens = tokens.masked_fill(drop, 1)
         spans = self.spans[rows] if len(rows) else np.zeros((0, 2), np.float32)
         guide = torch.from_numpy(segment_mask(spans, T, n_valid))
         return Batch(

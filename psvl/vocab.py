@@ -23,22 +23,24 @@ CORPUS_POS = ("NOUN", "VERB", "PROPN")
 class Vocab:
     """An ordered token list; ids are positions. Unknown tokens map to `<unk>` (id 1)."""
 
-    def __init__(self, tokens: Sequence[str]) -> None:
+    def __init__(self, tokens: Sequence[str], n_trained: int | None = None) -> None:
         if tuple(tokens[: len(SPECIALS)]) != SPECIALS:
             raise ValueError(f"a vocabulary must start with the specials {SPECIALS}")
         self.tokens = list(tokens)
         self.index = {t: i for i, t in enumerate(self.tokens)}
         if len(self.index) != len(self.tokens):
             raise ValueError("vocabulary has duplicate tokens")
+        # specials + words of the training queries; later ids (corpus-only words) are read as <unk>
+        self.n_trained = len(self.tokens) if n_trained is None else int(n_trained)
 
     @classmethod
     def build(cls, token_lists: Iterable[Sequence[str]], extra: Iterable[str] = ()) -> Vocab:
         """Tokens by descending frequency (ties alphabetical), then `extra` words not seen in training."""
         counts = Counter(t for tokens in token_lists for t in tokens if t not in SPECIALS)
         words = sorted(counts, key=lambda t: (-counts[t], t))
-        seen = set(words)
+        seen, n_trained = set(words), len(SPECIALS) + len(words)
         words += sorted({w for w in extra if w and w not in seen and w not in SPECIALS})
-        return cls(list(SPECIALS) + words)
+        return cls(list(SPECIALS) + words, n_trained)
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -47,8 +49,10 @@ class Vocab:
         return token in self.index
 
     def encode(self, tokens: Sequence[str], max_len: int | None = None) -> list[int]:
-        """Ids of `tokens` (unknown -> `<unk>`), cut to `max_len`; an empty query becomes one `<unk>`."""
-        ids = [self.index.get(t, 1) for t in tokens][:max_len]
+        """Ids of `tokens` (unknown or never trained -> `<unk>`), cut to `max_len`; an empty query becomes
+        one `<unk>`. A never-trained word keeps a random initial embedding, which is noise; the trained
+        `<unk>` (word dropout) is not."""
+        ids = [i if (i := self.index.get(t, 1)) < self.n_trained else 1 for t in tokens][:max_len]
         return ids or [1]
 
     def unknown_share(self, token_lists: Iterable[Sequence[str]]) -> float:

@@ -114,3 +114,17 @@ def test_training_on_a_single_video_keeps_it_for_training(tmp_path, n_videos):
     result = train(queries, feats, tmp_path, TINY, dataclasses.replace(CFG, epochs=1))
     assert result["epochs"] == 1
     assert torch.load(tmp_path / "best.pt", weights_only=True)["val_videos"] == []
+
+
+def test_corpus_only_words_read_as_unk_and_word_dropout_trains_unk():
+    vocab = Vocab.build([["spin", "ball"], ["spin", "cube"]], extra=["forest", "ball"])
+    assert vocab.tokens[4:] == ["spin", "ball", "cube", "forest"] and vocab.n_trained == 7
+    assert vocab.encode(["spin", "forest", "never"]) == [4, 1, 1]  # untrained and unknown -> <unk>
+    assert vocab.encode([]) == [1]
+    queries, feats = toy_world(n_videos=4)
+    data = QueryDataset(queries, feats, Vocab.build(queries["tokens"]), num_segments=32, max_tokens=6)
+    rows = np.arange(len(queries))
+    kept = data.collate(rows, torch.Generator().manual_seed(0)).tokens
+    dropped = data.collate(rows, torch.Generator().manual_seed(0), word_dropout=0.5).tokens
+    assert (kept != 1).all() and 0.25 < (dropped == 1).float().mean().item() < 0.75
+    assert torch.equal(dropped, data.collate(rows, torch.Generator().manual_seed(0), word_dropout=0.5).tokens)
