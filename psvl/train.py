@@ -126,7 +126,8 @@ def evaluate_dataset(
     """(normalized predictions (N, 2), IoU with the targets (N,)) with the centre sampling phase."""
     model.eval()
     preds = np.zeros((len(data), 2))
-    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+    dtype = torch.bfloat16 if device.type == "cpu" or torch.cuda.is_bf16_supported() else torch.float16
+    with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=amp):
         for rows in batches(len(data), batch_size):
             b = data.collate(rows).to(device)
             preds[rows] = model(b.tokens, b.token_mask, b.video, b.video_mask)["moment"].float().cpu().numpy()
