@@ -214,9 +214,8 @@ def main() -> None:
     med = {name: statistics.median(ts) for name, ts in times.items()}
     for name, m in med.items():
         print(
-            f"{name:>10}: median {m:6.2f} s/step  {args.batch / m:6.1f} samples/s  (steps: "
-            + ", ".join(f"{t:.2f}" for t in times[name])
-            + ")"
+            f"{name:>10}: median {m:6.2f} s/step  {args.batch / m:6.1f} samples/s  best {min(times[name]):6.2f} s"
+            "  (steps: " + ", ".join(f"{t:.2f}" for t in times[name]) + ")"
         )
     data = statistics.median(data_times)
     print(
