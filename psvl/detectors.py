@@ -402,3 +402,10 @@ def load_detectron2(cfg: DetectorConfig, device: str) -> Detector:
             return [detectron2_arrays(o) for o in model(inputs)]
 
     return Detector(predict, read_classes(cfg.classes), "detectron2", str(cfg.weights), device, "detectron2")
+
+
+def load_checkpoint_model(checkpoint: str | os.PathLike):
+    """The torchvision model stored in a psvl detector checkpoint, with its class names (background
+    first). Used to reuse a trained detector's backbone as a feature extractor."""
+    model, labels, _ = _from_checkpoint(DetectorConfig(), checkpoint, None)
+    return model.eval(), labels

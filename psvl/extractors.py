@@ -142,6 +142,45 @@ def _register_3d(arch: str) -> None:
         return Extractor(arch, "3d", module, dim, KINETICS_MEAN, KINETICS_STD, input_size=112)
 
 
+@EXTRACTORS.register("detector_backbone")
+def _detector_backbone(weights: str, seed: int) -> Extractor:
+    """The backbone of a psvl detector checkpoint (`weights` = its model.pt; the workflow passes the one
+    `psvl train-detector` wrote): the one CNN trained on the world's objects when no pretrained
+    backbone can be had. Frames go in at their own size, as the detector saw them."""
+    import torch
+
+    from psvl.detectors import DetectorError, load_checkpoint_model
+
+    path = Path(os.path.expanduser(weights))
+    if not path.is_file():
+        raise WeightsError(
+            f"features.weights: detector_backbone needs a detector checkpoint (model.pt written by "
+            f"psvl train-detector); {weights!r} is not a file"
+        )
+    try:
+        detector, _ = load_checkpoint_model(path)
+    except DetectorError as exc:
+        raise WeightsError(f"features.weights: {exc}") from None
+
+    class PooledPyramid(torch.nn.Module):
+        """Every pyramid level max- and mean-pooled, concatenated. Max-pooling because objects cover a
+        small part of the frame: a global mean lets the background dominate; the maximum keeps what the
+        detector fires on."""
+
+        def __init__(self, body):
+            super().__init__()
+            self.body = body
+
+        def forward(self, x):
+            maps = self.body(x).values()
+            return torch.cat([torch.cat([m.amax((2, 3)), m.mean((2, 3))], 1) for m in maps], 1)
+
+    module = PooledPyramid(detector.backbone).eval()
+    with torch.inference_mode():
+        dim = int(module(torch.zeros(1, 3, 64, 64)).shape[1])
+    return Extractor("detector_backbone", "2d", module, dim, IMAGENET_MEAN, IMAGENET_STD)
+
+
 for _arch in ("resnet18", "resnet34", "resnet50"):
     _register_2d(_arch)
 for _arch in ("r2plus1d_18", "r3d_18", "mc3_18"):

@@ -78,12 +78,17 @@ def has_annotations():
     return NAME == "synthetic" or bool(DATASET["annotations"])
 
 
-def trains_detector():
+def detects_with_trained():
     return config["detector"]["weights"] == "trained"
 
 
+def trains_detector():
+    """The workflow trains a detector on the synthetic box labels (for detection, or for features)."""
+    return detects_with_trained() or features_use_detector()
+
+
 def detector_inputs(wildcards):
-    if trains_detector():
+    if detects_with_trained():
         return {
             "model": f"{R}/detector/model.pt",
             "classes": f"{R}/detector/classes.txt",
@@ -91,8 +96,25 @@ def detector_inputs(wildcards):
     return {}
 
 
+def features_use_detector():
+    return config["features"]["weights"] == "trained"
+
+
+def features_inputs(wildcards):
+    """The trained detector checkpoint when the features come from its backbone."""
+    return {"detector": f"{R}/detector/model.pt"} if features_use_detector() else {}
+
+
+def features_args(wildcards, input):
+    """Config sections for `psvl features`; `weights: trained` becomes the detector checkpoint's path."""
+    args = sets("features", "frames")
+    if features_use_detector():
+        args += f" --set features.weights={shlex.quote(input.detector)}"
+    return args
+
+
 def detector_args(wildcards, input):
-    if trains_detector():
+    if detects_with_trained():
         return f"--checkpoint {shlex.quote(input.model)} --classes {shlex.quote(input.classes)}"
     return ""
 

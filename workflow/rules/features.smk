@@ -4,6 +4,7 @@
 
 rule features:
     input:
+        unpack(features_inputs),
         manifest=f"{R}/manifest.parquet",
         frames=f"{R}/frames/{{shard}}.parquet",
     output:
@@ -22,7 +23,7 @@ rule features:
         mem_mb=mem_per_attempt(4000),
         gpu=1 if config["features"]["device"].startswith("cuda") else 0,
     params:
-        cfg=sets("features", "frames"),
+        cfg=features_args,
     shell:
         "psvl features --manifest {input.manifest:q} --shard {wildcards.shard} "
         "--frames {input.frames:q} --out {output.features:q} --failures {output.failures:q} "
