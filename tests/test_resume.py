@@ -31,6 +31,7 @@ from workflow_helpers import (
     skip_unless_stages,
     start_snakemake,
     tail,
+    tiny_config,
     wait_until,
     write_config,
 )
@@ -62,6 +63,16 @@ def _resume(workdir: Path, log_name: str) -> None:
     """What a user does after a crash: unlock the folder, rerun with --rerun-incomplete."""
     run_snakemake(workdir, extra=["--unlock"], log_name=f"{log_name}.unlock")
     run_snakemake(workdir, extra=["--rerun-incomplete"], log_name=log_name)
+
+
+def test_tiny_config_is_valid_and_gives_two_shards_per_shard_stage():
+    """The shared tiny config still validates against the schema (keys move while stages land) and keeps
+    the shape the kill tests rely on: 4 videos in shards of 2."""
+    from psvl.config import validate
+
+    cfg = validate(tiny_config())
+    assert (cfg["synthetic"]["videos"], cfg["shard_size"]) == (4, 2)
+    assert cfg["train"]["epochs"] >= 10  # room to kill training after its first epoch
 
 
 @pytest.fixture(scope="module")
