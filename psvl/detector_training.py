@@ -30,13 +30,13 @@ log = logging.getLogger(__name__)
 class TrainConfig:
     """The `detector.train` config section."""
 
-    epochs: int = 6
+    epochs: int = 4
     batch_size: int = 8
-    lr: float = 0.01
+    lr: float = 0.02
     weight_decay: float = 1e-4
     warmup_iters: int = 50
     hflip: bool = True
-    max_images: int = 1200
+    max_images: int = 1000
     val_fraction: float = 0.2
     seed: int = 0
     weights: str = "none"
