@@ -2,6 +2,7 @@
 # Stages: synth/annotations/manifest -> frames -> features, detect -> proposals, corpus
 #         -> pseudo_queries, test_queries -> train -> predict -> evaluate -> report.
 from psvl.config import ConfigError, validate
+from psvl.detectors import check_backend
 
 
 configfile: "config.yaml"

@@ -340,6 +340,12 @@ def check_backend(cfg: Mapping[str, Any]) -> None:
         raise ConfigError(
             f"config.detector.name: unknown detector {det['name']!r}; known: {', '.join(DETECTORS.names())}"
         )
+    features = cfg.get("features", {})
+    if features.get("weights") == "trained" and cfg.get("dataset", {}).get("name", "synthetic") != "synthetic":
+        raise ConfigError(
+            "config.features.weights: 'trained' uses the detector trained on the synthetic world's box "
+            "labels; for this dataset use a torchvision weights name (DEFAULT) or a checkpoint path"
+        )
     if det["weights"] == "trained" and cfg.get("dataset", {}).get("name", "synthetic") != "synthetic":
         raise ConfigError(
             "config.detector.weights: 'trained' trains on the synthetic world's box labels; for this dataset "

@@ -55,6 +55,10 @@ BAD_CONFIGS = {
     "misspelled": ({"shard_sise": 4}, "shard_sise"),
     "wrong_type": ({"frames": {"fps": "fast"}}, "config.frames.fps"),
     "missing_path": ({"dataset": {"name": "custom"}}, "config.dataset.videos_dir"),
+    "synthetic_only_features": (
+        {"dataset": {"name": "custom", "videos_dir": "v", "corpus": "c.txt"}, "features": {"weights": "trained"}},
+        "config.features.weights",
+    ),
 }
 
 
