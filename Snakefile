@@ -8,10 +8,10 @@ from psvl.detectors import check_backend
 configfile: "config.yaml"
 
 
+# Fill defaults and name any bad key before a job runs; then check the detector can work at all.
 try:
-    config.update(
-        validate(config)
-    )  # fills defaults; names any bad key before a job runs
+    config.update(validate(config))
+    check_backend(config)
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 
