@@ -44,6 +44,12 @@ def main() -> None:
     ap.add_argument("--videos", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workdir", type=Path, default=Path("benchmarks/out/tune_tep"))
+    ap.add_argument(
+        "--results",
+        type=Path,
+        help="sweep on a finished workflow run instead (e.g. results/synthetic: its features/*.parquet and "
+        "world/events.parquet), so the workflow's own features are tuned on",
+    )
     args = ap.parse_args()
 
     from psvl.stages.features import load_features
@@ -51,8 +57,12 @@ def main() -> None:
     from psvl.stages.tep import TEPConfig, propose
 
     args.workdir.mkdir(parents=True, exist_ok=True)
-    feats = load_features(features_of_world(args.workdir, args.videos, args.seed))
-    events = pd.read_parquet(args.workdir / "world" / "events.parquet")
+    if args.results:
+        feats = load_features(sorted(args.results.glob("features/*.parquet")))
+        events = pd.read_parquet(args.results / "world" / "events.parquet")
+    else:
+        feats = load_features(features_of_world(args.workdir, args.videos, args.seed))
+        events = pd.read_parquet(args.workdir / "world" / "events.parquet")
     durations = {vid: float(f[2][-1]) for vid, f in feats.items()}
     ann = events.assign(duration_s=events["video_id"].map(durations))
     grid = {k: [yaml.safe_load(v) for v in vals.split(",")] for k, vals in (g.split("=", 1) for g in args.grid)}

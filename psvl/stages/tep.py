@@ -31,7 +31,7 @@ class TEPConfig:
     k: int | None = None
     k_min: int = 2
     k_max: int = 16
-    time_weight: float = 1.0
+    time_weight: float = 2.0
     center: bool = True
     min_atomic_seconds: float = 1.0
     max_atomic: int = 3
