@@ -33,9 +33,17 @@ def make_inputs(root: Path, n: int, seed: int = 0) -> tuple[Path, Path, Path]:
     duration = 10 + 50 * rng.random(n)
     start = rng.random(n) * duration * 0.7
     end = start + rng.random(n) * (duration - start)
-    gt = pd.DataFrame({"query_id": [f"q{i}" for i in range(n)], "video_id": [f"v{v}" for v in videos],
-                       "sentence": "a person does something.", "start_s": start, "end_s": end,
-                       "duration_s": duration, "tokens": [["do", "person"]] * n})
+    gt = pd.DataFrame(
+        {
+            "query_id": [f"q{i}" for i in range(n)],
+            "video_id": [f"v{v}" for v in videos],
+            "sentence": "a person does something.",
+            "start_s": start,
+            "end_s": end,
+            "duration_s": duration,
+            "tokens": [["do", "person"]] * n,
+        }
+    )
     gt_path = root / "test_queries.parquet"
     write_table("test_queries", gt, gt_path, stage="bench")
     noise = rng.normal(0, 3, size=(n, 5, 2))
@@ -47,10 +55,21 @@ def make_inputs(root: Path, n: int, seed: int = 0) -> tuple[Path, Path, Path]:
             w = [[float(a), float(b), float(s)] for (a, b), s in zip(windows[i], scores[i])]
             fh.write(json.dumps({"qid": f"q{i}", "vid": f"v{videos[i]}", "pred_relevant_windows": w}) + "\n")
     train_path = root / "pseudo_queries.parquet"
-    write_table("pseudo_queries", {"query_id": gt.query_id, "video_id": gt.video_id, "start_s": start,
-                                   "end_s": end, "duration_s": duration, "verbs": [["do"]] * n,
-                                   "nouns": [["person"]] * n, "tokens": [["do", "person"]] * n},
-                train_path, stage="bench")
+    write_table(
+        "pseudo_queries",
+        {
+            "query_id": gt.query_id,
+            "video_id": gt.video_id,
+            "start_s": start,
+            "end_s": end,
+            "duration_s": duration,
+            "verbs": [["do"]] * n,
+            "nouns": [["person"]] * n,
+            "tokens": [["do", "person"]] * n,
+        },
+        train_path,
+        stage="bench",
+    )
     return pred_path, gt_path, train_path
 
 
@@ -80,7 +99,9 @@ def median_time(fn, repeats: int) -> tuple[float, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--queries", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--plots", action="store_true", help="also time the CLI with --plots")
@@ -100,8 +121,17 @@ def main() -> None:
         peer_s, peer = median_time(lambda: naive_evaluate(pred, gt), args.repeats)
         for key in ("R@0.1", "R@0.3", "R@0.5", "R@0.7", "mIoU"):
             assert abs(fast[key] - peer[key]) < 1e-9, (key, fast[key], peer[key])
-        argv = ["evaluate", "--pred", str(pred_path), "--gt", str(gt_path), "--train-moments", str(train_path),
-                "--out", str(root / "metrics.json")]
+        argv = [
+            "evaluate",
+            "--pred",
+            str(pred_path),
+            "--gt",
+            str(gt_path),
+            "--train-moments",
+            str(train_path),
+            "--out",
+            str(root / "metrics.json"),
+        ]
         quiet = io.StringIO()  # the CLI prints its metrics table; keep the benchmark's output readable
         with contextlib.redirect_stdout(quiet):
             cli_s, _ = median_time(lambda: cli(argv), args.repeats)
@@ -109,8 +139,10 @@ def main() -> None:
         print(f"evaluate() vectorized, priors included : {fast_s:8.4f}")
         print(f"peer: per-query Python loop, no priors  : {peer_s:8.4f}")
         print(f"ratio peer / vectorized                 : {peer_s / fast_s:8.1f}x")
-        print(f"psvl evaluate CLI (read JSONL + Parquet, score, priors, write JSON): {cli_s:.3f}"
-              f"  (target < 10 s: {'ok' if cli_s < 10 else 'MISSED'})")
+        print(
+            f"psvl evaluate CLI (read JSONL + Parquet, score, priors, write JSON): {cli_s:.3f}"
+            f"  (target < 10 s: {'ok' if cli_s < 10 else 'MISSED'})"
+        )
         if args.plots:
             with contextlib.redirect_stdout(quiet):
                 plots_s, _ = median_time(lambda: cli([*argv, "--plots", str(root / "plots")]), args.repeats)

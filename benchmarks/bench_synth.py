@@ -84,14 +84,20 @@ def main() -> None:
     ]:
         times = [_timed(fn) for _ in range(reps)]
         rows[name] = (statistics.median(t[0] for t in times), statistics.median(t[1] for t in times))
-    print(f"render/peer/encode over {n} videos ({n_frames} frames of {cfg.size}px); generate over {args.videos}")
+    print(
+        f"render/peer/encode over {n} videos ({n_frames} frames of {cfg.size}px); generate over {args.videos}"
+    )
     for name, (wall, cpu) in rows.items():
         per = f"{1e3 * wall / n_frames:7.3f} ms/frame" if name != "generate" else ""
         print(f"{name:9s} median wall {wall:7.2f} s  cpu {cpu:7.2f} s  {per}")
-    print(f"ratio peer/render: wall {rows['peer'][0] / rows['render'][0]:.1f}x, "
-          f"cpu {rows['peer'][1] / rows['render'][1]:.1f}x")
-    print(f"generate: {rows['generate'][1]:.1f} s CPU for {args.videos} videos "
-          f"({rows['generate'][1] / args.videos:.2f} s/video)")
+    print(
+        f"ratio peer/render: wall {rows['peer'][0] / rows['render'][0]:.1f}x, "
+        f"cpu {rows['peer'][1] / rows['render'][1]:.1f}x"
+    )
+    print(
+        f"generate: {rows['generate'][1]:.1f} s CPU for {args.videos} videos "
+        f"({rows['generate'][1] / args.videos:.2f} s/video)"
+    )
 
 
 if __name__ == "__main__":

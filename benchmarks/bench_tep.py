@@ -68,24 +68,34 @@ def main() -> None:
         few = dict(list(feats.items())[: max(2, n_vid // 4)])
         theirs = timed(lambda f=few: peer(f, cfg), len(few), 1)
         rows.append((n_seg, ours, theirs))
-        print(f"{n_seg:5d} segments: {ours[0]:8.1f} ms wall, {ours[1]:7.1f} ms CPU per video | peer (library "
-              f"threading per call): {theirs[0]:8.1f} ms wall, {theirs[1]:7.1f} ms CPU | wall ratio "
-              f"{theirs[0] / ours[0]:.1f}x")
-    print(f"1024 vs 128 segments: {rows[1][1][1] / rows[0][1][1]:.1f}x CPU time for 8x segments "
-          "(the T x T similarity alone is 64x the work)")
+        print(
+            f"{n_seg:5d} segments: {ours[0]:8.1f} ms wall, {ours[1]:7.1f} ms CPU per video | peer (library "
+            f"threading per call): {theirs[0]:8.1f} ms wall, {theirs[1]:7.1f} ms CPU | wall ratio "
+            f"{theirs[0] / ours[0]:.1f}x"
+        )
+    print(
+        f"1024 vs 128 segments: {rows[1][1][1] / rows[0][1][1]:.1f}x CPU time for 8x segments "
+        "(the T x T similarity alone is 64x the work)"
+    )
     cpu_128 = rows[0][1][1]
-    print(f"10 000 videos x 128 segments, {args.workers} workers: ~{cpu_128 * 10:.0f} s CPU -> "
-          f"~{cpu_128 * 10 / args.workers:.0f} s on {args.workers} idle cores (target < 180 s)")
+    print(
+        f"10 000 videos x 128 segments, {args.workers} workers: ~{cpu_128 * 10:.0f} s CPU -> "
+        f"~{cpu_128 * 10 / args.workers:.0f} s on {args.workers} idle cores (target < 180 s)"
+    )
     many = world(512, 128, seed=1)
     wall, _ = timed(lambda: propose(many, cfg, workers=args.workers), len(many), 1)
-    print(f"measured with {args.workers} worker processes under the current load: {wall:.2f} ms/video wall -> "
-          f"10 000 videos ~ {wall * 10:.0f} s")
+    print(
+        f"measured with {args.workers} worker processes under the current load: {wall:.2f} ms/video wall -> "
+        f"10 000 videos ~ {wall * 10:.0f} s"
+    )
     if args.videos:
         feats = world(args.videos, 128, seed=2)
         t = time.perf_counter()
         propose(feats, cfg, workers=args.workers)
-        print(f"measured: {args.videos} videos x 128 segments in {time.perf_counter() - t:.1f} s "
-              f"with {args.workers} workers")
+        print(
+            f"measured: {args.videos} videos x 128 segments in {time.perf_counter() - t:.1f} s "
+            f"with {args.workers} workers"
+        )
 
 
 if __name__ == "__main__":

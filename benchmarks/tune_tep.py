@@ -65,7 +65,9 @@ def main() -> None:
         events = pd.read_parquet(args.workdir / "world" / "events.parquet")
     durations = {vid: float(f[2][-1]) for vid, f in feats.items()}
     ann = events.assign(duration_s=events["video_id"].map(durations))
-    grid = {k: [yaml.safe_load(v) for v in vals.split(",")] for k, vals in (g.split("=", 1) for g in args.grid)}
+    grid = {
+        k: [yaml.safe_load(v) for v in vals.split(",")] for k, vals in (g.split("=", 1) for g in args.grid)
+    }
     for values in itertools.product(*grid.values()):
         overrides = dict(zip(grid, values))
         cfg = TEPConfig(**overrides)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -80,9 +81,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
     "vocab": pa.schema([("lemma", _STR), ("pos", _STR), ("count", _I64)]),
-    "cooccurrence": pa.schema(
-        [("noun", _STR), ("verb", _STR), ("count", _I64), ("p_verb_given_noun", _F64)]
-    ),
+    "cooccurrence": pa.schema([("noun", _STR), ("verb", _STR), ("count", _I64), ("p_verb_given_noun", _F64)]),
     "pseudo_queries": pa.schema(
         [
             ("query_id", _STR),
@@ -263,7 +262,9 @@ def write_text(text: str, path: str | os.PathLike) -> Path:
     return path
 
 
-def read_table(path: str | os.PathLike, kind: str | None = None, columns: list[str] | None = None) -> pa.Table:
+def read_table(
+    path: str | os.PathLike, kind: str | None = None, columns: list[str] | None = None
+) -> pa.Table:
     """Read a Parquet artifact; with `kind`, check and cast it to the declared schema."""
     path = Path(path)
     if not path.exists():

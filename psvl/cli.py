@@ -15,7 +15,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("synth", "write the synthetic world: videos, corpus, test annotations, box labels"),
     "annotations": ("annotations", "read a dataset's annotation file(s) into annotations.parquet"),
     "manifest": ("manifest", "list a dataset's videos into manifest.parquet, split into shards"),
-    "convert": ("convert", "convert annotations between Charades-STA txt, ActivityNet json, JSONL, PSVL json"),
+    "convert": (
+        "convert",
+        "convert annotations between Charades-STA txt, ActivityNet json, JSONL, PSVL json",
+    ),
     "frames": ("frames", "decode and sample frames of one shard into frames/{shard}.parquet"),
     "features": ("features", "one feature vector per temporal segment into features/{shard}.parquet"),
     "train-detector": ("train_detector", "fine-tune a torchvision detector on labeled frames"),
@@ -37,7 +40,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="psvl", description="Zero-shot video localization (PSVL): one subcommand per stage.")
+    parser = argparse.ArgumentParser(
+        prog="psvl", description="Zero-shot video localization (PSVL): one subcommand per stage."
+    )
     parser.add_argument("--version", action="version", version=f"psvl {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="<stage>")

@@ -9,9 +9,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, TypeVar
+from typing import Any, TypeVar
 
 import jsonschema
 import yaml
@@ -84,7 +85,9 @@ def _check_dataset_paths(cfg: dict) -> None:
     if missing:
         raise ConfigError(
             "invalid config:\n  "
-            + "\n  ".join(f"config.dataset.{k}: required when dataset.name is {ds['name']!r}" for k in missing)
+            + "\n  ".join(
+                f"config.dataset.{k}: required when dataset.name is {ds['name']!r}" for k in missing
+            )
         )
 
 

@@ -246,11 +246,10 @@ class Detector:
 
 
 def resolve_device(device: str) -> str:
-    import torch
+    """The device as the string torchvision detectors are moved with (see psvl.devices)."""
+    from psvl.devices import resolve_device as _resolve
 
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+    return device if device != "auto" else str(_resolve(device))
 
 
 def _torchvision_predict(model, device: str):
@@ -341,7 +340,10 @@ def check_backend(cfg: Mapping[str, Any]) -> None:
             f"config.detector.name: unknown detector {det['name']!r}; known: {', '.join(DETECTORS.names())}"
         )
     features = cfg.get("features", {})
-    if features.get("weights") == "trained" and cfg.get("dataset", {}).get("name", "synthetic") != "synthetic":
+    if (
+        features.get("weights") == "trained"
+        and cfg.get("dataset", {}).get("name", "synthetic") != "synthetic"
+    ):
         raise ConfigError(
             "config.features.weights: 'trained' uses the detector trained on the synthetic world's box "
             "labels; for this dataset use a torchvision weights name (DEFAULT) or a checkpoint path"

@@ -16,10 +16,11 @@ TABLES = {"CONFIG": config.reference_markdown, "ARTIFACTS": artifacts.reference_
 
 def render(text: str) -> str:
     for name, make in TABLES.items():
-        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.S)
+        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.DOTALL)
         if not pattern.search(text):
             raise ValueError(f"README has no <!-- BEGIN {name} --> ... <!-- END {name} --> block")
-        text = pattern.sub(lambda m: m.group(1) + make() + "\n" + m.group(2), text)
+        table = make()
+        text = pattern.sub(lambda m, table=table: m.group(1) + table + "\n" + m.group(2), text)
     return text
 
 

@@ -124,9 +124,7 @@ def per_query(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return pd.Series(values).groupby(groups, sort=False).max().to_numpy()
 
 
-def score(
-    pred: pd.DataFrame, gt: pd.DataFrame, how: str = "auto"
-) -> tuple[pd.DataFrame, dict, np.ndarray]:
+def score(pred: pd.DataFrame, gt: pd.DataFrame, how: str = "auto") -> tuple[pd.DataFrame, dict, np.ndarray]:
     """Per-row IoU (a `predictions`-schema table), what was adjusted, and each query's IoU (best window)."""
     merged, used_rule, unmatched = match(pred, gt, how)
     groups = window_groups(merged)

@@ -76,7 +76,9 @@ def iou_histogram(
     for name, style in (("mean_moment", "--"), ("random_proposal", "-.")):
         base = (metrics or {}).get("baselines", {}).get(name)
         if base:
-            ax.axvline(base["mIoU"], color="tab:red", lw=1.2, ls=style, label=f"{name} mIoU {base['mIoU']:.3f}")
+            ax.axvline(
+                base["mIoU"], color="tab:red", lw=1.2, ls=style, label=f"{name} mIoU {base['mIoU']:.3f}"
+            )
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_xlim(0, 1)
     ax.set_xlabel("temporal IoU of the top-1 prediction")
@@ -94,8 +96,14 @@ def _row_label(video_id: str, query_id: str, sentence: str | None, iou: float) -
     return f"{name} (IoU {iou:.2f})"
 
 
-def moments(table: pd.DataFrame, path: str | os.PathLike, n_videos: int = 8, seed: int = 0,
-            durations: Mapping[str, float] | None = None, sentences: Mapping[str, str] | None = None) -> Path:
+def moments(
+    table: pd.DataFrame,
+    path: str | os.PathLike,
+    n_videos: int = 8,
+    seed: int = 0,
+    durations: Mapping[str, float] | None = None,
+    sentences: Mapping[str, str] | None = None,
+) -> Path:
     """Predicted vs true moments for `n_videos` videos sampled with `seed`: one row per query.
 
     `table` has the predictions schema (video_id, query_id, pred_/gt_ start/end, iou); `durations`
@@ -169,8 +177,9 @@ def metrics_table(metrics: Mapping, path: str | os.PathLike) -> Path:
     cells = [[f"{float(m.get(k, np.nan)):.3f}" for k in keys] for _, m in rows]
     fig, ax = plt.subplots(figsize=(7, 0.6 + 0.45 * len(rows)))
     ax.axis("off")
-    table = ax.table(cellText=cells, rowLabels=[r for r, _ in rows], colLabels=keys, loc="center",
-                     cellLoc="center")
+    table = ax.table(
+        cellText=cells, rowLabels=[r for r, _ in rows], colLabels=keys, loc="center", cellLoc="center"
+    )
     table.scale(1, 1.6)
     for j in range(len(keys)):
         table[1, j].set_facecolor("#fde9d5")
@@ -178,8 +187,9 @@ def metrics_table(metrics: Mapping, path: str | os.PathLike) -> Path:
     return _save(fig, path)
 
 
-def stage_diagram(counts: Mapping[str, float] | None, path: str | os.PathLike,
-                  failures: Mapping[str, int] | None = None) -> Path:
+def stage_diagram(
+    counts: Mapping[str, float] | None, path: str | os.PathLike, failures: Mapping[str, int] | None = None
+) -> Path:
     """The workflow's stages as a left-to-right chain of boxes, each with its count from stats.json."""
     plt = _pyplot()
     from matplotlib.patches import FancyBboxPatch
@@ -191,12 +201,19 @@ def stage_diagram(counts: Mapping[str, float] | None, path: str | os.PathLike,
     ax.set_ylim(-1.0 if any(failures.values()) else -0.65, 0.9)
     ax.axis("off")
     for i, (label, key, stage) in enumerate(STAGES):
-        ax.add_patch(FancyBboxPatch((i, 0), 1.0 - 0.3, 0.7, boxstyle="round,pad=0.05",
-                                    facecolor="#dbe9f6", edgecolor="#2b6ca3"))
+        ax.add_patch(
+            FancyBboxPatch(
+                (i, 0), 1.0 - 0.3, 0.7, boxstyle="round,pad=0.05", facecolor="#dbe9f6", edgecolor="#2b6ca3"
+            )
+        )
         ax.text(i + 0.35, 0.35, label, ha="center", va="center", fontsize=8)
         if i < n - 1:
-            ax.annotate("", xy=(i + 1.0 - 0.02, 0.35), xytext=(i + 0.75, 0.35),
-                        arrowprops={"arrowstyle": "->", "color": "#2b6ca3"})
+            ax.annotate(
+                "",
+                xy=(i + 1.0 - 0.02, 0.35),
+                xytext=(i + 0.75, 0.35),
+                arrowprops={"arrowstyle": "->", "color": "#2b6ca3"},
+            )
         if key and key in counts:
             unit = key.removeprefix("corpus_").removeprefix("pseudo_").replace("_", " ")
             ax.text(i + 0.35, -0.25, f"{counts[key]:,}", ha="center", va="center", fontsize=9, weight="bold")

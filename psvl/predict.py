@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from psvl.devices import resolve_device
 from psvl.model import PSVLNet
 from psvl.spans import iou, to_seconds
-from psvl.train import load_checkpoint, resolve_device
+from psvl.train import load_checkpoint
 from psvl.train_data import pad_tokens, stack_videos
 from psvl.vocab import Vocab
 

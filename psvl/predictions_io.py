@@ -107,8 +107,10 @@ def _read_jsonl_arrow(path: Path) -> list[dict] | None:
     if windows.null_count or windows.value_lengths().to_numpy().min(initial=1) == 0:
         return None
     inner = windows.flatten()
-    if inner.null_count or not pa.types.is_floating(inner.type.value_type) and not pa.types.is_integer(
-        inner.type.value_type
+    if (
+        inner.null_count
+        or not pa.types.is_floating(inner.type.value_type)
+        and not pa.types.is_integer(inner.type.value_type)
     ):
         return None
     values = inner.flatten().cast(pa.float64()).to_numpy(zero_copy_only=False)
@@ -212,7 +214,14 @@ def _read_text_any(path: Path) -> pd.DataFrame:
     if suffix not in readers:
         raise FormatError(f"{path}: unsupported suffix {suffix!r}; use .parquet, .jsonl, .json or .txt")
     df = pd.DataFrame(readers[suffix](path))
-    cols = {"query_id": None, "video_id": "", "start": np.nan, "end": np.nan, "duration": np.nan, "sentence": ""}
+    cols = {
+        "query_id": None,
+        "video_id": "",
+        "start": np.nan,
+        "end": np.nan,
+        "duration": np.nan,
+        "sentence": "",
+    }
     for col, default in cols.items():
         if col not in df:
             df[col] = default
@@ -226,8 +235,11 @@ def _read_parquet(path: Path, start_col: str, end_col: str) -> pd.DataFrame:
     names = set(pq.read_schema(path).names)
     if {start_col, end_col} - names:
         raise FormatError(f"{path}: Parquet file lacks columns {start_col}, {end_col} (has {sorted(names)})")
-    wanted = [c for c in ("query_id", "video_id", start_col, end_col, "duration_s", "sentence", "split")
-              if c in names]
+    wanted = [
+        c
+        for c in ("query_id", "video_id", start_col, end_col, "duration_s", "sentence", "split")
+        if c in names
+    ]
     return pq.read_table(path, columns=wanted).to_pandas()
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 T = TypeVar("T", bound=Callable)
 
@@ -28,7 +29,9 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except KeyError:
-            raise KeyError(f"unknown {self.name} {name!r}; choose one of: {', '.join(sorted(self._items))}") from None
+            raise KeyError(
+                f"unknown {self.name} {name!r}; choose one of: {', '.join(sorted(self._items))}"
+            ) from None
 
     def names(self) -> list[str]:
         return sorted(self._items)

@@ -91,7 +91,11 @@ def failure_counts(results: Path) -> dict[str, dict]:
     for folder in sorted(p for p in (results / "failures").glob("*") if p.is_dir()):
         paths = _files(folder, "*.parquet")
         counted = artifact_counts(paths)
-        out[folder.name] = {"rows": counted["rows"], "videos": counted.get("videos", 0), "files": counted["files"]}
+        out[folder.name] = {
+            "rows": counted["rows"],
+            "videos": counted.get("videos", 0),
+            "files": counted["files"],
+        }
     return out
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 import torch
 
 from psvl.artifacts import write_table
+from psvl.devices import resolve_device
 from psvl.model import PSVLConfig, PSVLNet, localization_loss
 from psvl.progress import progress
 from psvl.spans import iou, recall_at
@@ -83,12 +84,6 @@ class TrainConfig:
     threads: int = 2
     amp: bool = True
     cpu_bf16: bool = False
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def split_videos(video_ids, val_fraction: float, seed: int) -> tuple[list[str], list[str]]:

@@ -56,7 +56,10 @@ BAD_CONFIGS = {
     "wrong_type": ({"frames": {"fps": "fast"}}, "config.frames.fps"),
     "missing_path": ({"dataset": {"name": "custom"}}, "config.dataset.videos_dir"),
     "synthetic_only_features": (
-        {"dataset": {"name": "custom", "videos_dir": "v", "corpus": "c.txt"}, "features": {"weights": "trained"}},
+        {
+            "dataset": {"name": "custom", "videos_dir": "v", "corpus": "c.txt"},
+            "features": {"weights": "trained"},
+        },
         "config.features.weights",
     ),
 }
@@ -82,6 +85,7 @@ def test_snakemake_stops_before_any_job_naming_the_key(case, tmp_path, repo_root
             "-s",
             str(repo_root / "Snakefile"),
         ],
+        check=False,
         capture_output=True,
         text=True,
         timeout=120,

@@ -115,9 +115,18 @@ def test_parquet_predictions_match_parquet_truth_by_query_id_in_any_row_order(tm
     pred_path = tmp_path / "predictions.parquet"
     write_table("predictions", pred, pred_path, stage="test")
     # the training moments of the sample as a pseudo_queries artifact (seconds, with durations)
-    train = pd.DataFrame({"query_id": ["t1#0", "t1#1", "t2#0"], "video_id": ["t1", "t1", "t2"],
-                          "start_s": [0.0, 2.0, 20.0], "end_s": [5.0, 6.0, 50.0], "duration_s": [10.0, 10.0, 50.0],
-                          "verbs": [["x"]] * 3, "nouns": [["y"]] * 3, "tokens": [["x", "y"]] * 3})
+    train = pd.DataFrame(
+        {
+            "query_id": ["t1#0", "t1#1", "t2#0"],
+            "video_id": ["t1", "t1", "t2"],
+            "start_s": [0.0, 2.0, 20.0],
+            "end_s": [5.0, 6.0, 50.0],
+            "duration_s": [10.0, 10.0, 50.0],
+            "verbs": [["x"]] * 3,
+            "nouns": [["y"]] * 3,
+            "tokens": [["x", "y"]] * 3,
+        }
+    )
     train_path = tmp_path / "pseudo_queries.parquet"
     write_table("pseudo_queries", train, train_path, stage="test")
     got = _run(tmp_path, "--pred", str(pred_path), "--gt", str(gt_path), "--train-moments", str(train_path))
@@ -150,10 +159,23 @@ def test_prediction_ids_unknown_to_the_truth_fall_back_to_video_order():
 
 
 def test_repeated_truth_ids_fall_back_to_video_order():
-    gt = pd.DataFrame({"query_id": ["a", "a"], "video_id": ["v", "w"], "start_s": [0.0, 5.0],
-                       "end_s": [5.0, 10.0], "duration_s": [10.0, 10.0]})
-    pred = pd.DataFrame({"query_id": ["a", "a"], "video_id": ["v", "w"],
-                         "pred_start_s": [0.0, 5.0], "pred_end_s": [5.0, 10.0]})
+    gt = pd.DataFrame(
+        {
+            "query_id": ["a", "a"],
+            "video_id": ["v", "w"],
+            "start_s": [0.0, 5.0],
+            "end_s": [5.0, 10.0],
+            "duration_s": [10.0, 10.0],
+        }
+    )
+    pred = pd.DataFrame(
+        {
+            "query_id": ["a", "a"],
+            "video_id": ["v", "w"],
+            "pred_start_s": [0.0, 5.0],
+            "pred_end_s": [5.0, 10.0],
+        }
+    )
     got = evaluate(pred, gt)
     assert got["matched_by"] == "video_order" and got["mIoU"] == 1.0
 

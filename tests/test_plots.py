@@ -32,15 +32,38 @@ def _not_blank(path: Path) -> None:
 
 def test_evaluate_with_plots_writes_a_histogram_and_a_moments_figure(tmp_path):
     out = tmp_path / "plots"
-    assert main(["evaluate", "--pred", str(DATA / "pred.jsonl"), "--gt", str(DATA / "gt.jsonl"),
-                 "--out", str(tmp_path / "m.json"), "--plots", str(out)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--pred",
+                str(DATA / "pred.jsonl"),
+                "--gt",
+                str(DATA / "gt.jsonl"),
+                "--out",
+                str(tmp_path / "m.json"),
+                "--plots",
+                str(out),
+            ]
+        )
+        == 0
+    )
     _not_blank(out / "iou_histogram.png")
     _not_blank(out / "moments.png")
 
 
 def test_moments_figure_has_one_row_per_query_of_the_sampled_videos(tmp_path):
-    table = pd.DataFrame({"query_id": [f"q{i}" for i in range(12)], "video_id": [f"v{i // 3}" for i in range(12)],
-                          "pred_start_s": 1.0, "pred_end_s": 4.0, "gt_start_s": 2.0, "gt_end_s": 6.0, "iou": 0.4})
+    table = pd.DataFrame(
+        {
+            "query_id": [f"q{i}" for i in range(12)],
+            "video_id": [f"v{i // 3}" for i in range(12)],
+            "pred_start_s": 1.0,
+            "pred_end_s": 4.0,
+            "gt_start_s": 2.0,
+            "gt_end_s": 6.0,
+            "iou": 0.4,
+        }
+    )
     few = plots.moments(table, tmp_path / "few.png", n_videos=1)
     many = plots.moments(table, tmp_path / "many.png", n_videos=4)
     import matplotlib.image
@@ -51,19 +74,42 @@ def test_moments_figure_has_one_row_per_query_of_the_sampled_videos(tmp_path):
 
 
 def test_training_curves_and_metrics_table_and_stage_diagram_from_psvl_plot(tmp_path):
-    log = pd.DataFrame({"epoch": np.arange(1, 6), "train_loss": np.linspace(2, 1, 5),
-                        "train_loc_loss": np.linspace(1, 0.5, 5), "train_att_loss": np.linspace(1, 0.5, 5),
-                        "val_mIoU": [0.2, 0.3, 0.35, 0.34, 0.33], "val_R@0.5": [0.1, 0.2, 0.3, 0.3, 0.2],
-                        "seconds": 1.0})
+    log = pd.DataFrame(
+        {
+            "epoch": np.arange(1, 6),
+            "train_loss": np.linspace(2, 1, 5),
+            "train_loc_loss": np.linspace(1, 0.5, 5),
+            "train_att_loss": np.linspace(1, 0.5, 5),
+            "val_mIoU": [0.2, 0.3, 0.35, 0.34, 0.33],
+            "val_R@0.5": [0.1, 0.2, 0.3, 0.3, 0.2],
+            "seconds": 1.0,
+        }
+    )
     write_table("train_log", log, tmp_path / "train_log.parquet", stage="test")
     metrics = json.loads((DATA / "expected_metrics.json").read_text())
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
-    stats = {"counts": {"videos": 64, "frames": 4000, "detections": 9000}, "failures": {"frames": {"rows": 2}}}
+    stats = {
+        "counts": {"videos": 64, "frames": 4000, "detections": 9000},
+        "failures": {"frames": {"rows": 2}},
+    }
     (tmp_path / "stats.json").write_text(json.dumps(stats))
     out = tmp_path / "report"
-    assert main(["plot", "--out-dir", str(out), "--stats", str(tmp_path / "stats.json"),
-                 "--train-log", str(tmp_path / "train_log.parquet"),
-                 "--metrics", str(tmp_path / "metrics.json")]) == 0
+    assert (
+        main(
+            [
+                "plot",
+                "--out-dir",
+                str(out),
+                "--stats",
+                str(tmp_path / "stats.json"),
+                "--train-log",
+                str(tmp_path / "train_log.parquet"),
+                "--metrics",
+                str(tmp_path / "metrics.json"),
+            ]
+        )
+        == 0
+    )
     for name in ("stages.png", "training_curves.png", "metrics_table.png"):
         _not_blank(out / name)
 

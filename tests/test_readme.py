@@ -12,7 +12,7 @@ def test_readme_tables_match_the_schemas(repo_root):
 def test_readme_has_exactly_two_setup_commands(repo_root):
     text = (repo_root / "README.md").read_text(encoding="utf-8")
     setup = text.split("## Set up and run", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```bash\n(.*?)```", setup, re.S)
+    blocks = re.findall(r"```bash\n(.*?)```", setup, re.DOTALL)
     assert [b.strip() for b in blocks] == [
         "pip install -e . && snakemake --cores 2",
         "pip install -e '.[test]' && python -m pytest",

@@ -10,22 +10,60 @@ from psvl.cli import main
 
 def _results(root):
     videos = [f"vid {i}" for i in range(5)]
-    write_table("manifest", {"video_id": videos, "path": [f"/v/{v}.mp4" for v in videos],
-                             "split": ["train"] * 3 + ["test"] * 2, "shard": [0, 0, 0, 1, 1]},
-                root / "manifest.parquet", stage="manifest")
+    write_table(
+        "manifest",
+        {
+            "video_id": videos,
+            "path": [f"/v/{v}.mp4" for v in videos],
+            "split": ["train"] * 3 + ["test"] * 2,
+            "shard": [0, 0, 0, 1, 1],
+        },
+        root / "manifest.parquet",
+        stage="manifest",
+    )
     for shard, vids in (("00000", videos[:3]), ("00001", videos[3:])):
         n = 4 * len(vids)
-        write_table("frames", {"video_id": [v for v in vids for _ in range(4)], "frame_idx": list(range(n)),
-                               "time_s": [0.5 * i for i in range(n)], "width": [8] * n, "height": [8] * n,
-                               "jpeg": [b"x"] * n}, root / "frames" / f"{shard}.parquet", stage="frames")
-        write_table("failures", {"video_id": [], "stage": [], "error": []},
-                    root / "failures" / "frames" / f"{shard}.parquet", stage="frames")
-    write_table("failures", {"video_id": ["vid 4"], "stage": ["detect"], "error": ["boom"]},
-                root / "failures" / "detect" / "00001.parquet", stage="detect")
-    write_table("detections", {"video_id": ["vid 0"] * 3, "frame_idx": [0, 1, 2], "time_s": [0.0, 0.5, 1.0],
-                               "label": ["ball"] * 3, "score": [0.9] * 3, "x1": [0.0] * 3, "y1": [0.0] * 3,
-                               "x2": [1.0] * 3, "y2": [1.0] * 3}, root / "detections" / "00000.parquet",
-                stage="detect")
+        write_table(
+            "frames",
+            {
+                "video_id": [v for v in vids for _ in range(4)],
+                "frame_idx": list(range(n)),
+                "time_s": [0.5 * i for i in range(n)],
+                "width": [8] * n,
+                "height": [8] * n,
+                "jpeg": [b"x"] * n,
+            },
+            root / "frames" / f"{shard}.parquet",
+            stage="frames",
+        )
+        write_table(
+            "failures",
+            {"video_id": [], "stage": [], "error": []},
+            root / "failures" / "frames" / f"{shard}.parquet",
+            stage="frames",
+        )
+    write_table(
+        "failures",
+        {"video_id": ["vid 4"], "stage": ["detect"], "error": ["boom"]},
+        root / "failures" / "detect" / "00001.parquet",
+        stage="detect",
+    )
+    write_table(
+        "detections",
+        {
+            "video_id": ["vid 0"] * 3,
+            "frame_idx": [0, 1, 2],
+            "time_s": [0.0, 0.5, 1.0],
+            "label": ["ball"] * 3,
+            "score": [0.9] * 3,
+            "x1": [0.0] * 3,
+            "y1": [0.0] * 3,
+            "x2": [1.0] * 3,
+            "y2": [1.0] * 3,
+        },
+        root / "detections" / "00000.parquet",
+        stage="detect",
+    )
     # a temporary file of a killed writer is not counted
     (root / "frames" / ".00002.parquet.abc.tmp").write_bytes(b"partial")
 
@@ -37,12 +75,18 @@ def test_stats_counts_rows_videos_and_failures_per_stage(tmp_path):
     out = tmp_path / "stats.json"
     assert main(["stats", "--results", str(results), "--out", str(out)]) == 0
     stats = json.loads(out.read_text())
-    assert stats["artifacts"]["manifest"] == {"files": 1, "rows": 5, "videos": 5,
-                                              "splits": {"train": 3, "test": 2}}
+    assert stats["artifacts"]["manifest"] == {
+        "files": 1,
+        "rows": 5,
+        "videos": 5,
+        "splits": {"train": 3, "test": 2},
+    }
     assert stats["artifacts"]["frames"] == {"files": 2, "rows": 20, "videos": 5}
     assert stats["artifacts"]["detections"] == {"files": 1, "rows": 3, "videos": 1}
-    assert stats["failures"] == {"frames": {"rows": 0, "videos": 0, "files": 2},
-                                 "detect": {"rows": 1, "videos": 1, "files": 1}}
+    assert stats["failures"] == {
+        "frames": {"rows": 0, "videos": 0, "files": 2},
+        "detect": {"rows": 1, "videos": 1, "files": 1},
+    }
     assert stats["counts"] == {"videos": 5, "frames": 20, "detections": 3, "failures": 1}
     assert "proposals" not in stats["artifacts"]  # absent stages are left out, not zero
 
@@ -72,5 +116,10 @@ def test_a_file_that_is_not_parquet_is_listed_and_the_rest_still_counted(tmp_pat
     from psvl.stats import collect
 
     stats = collect(tmp_path)
-    assert stats["artifacts"]["frames"] == {"files": 3, "rows": 20, "videos": 5, "unreadable": ["00002.parquet"]}
+    assert stats["artifacts"]["frames"] == {
+        "files": 3,
+        "rows": 20,
+        "videos": 5,
+        "unreadable": ["00002.parquet"],
+    }
     assert stats["counts"]["frames"] == 20

@@ -11,19 +11,36 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--pred", required=True, metavar="FILE",
-                        help="predictions: .parquet, lighthouse .jsonl, Charades-STA .txt, PSVL .json")
-    parser.add_argument("--gt", required=True, metavar="FILE",
-                        help="ground truth: annotations/test_queries .parquet or any annotation format")
-    parser.add_argument("--durations", metavar="FILE",
-                        help="video durations (video_id,duration_s CSV or charades.json) for .txt files")
-    parser.add_argument("--train-moments", metavar="FILE",
-                        help="training moments for the priors (pseudo_queries.parquet or any annotation "
-                             "file); without it the priors use the test moments (said in the output)")
-    parser.add_argument("--out", metavar="JSON", help="metrics.json to write (the table is printed either way)")
+    parser.add_argument(
+        "--pred",
+        required=True,
+        metavar="FILE",
+        help="predictions: .parquet, lighthouse .jsonl, Charades-STA .txt, PSVL .json",
+    )
+    parser.add_argument(
+        "--gt",
+        required=True,
+        metavar="FILE",
+        help="ground truth: annotations/test_queries .parquet or any annotation format",
+    )
+    parser.add_argument(
+        "--durations",
+        metavar="FILE",
+        help="video durations (video_id,duration_s CSV or charades.json) for .txt files",
+    )
+    parser.add_argument(
+        "--train-moments",
+        metavar="FILE",
+        help="training moments for the priors (pseudo_queries.parquet or any annotation "
+        "file); without it the priors use the test moments (said in the output)",
+    )
+    parser.add_argument(
+        "--out", metavar="JSON", help="metrics.json to write (the table is printed either way)"
+    )
     parser.add_argument("--plots", metavar="DIR", help="write iou_histogram.png and moments.png here")
-    parser.add_argument("--per-query", metavar="PARQUET",
-                        help="write the per-query table (predictions schema, with IoU) here")
+    parser.add_argument(
+        "--per-query", metavar="PARQUET", help="write the per-query table (predictions schema, with IoU) here"
+    )
     add_config_arguments(parser)
 
 
@@ -43,8 +60,13 @@ def run(args: argparse.Namespace) -> int:
         write_json(metrics, args.out)
     print(summary(metrics))
     if args.per_query:
-        write_table("predictions", table, args.per_query, stage="evaluate",
-                    shaping={"match": cfg.match, "pred": args.pred, "gt": args.gt})
+        write_table(
+            "predictions",
+            table,
+            args.per_query,
+            stage="evaluate",
+            shaping={"match": cfg.match, "pred": args.pred, "gt": args.gt},
+        )
     if args.plots:
         durations = dict(zip(gt["video_id"], gt["duration_s"]))
         ious = per_query(table["iou"].to_numpy(), window_groups(table))

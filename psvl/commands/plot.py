@@ -14,7 +14,9 @@ log = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out-dir", required=True, metavar="DIR", help="folder for the PNG figures")
     parser.add_argument("--stats", metavar="JSON", help="eval/stats.json -> stages.png (stages with counts)")
-    parser.add_argument("--train-log", metavar="PARQUET", help="model/train_log.parquet -> training_curves.png")
+    parser.add_argument(
+        "--train-log", metavar="PARQUET", help="model/train_log.parquet -> training_curves.png"
+    )
     parser.add_argument("--metrics", metavar="JSON", help="eval/metrics.json -> metrics_table.png")
 
 

@@ -9,7 +9,9 @@ from psvl.commands._common import add_config_arguments, load_config
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to write the world into")
-    parser.add_argument("--videos", type=int, metavar="N", help="number of videos (overrides synthetic.videos)")
+    parser.add_argument(
+        "--videos", type=int, metavar="N", help="number of videos (overrides synthetic.videos)"
+    )
     parser.add_argument("--seed", type=int, metavar="S", help="seed (overrides synthetic.seed)")
     add_config_arguments(parser)
 

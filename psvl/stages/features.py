@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from psvl.devices import resolve_device
 from psvl.failures import FailureLog
 from psvl.progress import progress
 
@@ -65,15 +66,6 @@ def shaping(cfg: FeaturesConfig, frames_cfg: Any, dim: int | None) -> dict[str, 
         "precomputed_path": cfg.precomputed_path,
         "dim": dim,
     }
-
-
-def resolve_device(name: str):
-    """`auto` -> CUDA when present, else CPU; anything else is passed to torch.device."""
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def decode_jpegs(blobs: Iterable[bytes]):

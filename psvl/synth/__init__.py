@@ -109,7 +109,9 @@ def resolve(videos: int | None = None, seed: int | None = None, **section: Any) 
     return cfg
 
 
-def generate(out_dir: str | os.PathLike, videos: int | None = None, seed: int | None = None, **section: Any) -> Path:
+def generate(
+    out_dir: str | os.PathLike, videos: int | None = None, seed: int | None = None, **section: Any
+) -> Path:
     """Write the synthetic world to `out_dir` (see the module docstring); returns out_dir."""
     cfg = resolve(videos, seed, **section)
     out = Path(out_dir)

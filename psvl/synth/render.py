@@ -154,7 +154,12 @@ def write_mp4(frames: np.ndarray, path: str | os.PathLike, fps: int, crf: int = 
             stream.time_base = Fraction(1, fps)
             stream.codec_context.thread_count = 1
             stream.codec_context.flags |= av.codec.context.Flags.bitexact
-            stream.options = {"crf": str(crf), "preset": "fast", "g": str(2 * fps), "x264-params": "threads=1"}
+            stream.options = {
+                "crf": str(crf),
+                "preset": "fast",
+                "g": str(2 * fps),
+                "x264-params": "threads=1",
+            }
             for i, arr in enumerate(frames):
                 # convert here: letting encode() convert rgb24 gave run-to-run different bytes
                 frame = av.VideoFrame.from_ndarray(arr, format="rgb24").reformat(format="yuv420p")

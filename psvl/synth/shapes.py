@@ -53,7 +53,9 @@ SHAPES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "annulus": lambda x, y: ((x**2 + y**2) <= 1.0) & ((x**2 + y**2) >= 0.5**2),
     "triangle": lambda x, y: _in_polygon(x, y + 0.2, *_TRI),
     "star": lambda x, y: _in_polygon(x, y, *_STAR),
-    "cross": lambda x, y: ((np.abs(x) <= 0.3) & (np.abs(y) <= 0.95)) | ((np.abs(y) <= 0.3) & (np.abs(x) <= 0.95)),
+    "cross": lambda x, y: (
+        ((np.abs(x) <= 0.3) & (np.abs(y) <= 0.95)) | ((np.abs(y) <= 0.3) & (np.abs(x) <= 0.95))
+    ),
     "heart": _heart,
     "diamond": lambda x, y: np.abs(x) / 0.8 + np.abs(y) <= 1.0,
 }
