@@ -28,6 +28,7 @@ from workflow_helpers import (
     mtimes,
     reference_run,
     run_snakemake,
+    share_world,
     skip_unless_stages,
     start_snakemake,
     tail,
@@ -146,6 +147,7 @@ def test_run_killed_mid_shard_job_resumes_without_recomputing_finished_shards(tm
     reference = reference_run(tmp_path_factory)
     workdir = tmp_path / "killed"
     write_config(workdir)
+    share_world(reference, workdir)
     proc = start_snakemake(workdir, log_name="killed.log")
     try:
         wait_until(lambda: _stage_process(proc, "propose"), 600, "psvl propose (a proposals shard job)")

@@ -22,6 +22,7 @@ from workflow_helpers import (
     missing_commands,
     reference_run,
     run_snakemake,
+    share_world,
     skip_unless_stages,
     tail,
     write_config,
@@ -141,6 +142,7 @@ def test_tiny_workflow_runs_every_rule_as_an_sbatch_job_and_matches_a_local_run(
     reference = reference_run(tmp_path_factory, targets)
     workdir = tmp_path_factory.mktemp("slurm")
     write_config(workdir)
+    share_world(reference, workdir)
     profile = _test_profile(workdir)
     run_snakemake(workdir, targets, extra=["--profile", str(profile)], timeout_s=600)
     log = (workdir / "snakemake.log").read_text()
@@ -159,8 +161,9 @@ def test_tiny_workflow_runs_every_rule_as_an_sbatch_job_and_matches_a_local_run(
                 f"TRES={d.get('TRES')} {d.get('TresPerJob', '')}"
             )
 
-    # Every rule the local run ran (bar the local `all`) ran here as a SLURM job, and all completed.
-    assert set(rules.values()) == _rules_run((reference / "snakemake.log").read_text()) - {"all"}
+    # Every rule the local run ran ran here as a SLURM job (bar the local `all`, and `synth`: the world
+    # is shared, see share_world), and all completed.
+    assert set(rules.values()) == _rules_run((reference / "snakemake.log").read_text()) - {"all", "synth"}
     assert {d.get("JobState") for d in details.values()} == {"COMPLETED"}
     # GPU rules held the fake GPU (sbatch --gpus=1); the others did not.
     for sid, rule in rules.items():

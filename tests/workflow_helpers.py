@@ -217,6 +217,17 @@ def copy_run(src: Path, dst: Path) -> Path:
     return dst
 
 
+def share_world(reference: Path, workdir: Path) -> None:
+    """Give `workdir` the reference run's synthetic world (files and mtimes), so `synth` does not run.
+
+    Why: a comparison of two runs must compare what the stages make of the same inputs. Regenerating the
+    world in each run made the comparison depend on x264: once in CI, one of three regenerations of the
+    tiny world's synth_0003.mp4 came out with other bytes (encoder-side: macroblock-aligned differences
+    within one GOP of identical input frames). `psvl synth` determinism has its own tests.
+    """
+    shutil.copytree(reference / RESULTS / "world", workdir / RESULTS / "world", copy_function=shutil.copy2)
+
+
 def mtimes(workdir: Path, pattern: str) -> dict[str, int]:
     return {str(p.relative_to(workdir)): p.stat().st_mtime_ns for p in sorted(workdir.glob(pattern))}
 
