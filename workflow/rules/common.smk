@@ -19,6 +19,11 @@ wildcard_constraints:
 
 
 def count_videos():
+    if NAME == "psvl_release":
+        raise WorkflowError(
+            "config.dataset.name: psvl_release has no workflow DAG yet; train from PSVL's release with "
+            "`psvl train --psvl-json PSEUDO_LABELS --features-dir FEATURES_DIR --out-dir DIR` (docs/model.md)"
+        )
     if NAME == "synthetic":
         return config["synthetic"]["videos"]
     return len(list_videos(DATASET["videos_dir"], DATASET["video_glob"]))
