@@ -16,7 +16,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -53,18 +53,9 @@ class ModelSettings:
     normalize_video: bool = True
 
     def network(self, vocab_size: int, video_dim: int) -> PSVLConfig:
-        return PSVLConfig(
-            vocab_size=vocab_size,
-            video_dim=video_dim,
-            word_dim=self.word_dim,
-            hidden=self.hidden,
-            fusion_dim=self.fusion_dim,
-            fusion_heads=self.fusion_heads,
-            fusion_layers=self.fusion_layers,
-            nonlocal_blocks=self.nonlocal_blocks,
-            nonlocal_heads=self.nonlocal_heads,
-            dropout=self.dropout,
-        )
+        """The network's config: every PSVLConfig field this section shares, plus the data's sizes."""
+        shared = {f.name: getattr(self, f.name) for f in fields(PSVLConfig) if hasattr(self, f.name)}
+        return PSVLConfig(vocab_size=vocab_size, video_dim=video_dim, **shared)
 
 
 @dataclass

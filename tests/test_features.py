@@ -20,6 +20,7 @@ from psvl.stages.features import (
     frame_segments,
     load_features,
 )
+from psvl.synth.render import write_mp4
 
 CFG = {"extractor": "resnet18", "weights": "none", "seed": 0, "batch_size": 8}
 
@@ -155,18 +156,11 @@ def test_features_config_defaults_come_from_the_schema():
 
 
 def _write_mp4(path, n_frames: int = 16, fps: int = 8, size: int = 32) -> None:
-    import av
-
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width = stream.height = size
-        stream.pix_fmt = "yuv420p"
-        for k in range(n_frames):
-            img = np.full((size, size, 3), 20 * (k // 8), dtype=np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+    """Flat grey frames whose level steps every 8 frames, through the project's own H.264 writer."""
+    levels = 20 * (np.arange(n_frames) // 8)
+    write_mp4(
+        np.broadcast_to(levels[:, None, None, None], (n_frames, size, size, 3)).astype(np.uint8), path, fps
+    )
 
 
 def test_clip_indices_pick_frames_spread_evenly_inside_each_segment():

@@ -15,6 +15,7 @@ from psvl.artifacts import read_frame, read_metadata, write_table
 from psvl.cli import main
 from psvl.predict import Predictor
 from psvl.spans import iou
+from psvl.synth.render import write_mp4
 from psvl.train import TrainConfig, train
 
 torch.set_num_threads(1)
@@ -137,18 +138,11 @@ def test_train_and_predict_commands_write_their_artifacts(tmp_path):
 
 
 def _write_mp4(path, n_frames: int = 32, fps: int = 8, size: int = 32) -> None:
-    import av
-
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width = stream.height = size
-        stream.pix_fmt = "yuv420p"
-        for k in range(n_frames):
-            img = np.full((size, size, 3), 60 * (k // 8), dtype=np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+    """Flat grey frames whose level steps every 8 frames, through the project's own H.264 writer."""
+    levels = 60 * (np.arange(n_frames) // 8)
+    write_mp4(
+        np.broadcast_to(levels[:, None, None, None], (n_frames, size, size, 3)).astype(np.uint8), path, fps
+    )
 
 
 def test_predict_on_a_video_file_extracts_features_as_in_training_and_prints_seconds(tmp_path, capsys):
