@@ -2,7 +2,7 @@
 # Stages: synth/annotations/manifest -> frames -> features, detect -> proposals, corpus
 #         -> pseudo_queries, test_queries -> train -> predict -> evaluate -> report.
 from psvl.config import ConfigError, validate
-from psvl.detectors import check_backend
+from psvl.detection.detectors import check_backend
 
 
 configfile: "config.yaml"
@@ -17,14 +17,14 @@ except ConfigError as err:
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/data.smk"
+include: "workflow/rules/datasets.smk"
 include: "workflow/rules/frames.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/detection.smk"
 include: "workflow/rules/proposals.smk"
 include: "workflow/rules/language.smk"
-include: "workflow/rules/model.smk"
-include: "workflow/rules/report.smk"
+include: "workflow/rules/localization.smk"
+include: "workflow/rules/evaluation.smk"
 
 
 rule all:

@@ -20,9 +20,9 @@ import pyarrow as pa
 import torch
 from PIL import Image
 
-from psvl.artifacts import read_table
-from psvl.detectors import DetectorConfig, load_detector, noun_of
-from psvl.stages.detect import detect_frames, to_rows
+from psvl.core.artifacts import read_table
+from psvl.detection.detect import detect_frames, to_rows
+from psvl.detection.detectors import DetectorConfig, load_detector, noun_of
 
 
 def synthetic_frames(n: int, size: int = 128, seed: int = 0) -> pa.Table:

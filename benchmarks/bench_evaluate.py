@@ -2,7 +2,7 @@
 
     python benchmarks/bench_evaluate.py [--queries 10000] [--repeats 5] [--plots]
 
-Prints the median seconds of: the vectorized scorer (`psvl.evaluate.evaluate`, priors included), the
+Prints the median seconds of: the vectorized scorer (`psvl.evaluation.evaluate.evaluate`, priors included), the
 peer (a per-query loop computing IoU in Python, as the released PSVL evaluation does per batch), and the
 whole CLI (`psvl evaluate` reading lighthouse JSONL predictions and test_queries Parquet, writing
 metrics.json, with `--plots` also the two figures). The target is the whole CLI under 10 s on CPU.
@@ -26,7 +26,7 @@ import pandas as pd
 
 def make_inputs(root: Path, n: int, seed: int = 0) -> tuple[Path, Path, Path]:
     """test_queries.parquet, lighthouse predictions JSONL (5 windows each), pseudo_queries-like moments."""
-    from psvl.artifacts import write_table
+    from psvl.core.artifacts import write_table
 
     rng = np.random.default_rng(seed)
     videos = rng.integers(0, max(n // 4, 1), size=n)
@@ -109,8 +109,8 @@ def main() -> None:
     logging.disable(logging.WARNING)
 
     from psvl.cli import main as cli
-    from psvl.evaluate import evaluate
-    from psvl.predictions_io import read_ground_truth, read_moments, read_predictions
+    from psvl.datasets.predictions import read_ground_truth, read_moments, read_predictions
+    from psvl.evaluation.evaluate import evaluate
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -1,6 +1,6 @@
 """Features speed on CPU: batched extraction vs one frame at a time (JPEG decode + resnet18 forward).
 
-Both paths run `psvl.stages.features.extract_features` on the same frames table (128 px JPEGs, the
+Both paths run `psvl.features.features.extract_features` on the same frames table (128 px JPEGs, the
 synthetic default); only `features.batch_size` differs (64 vs 1). Medians of --repeats runs; the model
 is built once, so the numbers are the per-frame cost a shard pays.
 
@@ -55,8 +55,8 @@ def main() -> None:
 
     import torch
 
-    from psvl.extractors import build_extractor
-    from psvl.stages.features import extract_features
+    from psvl.features.extractors import build_extractor
+    from psvl.features.features import extract_features
 
     frames = frames_table(args.frames, args.size)
     extractor = build_extractor(args.extractor, "none", 0)

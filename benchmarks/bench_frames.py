@@ -4,7 +4,7 @@ Both sample the same videos at --fps (1 by default) into JPEGs at the videos' ow
 `frames.size` is set to the shorter side, so neither side does less pixel work). Timed:
   ffmpeg   one ffmpeg process per video writing JPEG files (imageio-ffmpeg's binary; else a PyAV
            stand-in of the same recipe: decode every frame, fps filter, one JPEG file per kept frame)
-  psvl     `psvl.stages.frames.extract_many` + the Parquet write, in one process (the stage's work)
+  psvl     `psvl.frames.frames.extract_many` + the Parquet write, in one process (the stage's work)
   psvl-cli `psvl frames --video ... --out` as one subprocess (adds interpreter and import start-up)
 Prints the median wall and CPU seconds of --repeats runs per method and the ratios ffmpeg / psvl
 (> 1: psvl is faster). CPU seconds (this process and its children, all threads) are the steadier number
@@ -110,7 +110,7 @@ def run_pyav_recipe(videos: list[Path], fps: float, out: Path) -> int:
 
 
 def run_psvl(videos: list[Path], fps: float, size: int, out: Path) -> int:
-    from psvl.stages.frames import FramesConfig, extract_many, write_frames
+    from psvl.frames.frames import FramesConfig, extract_many, write_frames
 
     cfg = FramesConfig(fps=fps, size=size, jpeg_quality=90)
     frames, failures = extract_many([(v.stem, str(v)) for v in videos], cfg)

@@ -3,14 +3,14 @@
     python benchmarks/bench_language.py [--repeats 3] [--processes 1 2] [--peer-sentences 1000]
                                         [--peer-proposals 300] [--skip-text] [--skip-compose]
 
-1. Simplification of the 3 720 Charades-STA test sentences (`psvl.tagger.Tagger.simplify`: tagger only,
+1. Simplification of the 3 720 Charades-STA test sentences (`psvl.language.tagger.Tagger.simplify`: tagger only,
    duplicates tagged once) against the peer: spaCy's default `en_core_web_sm` pipeline (parser, NER and
    rule lemmatizer included), one `nlp.pipe` over every sentence, as a straightforward script would.
 2. Corpus statistics over the 37 421 ActivityNet Captions training sentences (`corpus_statistics`: tag,
    count, P(v | n)), once, with `--processes` tagger processes (default 2); the peer (the same full
    pipeline) runs on the first `--peer-sentences` sentences only, to keep the default run short.
 3. Composition of 100 000 pseudo-queries (10 000 videos x 10 proposals) from 1 000 000 detection rows
-   (`psvl.stages.compose.compose`) against the peer: a Python loop per proposal with boolean masks,
+   (`psvl.language.pseudo_queries.compose`) against the peer: a Python loop per proposal with boolean masks,
    timed on `--peer-proposals` proposals and extrapolated.
 
 Prints medians of `--repeats` runs (the slow peers and the corpus run once) and the ratio to each peer,
@@ -101,7 +101,7 @@ def _full_nlp():
 
 
 def bench_simplify(repeats: int) -> None:
-    from psvl.tagger import Tagger
+    from psvl.language.tagger import Tagger
 
     sentences = charades_sentences()
     n = len(sentences)
@@ -114,7 +114,7 @@ def bench_simplify(repeats: int) -> None:
 
 
 def bench_corpus(repeats: int, peer_sentences: int, processes: tuple[int, ...]) -> None:
-    from psvl.stages.corpus import CorpusConfig, corpus_statistics
+    from psvl.language.corpus import CorpusConfig, corpus_statistics
 
     sentences = activitynet_sentences()
     n = len(sentences)
@@ -200,13 +200,13 @@ def peer_compose(props: pd.DataFrame, dets: pd.DataFrame, cooc: pd.DataFrame, k:
 
 
 def bench_compose(repeats: int, peer_proposals: int) -> None:
-    from psvl.stages.compose import QueriesConfig, compose
+    from psvl.language.pseudo_queries import QueriesConfig, compose
 
     props, dets, cooc = make_world(videos=10_000, frames=100, proposals=10, labels=300)
     cfg = QueriesConfig()
     wall, cpu, (_table, summary) = timed(lambda: compose(props, dets, cooc, None, cfg), repeats)
     print(f"compose: {summary['queries']} pseudo-queries from {len(dets)} detection rows")
-    report("psvl compose (vectorized)", summary["queries"], wall, cpu, "queries")
+    report("psvl pseudo-queries (vectorized)", summary["queries"], wall, cpu, "queries")
     sub = props.iloc[:peer_proposals]
     peer, peer_cpu, _ = timed(lambda: peer_compose(sub, dets, cooc, cfg.num_nouns, cfg.num_verbs), 1)
     report(f"peer: loop ({len(sub)} proposals)", len(sub), peer, peer_cpu, "queries")

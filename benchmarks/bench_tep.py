@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from psvl.stages.tep import TEPConfig, propose
+from psvl.proposals.proposals import TEPConfig, propose
 
 
 def world(n_videos: int, n_segments: int, dim: int = 512, seed: int = 0) -> dict[str, tuple]:
@@ -45,7 +45,7 @@ def timed(fn, n_videos: int, repeats: int) -> tuple[float, float]:
 
 def peer(feats: dict, cfg: TEPConfig) -> None:
     """The same TEP with sklearn/BLAS default threading inside every per-video call (no pinning)."""
-    from psvl.stages.tep import propose_video
+    from psvl.proposals.proposals import propose_video
 
     for vid, (x, s, e) in feats.items():
         propose_video(vid, x, s, e, cfg)

@@ -26,9 +26,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from psvl.model import PSVLConfig, PSVLNet, localization_loss
-from psvl.train_data import QueryDataset
-from psvl.vocab import Vocab
+from psvl.localization.batches import QueryDataset
+from psvl.localization.model import PSVLConfig, PSVLNet, localization_loss
+from psvl.localization.vocab import Vocab
 
 
 class _PeerEncoder(nn.Module):

@@ -21,9 +21,9 @@ import yaml
 
 def features_of_world(workdir: Path, videos: int, seed: int) -> Path:
     from psvl import synth
-    from psvl.artifacts import write_table
-    from psvl.stages.features import extract_features
-    from psvl.stages.frames import extract_frames
+    from psvl.core.artifacts import write_table
+    from psvl.features.features import extract_features
+    from psvl.frames.frames import extract_frames
 
     out = workdir / f"features_{videos}_{seed}.parquet"
     if out.exists():
@@ -52,9 +52,9 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    from psvl.stages.features import load_features
-    from psvl.stages.proposal_eval import evaluate_proposals
-    from psvl.stages.tep import TEPConfig, propose
+    from psvl.features.features import load_features
+    from psvl.proposals.eval_proposals import evaluate_proposals
+    from psvl.proposals.proposals import TEPConfig, propose
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.results:

@@ -23,13 +23,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "features": ("features", "one feature vector per temporal segment into features/{shard}.parquet"),
     "train-detector": ("train_detector", "fine-tune a torchvision detector on labeled frames"),
     "detect": ("detect", "run an object detector over a shard's frames"),
-    "propose": ("propose", "temporal event proposals (k-means TEP, random or sliding)"),
+    "proposals": ("proposals", "temporal event proposals (k-means TEP, random or sliding)"),
     "eval-proposals": ("eval_proposals", "recall of true moments by proposals, with baselines"),
     "corpus": ("corpus", "noun-verb statistics of an unpaired text corpus"),
-    "compose": ("compose", "compose pseudo-queries from proposals, detections and corpus statistics"),
+    "pseudo-queries": (
+        "pseudo_queries",
+        "compose pseudo-queries from proposals, detections and corpus statistics",
+    ),
     "eval-pseudo-queries": ("eval_pseudo_queries", "how often pseudo-queries name the true verb/object"),
     "export-psvl": ("export_psvl", "write pseudo_queries.parquet as PSVL's pseudo-label JSON"),
-    "simplify": ("simplify", "simplify test sentences to verb and noun lemmas"),
+    "test-queries": ("test_queries", "simplify test sentences to verb and noun lemmas"),
     "train": ("train", "train the localization model on pseudo-queries"),
     "evaluate": ("evaluate", "R@IoU and mIoU of predictions against annotations, with prior baselines"),
     "predict": ("predict", "localize a query in one video with a trained model"),
@@ -37,6 +40,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "stats": ("stats", "per-stage counts for the run report"),
     "inspect": ("inspect", "print an artifact's schema, metadata, row count and first rows"),
 }
+
+
+# Old command names, kept for one release (0.2) so scripts written against 0.1 keep working.
+ALIASES: dict[str, str] = {"propose": "proposals", "compose": "pseudo-queries", "simplify": "test-queries"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="<stage>")
     for name, (_, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)
+    for old, new in ALIASES.items():
+        sub.add_parser(old, help=f"old name of `psvl {new}` (removed in 0.3)", add_help=False)
     return parser
 
 
@@ -63,9 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     if not known.command:
         parser.print_help()
         return 2
-    module_name, help_text = COMMANDS[known.command]
+    name = ALIASES.get(known.command, known.command)
+    module_name, help_text = COMMANDS[name]
     module = importlib.import_module(f"psvl.commands.{module_name}")
-    cmd_parser = argparse.ArgumentParser(prog=f"psvl {known.command}", description=help_text)
+    cmd_parser = argparse.ArgumentParser(prog=f"psvl {name}", description=help_text)
     module.add_arguments(cmd_parser)
     args = cmd_parser.parse_args(rest[1:] if rest and rest[0] == known.command else rest)
     from psvl.config import ConfigError

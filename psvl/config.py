@@ -1,7 +1,7 @@
 """Config: one JSON Schema fills defaults and rejects bad keys; stages get typed dataclasses from it.
 
 The same `validate` runs in the Snakefile (before any job) and in `psvl <stage> --config`, so a bad key
-reads the same everywhere: `config.tep.k_min: expected integer, got 'two'`.
+reads the same everywhere: `config.proposals.k_min: expected integer, got 'two'`.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import logging
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -18,6 +19,7 @@ import jsonschema
 import yaml
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -61,9 +63,25 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"{where}: {error.message}"
 
 
+# Config sections renamed in 0.2 so that a stage has one name everywhere; the old names are read (with
+# a warning) for one release.
+RENAMED_SECTIONS = {"tep": "proposals", "queries": "pseudo_queries"}
+
+
+def _rename_sections(cfg: dict) -> None:
+    for old, new in RENAMED_SECTIONS.items():
+        if old not in cfg:
+            continue
+        if new in cfg:
+            raise ConfigError(f"config.{old}: renamed to config.{new}; give only config.{new}")
+        log.warning("config.%s is now config.%s (the old name is removed in 0.3)", old, new)
+        cfg[new] = cfg.pop(old)
+
+
 def validate(config: Mapping[str, Any] | None) -> dict:
     """Return a copy of `config` with defaults filled in; raise ConfigError naming every bad key."""
     cfg = copy.deepcopy(dict(config or {}))
+    _rename_sections(cfg)
     errors = sorted(_Validator(schema()).iter_errors(cfg), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         raise ConfigError("invalid config:\n  " + "\n  ".join(_describe(e) for e in errors))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from psvl.train import ModelSettings
+from psvl.localization.train import ModelSettings
 
 TINY = ModelSettings(
     num_segments=32,

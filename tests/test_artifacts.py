@@ -4,7 +4,8 @@ import os
 import pyarrow as pa
 import pytest
 
-from psvl import __version__, artifacts
+from psvl import __version__
+from psvl.core import artifacts
 
 
 def test_every_artifact_of_the_design_has_a_schema():

@@ -12,19 +12,19 @@ def test_defaults_are_filled_from_the_schema():
     assert cfg["dataset"]["name"] == "synthetic"
     assert cfg["shard_size"] == 64
     assert cfg["results"] == "results"
-    assert cfg["tep"]["min_frac"] == 0.15 and cfg["tep"]["max_frac"] == 0.85
-    assert cfg["queries"]["num_nouns"] == 5 and cfg["queries"]["num_verbs"] == 3
+    assert cfg["proposals"]["min_frac"] == 0.15 and cfg["proposals"]["max_frac"] == 0.85
+    assert cfg["pseudo_queries"]["num_nouns"] == 5 and cfg["pseudo_queries"]["num_verbs"] == 3
     assert cfg["train"]["lr"] == 0.0004 and cfg["train"]["batch_size"] == 256
 
 
 def test_misspelled_key_is_named():
-    with pytest.raises(config.ConfigError, match=r"config\.tep: unknown key 'k_mni'"):
-        config.validate({"tep": {"k_mni": 2}})
+    with pytest.raises(config.ConfigError, match=r"config\.proposals: unknown key 'k_mni'"):
+        config.validate({"proposals": {"k_mni": 2}})
 
 
 def test_string_where_a_number_belongs_is_named():
-    with pytest.raises(config.ConfigError, match=r"config\.tep\.k_min: expected integer, got 'two'"):
-        config.validate({"tep": {"k_min": "two"}})
+    with pytest.raises(config.ConfigError, match=r"config\.proposals\.k_min: expected integer, got 'two'"):
+        config.validate({"proposals": {"k_min": "two"}})
 
 
 def test_unknown_top_level_key_is_named():
@@ -40,15 +40,15 @@ def test_missing_dataset_path_is_named():
 def test_overrides_accept_dotted_keys_and_whole_sections(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump({"shard_size": 8}))
-    cfg = config.load(path, ["tep.k_min=3", 'frames={"fps": 1, "size": 64}'])
-    assert cfg["shard_size"] == 8 and cfg["tep"]["k_min"] == 3
+    cfg = config.load(path, ["proposals.k_min=3", 'frames={"fps": 1, "size": 64}'])
+    assert cfg["shard_size"] == 8 and cfg["proposals"]["k_min"] == 3
     assert cfg["frames"]["fps"] == 1 and cfg["frames"]["jpeg_quality"] == 90
 
 
 def test_section_json_round_trips_through_set():
-    cfg = config.validate({"tep": {"k": 4}})
-    again = config.load(None, [config.section_json(cfg, "tep")])
-    assert again["tep"] == cfg["tep"]
+    cfg = config.validate({"proposals": {"k": 4}})
+    again = config.load(None, [config.section_json(cfg, "proposals")])
+    assert again["proposals"] == cfg["proposals"]
 
 
 BAD_CONFIGS = {

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from psvl.artifacts import read_frame, read_metadata
 from psvl.cli import main
-from psvl.stages.corpus import CorpusConfig, corpus_statistics, read_sentences
+from psvl.core.artifacts import read_frame, read_metadata
+from psvl.language.corpus import CorpusConfig, corpus_statistics, read_sentences
 
 CORPUS = [
     "A person is riding a horse.",

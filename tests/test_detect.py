@@ -10,10 +10,11 @@ import pytest
 import torch
 from PIL import Image
 
-from psvl.artifacts import read_frame, read_metadata, write_table
 from psvl.cli import main
 from psvl.config import ConfigError, validate
-from psvl.detectors import (
+from psvl.core.artifacts import read_frame, read_metadata, write_table
+from psvl.detection.detect import to_rows
+from psvl.detection.detectors import (
     BACKGROUND,
     DETECTORS,
     DetectorConfig,
@@ -22,7 +23,6 @@ from psvl.detectors import (
     noun_of,
     save_checkpoint,
 )
-from psvl.stages.detect import to_rows
 
 
 def jpeg_of(rgb: np.ndarray) -> bytes:

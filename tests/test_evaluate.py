@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psvl.artifacts import read_frame, write_table
 from psvl.cli import main
-from psvl.evaluate import baselines, evaluate
-from psvl.predictions_io import FormatError, read_ground_truth, read_predictions
+from psvl.core.artifacts import read_frame, write_table
+from psvl.datasets.predictions import FormatError, read_ground_truth, read_predictions
+from psvl.evaluation.evaluate import baselines, evaluate
 
 DATA = Path(__file__).parent / "data" / "eval"
 EXPECTED = json.loads((DATA / "expected_metrics.json").read_text())
@@ -280,7 +280,7 @@ def test_query_with_several_true_windows_scores_its_best_window_once(tmp_path):
 
 
 def test_jsonl_fast_reader_and_line_reader_agree_including_ties_and_windows_without_scores(tmp_path):
-    from psvl.predictions_io import _read_jsonl_arrow
+    from psvl.datasets.predictions import _read_jsonl_arrow
 
     lines = [
         '{"qid": 1, "vid": "a", "pred_relevant_windows": [[1, 2, 0.5], [3, 4, 0.5], [0, 9, 0.1]]}',

@@ -10,10 +10,10 @@ import pytest
 import torch
 from torchvision.io import encode_jpeg
 
-from psvl.artifacts import read_metadata, write_table
-from psvl.extractors import WeightsError, build_extractor
-from psvl.failures import FailureLog
-from psvl.stages.features import (
+from psvl.core.artifacts import read_metadata, write_table
+from psvl.core.failures import FailureLog
+from psvl.features.extractors import WeightsError, build_extractor
+from psvl.features.features import (
     FeaturesConfig,
     embed,
     extract_features,
@@ -164,7 +164,7 @@ def _write_mp4(path, n_frames: int = 16, fps: int = 8, size: int = 32) -> None:
 
 
 def test_clip_indices_pick_frames_spread_evenly_inside_each_segment():
-    from psvl.stages.features_clips import clip_indices
+    from psvl.features.clips import clip_indices
 
     times = np.arange(16) / 8.0  # 2 s at 8 fps
     idx = clip_indices(times, np.array([0.0, 1.0]), np.array([1.0, 2.0]), 4)
@@ -183,8 +183,8 @@ def test_r2plus1d_clips_from_the_video_give_one_512_vector_per_segment(tmp_path)
 
 
 def test_features_command_writes_shard_features_failures_and_provenance(tmp_path):
-    from psvl.artifacts import read_frame
     from psvl.cli import main
+    from psvl.core.artifacts import read_frame
 
     frames = frames_table(n_videos=2, n_frames=6)
     write_table("frames", frames, tmp_path / "frames.parquet", stage="frames")
@@ -233,7 +233,7 @@ def test_features_command_writes_shard_features_failures_and_provenance(tmp_path
 
 def test_schema_extractor_choices_are_the_registry_plus_precomputed():
     from psvl import config
-    from psvl.extractors import EXTRACTORS
+    from psvl.features.extractors import EXTRACTORS
 
     enum = config.schema()["properties"]["features"]["properties"]["extractor"]["enum"]
     assert sorted(enum) == sorted([*EXTRACTORS.names(), "precomputed"])

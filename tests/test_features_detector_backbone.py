@@ -8,10 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from psvl.detectors import save_checkpoint
-from psvl.extractors import EXTRACTORS, WeightsError
-from psvl.stages.features import extract_features
-from psvl.tiny_detector import fasterrcnn_tiny
+from psvl.detection.detectors import save_checkpoint
+from psvl.detection.tiny import fasterrcnn_tiny
+from psvl.features.extractors import EXTRACTORS, WeightsError
+from psvl.features.features import extract_features
 
 
 @pytest.fixture(scope="module")

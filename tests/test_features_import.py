@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from test_features import CFG, frames_table
 
-from psvl.extractors import build_extractor
-from psvl.failures import FailureLog
-from psvl.stages.features import extract_features
-from psvl.stages.features_import import place_segments
+from psvl.core.failures import FailureLog
+from psvl.features.extractors import build_extractor
+from psvl.features.features import extract_features
+from psvl.features.precomputed import place_segments
 
 
 @functools.cache

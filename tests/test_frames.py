@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from psvl.artifacts import read_frame, read_metadata, write_table
-from psvl.stages.frames import FramesConfig, extract_frames, extract_many
-from psvl.video import VideoError, resized_size, sample_frames
+from psvl.core.artifacts import read_frame, read_metadata, write_table
+from psvl.core.video import VideoError, resized_size, sample_frames
+from psvl.frames.frames import FramesConfig, extract_frames, extract_many
 
 av = pytest.importorskip("av")
 

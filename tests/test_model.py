@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from psvl.model import PSVLConfig, PSVLNet, localization_loss, reverse_padded
+from psvl.localization.model import PSVLConfig, PSVLNet, localization_loss, reverse_padded
 
 torch.set_num_threads(1)
 
@@ -132,7 +132,7 @@ def test_checkpoint_round_trip_with_weights_only_load(tmp_path):
 
 
 def test_head_starts_from_the_moment_the_attention_implies():
-    from psvl.model import RegressionHead
+    from psvl.localization.model import RegressionHead
 
     head = RegressionHead(8)
     with torch.no_grad():
@@ -145,7 +145,7 @@ def test_head_starts_from_the_moment_the_attention_implies():
 
 
 def test_positional_encoding_is_relative_to_the_real_length_and_zero_on_padding():
-    from psvl.model import positional_encoding
+    from psvl.localization.model import positional_encoding
 
     short = positional_encoding(torch.ones(1, 4, dtype=torch.bool), 6)
     padded = positional_encoding(torch.arange(8)[None, :] < 4, 6)

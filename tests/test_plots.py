@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psvl import plots
-from psvl.artifacts import write_table
 from psvl.cli import main
+from psvl.core.artifacts import write_table
+from psvl.evaluation import plots
 
 DATA = Path(__file__).parent / "data" / "eval"
 

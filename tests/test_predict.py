@@ -11,12 +11,12 @@ import pytest
 import torch
 from model_fixtures import TINY, toy_world
 
-from psvl.artifacts import read_frame, read_metadata, write_table
 from psvl.cli import main
-from psvl.predict import Predictor
-from psvl.spans import iou
+from psvl.core.artifacts import read_frame, read_metadata, write_table
+from psvl.core.spans import iou
+from psvl.localization.predict import Predictor
+from psvl.localization.train import TrainConfig, train
 from psvl.synth.render import write_mp4
-from psvl.train import TrainConfig, train
 
 torch.set_num_threads(1)
 
@@ -146,8 +146,8 @@ def _write_mp4(path, n_frames: int = 32, fps: int = 8, size: int = 32) -> None:
 
 
 def test_predict_on_a_video_file_extracts_features_as_in_training_and_prints_seconds(tmp_path, capsys):
-    from psvl.stages.features import extract_features
-    from psvl.stages.frames import extract_frames
+    from psvl.features.features import extract_features
+    from psvl.frames.frames import extract_frames
 
     queries, feats = toy_world(n_videos=4, dim=512)
     feat_cfg = {

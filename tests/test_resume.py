@@ -150,7 +150,7 @@ def test_run_killed_mid_shard_job_resumes_without_recomputing_finished_shards(tm
     share_world(reference, workdir)
     proc = start_snakemake(workdir, log_name="killed.log")
     try:
-        wait_until(lambda: _stage_process(proc, "propose"), 600, "psvl propose (a proposals shard job)")
+        wait_until(lambda: _stage_process(proc, "proposals"), 600, "psvl proposals (a proposals shard job)")
         kill_run(proc)
     finally:
         if proc.poll() is None:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from psvl import spans
+from psvl.core import spans
 
 
 def test_iou_of_partial_overlap_is_intersection_over_union():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from psvl.artifacts import write_table
 from psvl.cli import main
+from psvl.core.artifacts import write_table
 
 
 def _results(root):
@@ -104,7 +104,7 @@ def test_stats_reads_only_the_video_id_column_mock_read_table(tmp_path, monkeypa
         return real(path, columns=columns, **kw)
 
     monkeypatch.setattr(pq, "read_table", spy)
-    from psvl.stats import collect
+    from psvl.evaluation.stats import collect
 
     collect(tmp_path)
     assert asked and all(cols in {("video_id",), ("split",)} for cols in asked)
@@ -113,7 +113,7 @@ def test_stats_reads_only_the_video_id_column_mock_read_table(tmp_path, monkeypa
 def test_a_file_that_is_not_parquet_is_listed_and_the_rest_still_counted(tmp_path):
     _results(tmp_path)
     (tmp_path / "frames" / "00002.parquet").write_bytes(b"PAR1 but truncated")
-    from psvl.stats import collect
+    from psvl.evaluation.stats import collect
 
     stats = collect(tmp_path)
     assert stats["artifacts"]["frames"] == {

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psvl.artifacts import read_frame, read_metadata
 from psvl.cli import main as cli_main
+from psvl.core.artifacts import read_frame, read_metadata
 from psvl.synth import generate, plan, resolve
 from psvl.synth.render import background, render_event, render_video
 from psvl.synth.shapes import SHAPES, paste
@@ -234,7 +234,7 @@ def test_corpus_follows_the_affinities_with_noise_and_unrelated_sentences():
 
 
 def test_every_caption_and_corpus_template_simplifies_to_its_verb_lemma_and_object_noun(world):
-    from psvl.tagger import simplify
+    from psvl.language.tagger import simplify
 
     rng = np.random.default_rng(0)
     corpus_variants = [v for t in CORPUS_TEMPLATES for v in expand_alternatives(t)]

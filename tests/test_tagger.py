@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from psvl.tagger import Tagger, lemma, simplify
+from psvl.language.tagger import Tagger, lemma, simplify
 
 
 @pytest.mark.parametrize(

@@ -60,7 +60,7 @@ def skip_unless_stages(pytest, commands: Iterable[str] | None = None) -> None:
 _PARTIAL_TARGETS = (
     (("synth", "annotations", "manifest", "frames"), ("frames/00000.parquet", "frames/00001.parquet")),
     (("features",), ("features/00000.parquet", "features/00001.parquet")),
-    (("propose",), ("proposals/00000.parquet", "proposals/00001.parquet")),
+    (("proposals",), ("proposals/00000.parquet", "proposals/00001.parquet")),
     (("eval-proposals",), ("eval/proposals.json",)),
     (("corpus",), ("corpus/vocab.parquet",)),
 )

@@ -36,7 +36,7 @@ def combine(test: pd.DataFrame | None, train: pd.DataFrame | None) -> pd.DataFra
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.artifacts import write_table
+    from psvl.core.artifacts import write_table
     from psvl.datasets import read_annotations, read_durations
 
     durations = read_durations(args.durations) if args.durations else None

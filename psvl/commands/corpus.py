@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from psvl.config import build
-    from psvl.stages.corpus import CorpusConfig, corpus_statistics, read_sentences, write_outputs
+    from psvl.language.corpus import CorpusConfig, corpus_statistics, read_sentences, write_outputs
 
     cfg = build(CorpusConfig, load_config(args)["corpus"])
     sentences = read_sentences(args.corpus)

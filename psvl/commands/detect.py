@@ -19,10 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.artifacts import read_table
     from psvl.config import build
-    from psvl.detectors import DetectorConfig, load_detector
-    from psvl.stages.detect import detect_frames, write_detections
+    from psvl.core.artifacts import read_table
+    from psvl.detection.detect import detect_frames, write_detections
+    from psvl.detection.detectors import DetectorConfig, load_detector
 
     if args.threads:
         import torch

@@ -18,14 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.artifacts import concat_tables, write_json
+    from psvl.core.artifacts import concat_tables, write_json
     from psvl.datasets import read_annotations
-    from psvl.stages.proposal_eval import evaluate_proposals
+    from psvl.proposals.eval_proposals import evaluate_proposals
 
     cfg = load_config(args)
     proposals = concat_tables("proposals", args.proposals).to_pandas()
     annotations = read_annotations(args.annotations)
-    report = evaluate_proposals(proposals, annotations, cfg["tep"])
+    report = evaluate_proposals(proposals, annotations, cfg["proposals"])
     write_json(report, args.out)
     print(
         f"recall@0.5 {report['recall@0.5']:.3f} (random {report['baselines']['random']['recall@0.5']:.3f}, "

@@ -24,9 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.artifacts import read_frame, read_metadata, write_json
-    from psvl.stages.pseudo_query_eval import evaluate_pseudo_queries, read_truth
-    from psvl.tagger import Tagger
+    from psvl.core.artifacts import read_frame, read_metadata, write_json
+    from psvl.language.eval_pseudo_queries import evaluate_pseudo_queries, read_truth
+    from psvl.language.tagger import Tagger
 
     tagger = Tagger.from_config(load_config(args)["corpus"])
     queries = read_frame(args.pseudo_queries, "pseudo_queries")

@@ -45,10 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl import config, plots
-    from psvl.artifacts import write_json, write_table
-    from psvl.evaluate import EvalConfig, evaluate_with_table, per_query, window_groups
-    from psvl.predictions_io import read_ground_truth, read_moments, read_predictions
+    from psvl import config
+    from psvl.core.artifacts import write_json, write_table
+    from psvl.datasets.predictions import read_ground_truth, read_moments, read_predictions
+    from psvl.evaluation import plots
+    from psvl.evaluation.evaluate import EvalConfig, evaluate_with_table, per_query, window_groups
 
     cfg = config.build(EvalConfig, load_config(args)["eval"])
     gt = read_ground_truth(args.gt, args.durations)

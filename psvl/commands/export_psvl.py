@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.artifacts import read_frame
+    from psvl.core.artifacts import read_frame
     from psvl.datasets import write_pseudo_queries
 
     df = read_frame(args.pseudo_queries, "pseudo_queries")

@@ -32,11 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from psvl.artifacts import read_frame, write_table
     from psvl.config import build
-    from psvl.extractors import WeightsError
-    from psvl.failures import FailureLog
-    from psvl.stages.features import FeaturesConfig, extract_features, shaping
+    from psvl.core.artifacts import read_frame, write_table
+    from psvl.core.failures import FailureLog
+    from psvl.features.extractors import WeightsError
+    from psvl.features.features import FeaturesConfig, extract_features, shaping
 
     cfg = load_config(args)
     if args.threads > 0:

@@ -23,7 +23,7 @@ def videos_of_shard(manifest: str, shard: str) -> list[tuple[str, str]]:
     """(video_id, path) of the manifest rows in `shard`, in manifest order."""
     import pyarrow.compute as pc
 
-    from psvl.artifacts import read_table
+    from psvl.core.artifacts import read_table
 
     table = read_table(manifest, "manifest")
     rows = table.filter(pc.equal(table["shard"], int(shard)))
@@ -32,7 +32,7 @@ def videos_of_shard(manifest: str, shard: str) -> list[tuple[str, str]]:
 
 def run(args: argparse.Namespace) -> int:
     from psvl.config import build
-    from psvl.stages.frames import FramesConfig, extract_many, write_frames
+    from psvl.frames.frames import FramesConfig, extract_many, write_frames
 
     cfg = build(FramesConfig, load_config(args)["frames"])
     if args.manifest:

@@ -7,7 +7,7 @@ import json
 
 import pyarrow.parquet as pq
 
-from psvl.artifacts import read_metadata
+from psvl.core.artifacts import read_metadata
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

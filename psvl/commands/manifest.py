@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.artifacts import read_frame, write_table
+    from psvl.core.artifacts import read_frame, write_table
     from psvl.datasets.manifest import build_manifest
 
     test_ids: list[str] = []

@@ -26,8 +26,8 @@ def _load_json(path: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl import plots
-    from psvl.artifacts import read_frame
+    from psvl.core.artifacts import read_frame
+    from psvl.evaluation import plots
 
     out = Path(args.out_dir)
     if not (args.stats or args.train_log or args.metrics):

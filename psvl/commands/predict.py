@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from psvl.config import ConfigError
-    from psvl.predict import Predictor
+    from psvl.localization.predict import Predictor
 
     cfg = load_config(args)
     device = cfg["train"]["device"]
@@ -72,9 +72,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not (args.test_queries and args.features and args.out):
         raise ConfigError("psvl predict: give --test-queries, --features and --out, or --video and --query")
-    from psvl.artifacts import read_frame, write_table
-    from psvl.spans import recall_at
-    from psvl.stages.features import load_features
+    from psvl.core.artifacts import read_frame, write_table
+    from psvl.core.spans import recall_at
+    from psvl.features.features import load_features
 
     queries = read_frame(args.test_queries, "test_queries")
     table = predictor.predict_table(queries, load_features(args.features))

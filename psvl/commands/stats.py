@@ -14,8 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.artifacts import write_json
-    from psvl.stats import collect
+    from psvl.core.artifacts import write_json
+    from psvl.evaluation.stats import collect
 
     stats = collect(args.results)
     write_json(stats, args.out)

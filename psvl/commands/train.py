@@ -39,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _queries(args: argparse.Namespace, cfg: dict):
-    from psvl.artifacts import read_frame
     from psvl.config import ConfigError
+    from psvl.core.artifacts import read_frame
 
     pq_path = args.pseudo_queries or (cfg["dataset"]["pseudo_labels"] if not args.psvl_json else None)
     if args.psvl_json:
@@ -57,15 +57,15 @@ def _queries(args: argparse.Namespace, cfg: dict):
 
 
 def _features(args: argparse.Namespace, cfg: dict, queries):
-    from psvl.artifacts import read_metadata
     from psvl.config import ConfigError
-    from psvl.stages.features import load_features
+    from psvl.core.artifacts import read_metadata
+    from psvl.features.features import load_features
 
     features_dir = args.features_dir or (cfg["dataset"]["features_dir"] if not args.features else None)
     if features_dir:
-        from psvl.stages.features import FeaturesConfig
-        from psvl.stages.features_import import import_features
-        from psvl.train_data import features_dict_from_frame
+        from psvl.features.features import FeaturesConfig
+        from psvl.features.precomputed import import_features
+        from psvl.localization.batches import features_dict_from_frame
 
         fcfg = FeaturesConfig(extractor="precomputed", precomputed_path=str(features_dir))
         durations = queries.groupby("video_id")["duration_s"].first().astype(float).to_dict()
@@ -82,7 +82,7 @@ def _features(args: argparse.Namespace, cfg: dict, queries):
 
 def run(args: argparse.Namespace) -> int:
     from psvl.config import build
-    from psvl.train import ModelSettings, TrainConfig, train
+    from psvl.localization.train import ModelSettings, TrainConfig, train
 
     cfg = load_config(args)
     model_cfg = build(ModelSettings, cfg["model"])
@@ -91,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
     features, feat_meta = _features(args, cfg, queries)
     words = None
     if args.vocab and model_cfg.vocab_from_corpus:
-        from psvl.artifacts import read_frame
-        from psvl.vocab import corpus_words
+        from psvl.core.artifacts import read_frame
+        from psvl.localization.vocab import corpus_words
 
         words = corpus_words(read_frame(args.vocab, "vocab"))
     provenance = {"features": feat_meta, "inputs": sources, "frames": cfg["frames"]}

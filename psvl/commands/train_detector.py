@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from psvl.config import ConfigError
-    from psvl.detector_training import run_training
+    from psvl.detection.train_detector import run_training
 
     if bool(args.coco) == bool(args.boxes):
         raise ConfigError("give either --boxes (with --classes and --videos-dir) or --coco (with --images)")

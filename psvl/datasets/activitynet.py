@@ -39,7 +39,7 @@ def read_activitynet(
 
 def write_activitynet(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write annotations as ActivityNet Captions json, videos in order of first appearance."""
-    from psvl.artifacts import write_text
+    from psvl.core.artifacts import write_text
 
     out: dict[str, dict] = {}
     for row in df.itertuples(index=False):

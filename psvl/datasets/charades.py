@@ -46,7 +46,7 @@ def read_charades_sta(
 
 def write_charades_sta(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write annotations as Charades-STA txt (`repr` floats, so a re-read gives the same seconds)."""
-    from psvl.artifacts import write_text
+    from psvl.core.artifacts import write_text
 
     lines = [
         f"{vid} {float(s)!r} {float(e)!r}##{' '.join(str(sent).split())}"

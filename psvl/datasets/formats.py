@@ -12,18 +12,18 @@ from pathlib import Path
 
 import pandas as pd
 
+from psvl.core.registry import Registry
 from psvl.datasets.activitynet import read_activitynet, write_activitynet
 from psvl.datasets.charades import read_charades_sta, write_charades_sta
 from psvl.datasets.jsonl import read_jsonl, write_jsonl
 from psvl.datasets.psvl_json import read_psvl_annotations, write_psvl_annotations
 from psvl.datasets.table import annotations_frame, as_durations, fill_durations, guess_split
-from psvl.registry import Registry
 
 Durations = str | os.PathLike | Mapping[str, float] | None
 
 READERS: Registry[Callable[..., pd.DataFrame]] = Registry(
     "annotation format",
-    "called with (path, durations=None, split=None); returns the annotations table (psvl.artifacts "
+    "called with (path, durations=None, split=None); returns the annotations table (psvl.core.artifacts "
     "schema 'annotations', seconds, stable query ids)",
 )
 WRITERS: Registry[Callable[[pd.DataFrame, str | os.PathLike], Path]] = Registry(
@@ -65,7 +65,7 @@ def read_parquet_annotations(path: str | os.PathLike, durations: Durations = Non
 
 @WRITERS.register("parquet")
 def write_parquet_annotations(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    from psvl.artifacts import write_table
+    from psvl.core.artifacts import write_table
 
     return write_table("annotations", df, path, stage="annotations")
 

@@ -55,7 +55,7 @@ def read_jsonl(
 
 def write_jsonl(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write annotations as QVHighlights-style JSONL (one line per row, split kept as an extra field)."""
-    from psvl.artifacts import write_text
+    from psvl.core.artifacts import write_text
 
     lines = [
         json.dumps(

@@ -69,7 +69,7 @@ def read_pseudo_queries(
     rows["tokens"] = tokens
     rows["verbs"] = [t[:num_verbs] for t in tokens]
     rows["nouns"] = [t[num_verbs:] for t in tokens]
-    from psvl.artifacts import schema
+    from psvl.core.artifacts import schema
 
     columns = schema("pseudo_queries").names
     if not raw:
@@ -80,7 +80,7 @@ def read_pseudo_queries(
 def write_pseudo_queries(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a pseudo_queries table as PSVL's JSON (timestamps normalized by the duration, clipped to
     [0, 1]; tokens as stored, verbs then nouns)."""
-    from psvl.artifacts import write_text
+    from psvl.core.artifacts import write_text
 
     records = []
     for row in df.itertuples(index=False):

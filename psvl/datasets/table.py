@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from psvl.artifacts import schema
+from psvl.core.artifacts import schema
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from psvl import config as _config
-from psvl.artifacts import write_table, write_text
-from psvl.progress import progress
+from psvl.core.artifacts import write_table, write_text
+from psvl.core.progress import progress
 from psvl.synth.render import render_video, write_mp4
 from psvl.synth.text import caption, corpus
 from psvl.synth.world import OBJECTS, VideoPlan, plan_video

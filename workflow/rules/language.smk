@@ -50,9 +50,9 @@ rule pseudo_queries:
         runtime=30,
         mem_mb=4000,
     params:
-        cfg=sets("queries"),
+        cfg=sets("pseudo_queries"),
     shell:
-        "psvl compose --manifest {input.manifest:q} --proposals {input.proposals:q} "
+        "psvl pseudo-queries --manifest {input.manifest:q} --proposals {input.proposals:q} "
         "--detections {input.detections:q} --features {input.features:q} "
         "--cooccurrence {input.cooccurrence:q} --out {output:q} {params.cfg} > {log:q} 2>&1"
 
@@ -93,4 +93,4 @@ rule test_queries:
     params:
         cfg=sets("corpus"),
     shell:
-        "psvl simplify --annotations {input:q} --split test --out {output:q} {params.cfg} > {log:q} 2>&1"
+        "psvl test-queries --annotations {input:q} --split test --out {output:q} {params.cfg} > {log:q} 2>&1"

@@ -18,9 +18,9 @@ rule proposals:
         runtime=60,
         mem_mb=2000,
     params:
-        cfg=sets("tep"),
+        cfg=sets("proposals"),
     shell:
-        "psvl propose --features {input.features:q} --manifest {input.manifest:q} "
+        "psvl proposals --features {input.features:q} --manifest {input.manifest:q} "
         "--out {output:q} --workers {threads} {params.cfg} > {log:q} 2>&1"
 
 
@@ -38,7 +38,7 @@ rule eval_proposals:
         runtime=10,
         mem_mb=2000,
     params:
-        cfg=sets("tep"),
+        cfg=sets("proposals"),
     shell:
         "psvl eval-proposals --proposals {input.proposals:q} --annotations {input.annotations:q} "
         "--out {output:q} {params.cfg} > {log:q} 2>&1"

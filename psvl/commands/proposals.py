@@ -1,0 +1,40 @@
+"""`psvl proposals`: temporal event proposals for one shard's videos (k-means TEP, random or sliding)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from psvl.commands._common import add_config_arguments, load_config
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--features", required=True, nargs="+", help="features/{shard}.parquet")
+    parser.add_argument("--manifest", help="manifest.parquet: videos without features are logged")
+    parser.add_argument("--out", required=True, help="proposals/{shard}.parquet to write")
+    parser.add_argument("--workers", type=int, default=1, help="processes over videos (same result)")
+    add_config_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from psvl.config import build
+    from psvl.core.artifacts import read_frame, read_metadata, write_table
+    from psvl.features.features import load_features
+    from psvl.proposals.proposals import TEPConfig, propose
+
+    cfg = build(TEPConfig, load_config(args)["proposals"])
+    features = load_features(args.features)
+    if args.manifest:
+        known = set(read_frame(args.manifest, columns=["video_id"])["video_id"].astype(str))
+        unknown = sorted(set(features) - known)
+        if unknown:
+            log.warning("%d videos with features are not in the manifest, e.g. %s", len(unknown), unknown[:3])
+    df = propose(features, cfg, workers=args.workers)
+    shaping = {**dataclasses.asdict(cfg), "features": read_metadata(args.features[0]).get("config", {})}
+    write_table("proposals", df, args.out, stage="proposals", shaping=shaping)
+    log.info("propose (%s): %d proposals for %d videos -> %s", cfg.method, len(df), len(features), args.out)
+    return 0

@@ -1,0 +1,1 @@
+"""Shared machinery every area uses: artifacts (schemas, atomic I/O), spans (interval maths), registry, devices, progress, failures, video decoding."""

@@ -1,0 +1,113 @@
+"""Import precomputed features (`features.extractor: precomputed`) into the features table.
+
+Layouts users already have: a folder of per-video `.npy` / `.npz` (key `features`, T x D; the PSVL and
+lighthouse release layout) or one HDF5 file with `f[vid]['c3d_features']` (ActivityNet's C3D file).
+Segments are placed by `features.segment_seconds` when set, otherwise spread evenly over the video's
+duration, so imported rows carry the same times, dtype and shape as extracted ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from psvl.core.failures import FailureLog
+
+log = logging.getLogger(__name__)
+
+HDF5_SUFFIXES = {".h5", ".hdf5", ".hdf"}
+HDF5_KEYS = ("c3d_features", "features")
+
+
+def _from_folder(root: Path, video_id: str) -> np.ndarray:
+    for suffix in (".npy", ".npz"):
+        path = root / f"{video_id}{suffix}"
+        if path.is_file():
+            break
+    else:
+        raise FileNotFoundError(f"no {video_id}.npy or {video_id}.npz in {root}")
+    if path.suffix == ".npy":
+        return np.load(path, allow_pickle=False)
+    with np.load(path, allow_pickle=False) as npz:
+        if "features" in npz.files:
+            return npz["features"]
+        if len(npz.files) == 1:
+            return npz[npz.files[0]]
+        raise KeyError(f"{path}: no 'features' array (found {', '.join(npz.files)})")
+
+
+def _from_hdf5(h5, video_id: str) -> np.ndarray:
+    for key in (video_id, f"v_{video_id}", video_id.removeprefix("v_")):
+        if key in h5:
+            node = h5[key]
+            if hasattr(node, "shape"):
+                return node[()]
+            for name in HDF5_KEYS:
+                if name in node:
+                    return node[name][()]
+            raise KeyError(f"{key}: no c3d_features dataset (found {', '.join(node.keys())})")
+    raise KeyError(f"no group {video_id!r} in {h5.filename}")
+
+
+def place_segments(n: int, segment_seconds: float | None, duration: float | None):
+    """[start, end] of `n` imported segments: fixed length when known, else an even split of the duration."""
+    if segment_seconds:
+        starts = np.arange(n, dtype=np.float64) * segment_seconds
+        ends = starts + segment_seconds
+        if duration:
+            ends = np.minimum(ends, max(duration, starts[-1]))
+        return starts, ends
+    if not duration or duration <= 0:
+        raise ValueError(
+            "cannot place imported features in time: no duration known and segment_seconds unset"
+        )
+    edges = np.linspace(0.0, float(duration), n + 1)
+    return edges[:-1], edges[1:]
+
+
+def import_features(
+    cfg: Any,
+    video_ids: list[str],
+    durations: Mapping[str, float],
+    failures: FailureLog | None = None,
+) -> pd.DataFrame:
+    """Features rows for `video_ids` read from `cfg.precomputed_path` (folder or HDF5 file)."""
+    from psvl.features.features import _concat, video_rows
+
+    if not cfg.precomputed_path:
+        raise ValueError("features.extractor is precomputed but features.precomputed_path is not set")
+    root = Path(cfg.precomputed_path).expanduser()
+    if not root.exists():
+        raise FileNotFoundError(f"features.precomputed_path {root} does not exist")
+    h5 = None
+    if root.is_file() and root.suffix.lower() in HDF5_SUFFIXES:
+        import h5py
+
+        h5 = h5py.File(root, "r")
+    parts = []
+    try:
+        for video_id in video_ids:
+            try:
+                arr = _from_hdf5(h5, video_id) if h5 is not None else _from_folder(root, video_id)
+                arr = np.asarray(arr, dtype=np.float32)
+                if arr.ndim == 1:
+                    arr = arr[None, :]
+                if arr.ndim != 2 or arr.shape[0] == 0:
+                    raise ValueError(f"expected a T x D array, got shape {arr.shape}")
+                starts, ends = place_segments(len(arr), cfg.segment_seconds, durations.get(video_id))
+            except Exception as exc:
+                if failures is None:
+                    raise
+                failures.add(video_id, exc)
+                continue
+            parts.append(video_rows(video_id, arr, starts, ends))
+    finally:
+        if h5 is not None:
+            h5.close()
+    log.info("imported features of %d/%d videos from %s", len(parts), len(video_ids), root)
+    return _concat(parts)

@@ -1,0 +1,171 @@
+"""Prediction with a trained model: encode a video once, then `predict(query)` per query (lighthouse style).
+
+`Predictor.predict` returns plain lists `[[start_s, end_s, score]]` in seconds; the score is the share of
+the model's temporal attention that falls inside the predicted moment. `predict_table` localizes a whole
+test_queries table, encoding each video once; `encode_file` runs the same frame and feature extraction
+as training on one video, with the settings stored in the checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from psvl.core.devices import resolve_device
+from psvl.core.spans import iou, to_seconds
+from psvl.localization.batches import pad_tokens, stack_videos
+from psvl.localization.model import PSVLNet
+from psvl.localization.train import load_checkpoint
+from psvl.localization.vocab import Vocab
+
+log = logging.getLogger(__name__)
+
+
+class Predictor:
+    """A trained PSVLNet with its vocabulary and settings; holds the currently encoded video."""
+
+    def __init__(self, checkpoint: Mapping[str, Any], device: str | torch.device = "auto") -> None:
+        self.device = resolve_device(device) if isinstance(device, str) else device
+        self.model = PSVLNet.from_checkpoint(checkpoint["model"]).to(self.device).eval()
+        self.vocab = Vocab(checkpoint["vocab"], checkpoint.get("vocab_trained"))
+        self.settings = dict(checkpoint.get("settings", {}))
+        self.provenance = dict(checkpoint.get("provenance", {}))
+        model = self.settings.get("model", {})
+        self.num_segments = int(model.get("num_segments", 128))
+        self.max_tokens = int(model.get("max_query_tokens", 25))
+        self._video: tuple[torch.Tensor, torch.Tensor, float] | None = None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str = "auto") -> Predictor:
+        """From a model folder (its best.pt) or a checkpoint file."""
+        path = Path(path)
+        return cls(load_checkpoint(path / "best.pt" if path.is_dir() else path), device)
+
+    # -- one video ------------------------------------------------------------------------------
+    def encode(self, features: np.ndarray, duration_s: float) -> Predictor:
+        """Encode one video's segment features (T x D) once; later `predict` calls reuse them."""
+        video, mask = stack_videos([torch.as_tensor(np.asarray(features, np.float32))], self.num_segments)
+        with torch.inference_mode():
+            video, mask = video.to(self.device), mask.to(self.device)
+            self._video = (self.model.encode_video(video, mask), mask, float(duration_s))
+        return self
+
+    def encode_file(self, path: str | os.PathLike, frames_cfg: Mapping[str, Any] | None = None) -> Predictor:
+        """Decode, sample frames and extract features of one video file exactly as for training."""
+        from psvl.features.features import extract_features
+        from psvl.frames.frames import extract_frames
+
+        feat_meta = dict(self.provenance.get("features", {}).get("config", {}))
+        frames = dict(frames_cfg or {})
+        if feat_meta.get("frames_fps"):
+            frames["fps"] = feat_meta["frames_fps"]
+        video_id = Path(path).stem
+        frames_df = extract_frames(
+            path,
+            video_id,
+            fps=float(frames.get("fps", 2.0)),
+            size=int(frames.get("size", 128)),
+            jpeg_quality=int(frames.get("jpeg_quality", 90)),
+        )
+        if frames_df.empty:
+            raise ValueError(f"{path}: no frames could be decoded")
+        feats_cfg = {
+            k: feat_meta[k]
+            for k in ("extractor", "weights", "seed", "segment_seconds", "clip_frames", "precomputed_path")
+            if k in feat_meta
+        }
+        df = extract_features(frames_df, feats_cfg, frames, video_paths={video_id: str(path)})
+        if df.empty:
+            raise ValueError(f"{path}: no features could be extracted")
+        df = df.sort_values("segment_idx")
+        duration = float(max(df["end_s"].max(), frames_df["time_s"].max()))
+        return self.encode(np.stack([np.asarray(f, np.float32) for f in df["feature"]]), duration)
+
+    def tokens(self, query: str | Sequence[str]) -> list[str]:
+        """A query's tokens: a sentence is simplified to verb then noun lemmas (the test-query tagger)."""
+        if isinstance(query, str):
+            from psvl.language.tagger import simplify
+
+            return simplify([query])[0]
+        return [str(t) for t in query]
+
+    def predict(self, query: str | Sequence[str]) -> list[list[float]]:
+        """[[start_s, end_s, score]] of `query` in the encoded video (a sentence or a token list)."""
+        if self._video is None:
+            raise RuntimeError("no video encoded: call encode() or encode_file() first")
+        video_enc, mask, duration = self._video
+        tokens, token_mask = pad_tokens([self.vocab.encode(self.tokens(query), self.max_tokens)])
+        with torch.inference_mode():
+            out = self.model.localize(tokens.to(self.device), token_mask.to(self.device), video_enc, mask)
+        moment = out["moment"].float().cpu().numpy()
+        score = attention_inside(out["attention"].float().cpu().numpy(), moment, mask.cpu().numpy())
+        start, end = to_seconds(moment, duration)[0]
+        return [[float(start), float(end), float(score[0])]]
+
+    # -- a table of queries -----------------------------------------------------------------------
+    def predict_table(
+        self, queries: pd.DataFrame, features: Mapping[str, tuple], batch_size: int = 256
+    ) -> pd.DataFrame:
+        """Predictions (predictions schema) for a test_queries table; videos are encoded once each.
+
+        Queries whose video has no features get no row (the evaluator counts them as misses).
+        """
+        queries = queries.reset_index(drop=True)
+        have = queries["video_id"].astype(str).isin(set(features)).to_numpy()
+        if not have.all():
+            log.warning("%d queries have no video features and get no prediction", int((~have).sum()))
+        queries = queries[have].reset_index(drop=True)
+        pred = np.zeros((len(queries), 2))
+        vids = queries["video_id"].astype(str).to_numpy()
+        unique = sorted(set(vids))
+        per_chunk = max(1, batch_size // 4)
+        for lo in range(0, len(unique), per_chunk):
+            chunk = unique[lo : lo + per_chunk]
+            slot = {v: i for i, v in enumerate(chunk)}
+            arrays = [torch.from_numpy(np.require(features[v][0], np.float32, ["C", "W"])) for v in chunk]
+            video, mask = stack_videos(arrays, self.num_segments)
+            rows = np.flatnonzero(np.isin(vids, chunk))
+            with torch.inference_mode():
+                enc = self.model.encode_video(video.to(self.device), mask.to(self.device))
+                for i in range(0, len(rows), batch_size):
+                    part = rows[i : i + batch_size]
+                    idx = torch.as_tensor([slot[v] for v in vids[part]], device=self.device)
+                    tokens, token_mask = pad_tokens(
+                        [self.vocab.encode(list(queries.at[r, "tokens"]), self.max_tokens) for r in part]
+                    )
+                    out = self.model.localize(
+                        tokens.to(self.device),
+                        token_mask.to(self.device),
+                        enc[idx],
+                        mask.to(self.device)[idx],
+                    )
+                    pred[part] = out["moment"].float().cpu().numpy()
+        duration = queries["duration_s"].to_numpy(dtype=np.float64)
+        pred_s = to_seconds(pred, duration) if len(queries) else pred
+        gt = queries[["start_s", "end_s"]].to_numpy(dtype=np.float64)
+        return pd.DataFrame(
+            {
+                "query_id": queries["query_id"].astype(str),
+                "video_id": vids,
+                "pred_start_s": pred_s[:, 0],
+                "pred_end_s": pred_s[:, 1],
+                "gt_start_s": gt[:, 0],
+                "gt_end_s": gt[:, 1],
+                "iou": iou(pred_s, gt) if len(queries) else [],
+            }
+        )
+
+
+def attention_inside(attention: np.ndarray, moments: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The share of each query's attention weights on segments whose centre lies in its moment."""
+    n_valid = mask.sum(1)
+    centres = (np.arange(attention.shape[1])[None, :] + 0.5) / np.maximum(n_valid[:, None], 1)
+    inside = (centres >= moments[:, :1]) & (centres <= moments[:, 1:]) & mask
+    return (attention * inside).sum(1)

@@ -1,0 +1,227 @@
+"""Pseudo-query composition on hand-made tables, with the expected numbers worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from psvl.cli import main
+from psvl.core.artifacts import read_frame, read_metadata, write_table
+from psvl.language.pseudo_queries import QueriesConfig, compose, rank_nouns, verb_weights
+
+
+def _dets(rows):
+    return pd.DataFrame(rows, columns=["video_id", "time_s", "label", "score"])
+
+
+PROPOSALS = pd.DataFrame(
+    {
+        "video_id": ["v1", "v1", "v1", "v2"],
+        "proposal_id": ["v1#p0", "v1#p1", "v1#p2", "v2#p0"],
+        "start_s": [0.0, 2.0, 8.0, 0.0],
+        "end_s": [3.0, 5.0, 9.0, 4.0],
+    }
+)
+DETECTIONS = _dets(
+    [
+        ("v1", 0.0, "ball", 0.9),
+        ("v1", 1.0, "ball", 0.8),
+        ("v1", 1.0, "Cube", 0.6),  # labels are lower-cased
+        ("v1", 1.0, "cube", 0.5),  # two cubes in one frame count twice
+        ("v1", 3.0, "star", 0.7),  # on p0's end boundary: inside p0 and p1
+        ("v1", 5.0, "ring", 0.95),  # on p1's end boundary
+        ("v1", 5.5, "ring", 0.95),  # outside every v1 proposal
+        ("v2", 2.0, "widget", 0.9),  # unknown to the corpus
+    ]
+)
+COOC = pd.DataFrame(
+    {
+        "noun": ["ball", "ball", "cube", "cube", "star", "ring"],
+        "verb": ["bounce", "roll", "slide", "roll", "spin", "spin"],
+        "p_verb_given_noun": [0.6, 0.4, 0.9, 0.1, 1.0, 1.0],
+        "count": [6, 4, 9, 1, 3, 3],
+    }
+)
+
+
+def test_nouns_are_ranked_by_score_weighted_frequency_inside_the_window():
+    props = PROPOSALS.assign(pidx=range(4))
+    dets = DETECTIONS.assign(label=DETECTIONS["label"].str.lower())
+    ranked = rank_nouns(props, dets, num_nouns=5)
+    p0 = ranked[ranked["pidx"] == 0]
+    # ball 0.9 + 0.8 = 1.7 > cube 0.6 + 0.5 = 1.1 > star 0.7 (frame at t = end_s is inside)
+    assert p0["noun"].tolist() == ["ball", "cube", "star"]
+    assert p0["weight"].to_numpy() == pytest.approx([1.7, 1.1, 0.7])
+    # p1 = [2, 5]: ring at 5.0 (0.95) and star at 3.0 (0.7); the ring at 5.5 is outside
+    assert ranked.loc[ranked["pidx"] == 1, "noun"].tolist() == ["ring", "star"]
+    assert 2 not in set(ranked["pidx"])  # [8, 9] holds no detection
+    assert rank_nouns(props, dets, num_nouns=1).groupby("pidx").size().max() == 1
+
+
+def test_compose_skips_proposals_without_detections_and_keeps_unknown_nouns():
+    table, summary = compose(PROPOSALS, DETECTIONS, COOC, {"v1": 10.0, "v2": 6.0}, QueriesConfig(num_verbs=2))
+    df = table.to_pandas()
+    assert df["query_id"].tolist() == ["v1#p0#q0", "v1#p1#q0", "v2#p0#q0"]
+    assert summary["proposals_without_detections"] == 1
+    assert summary["queries"] == 3
+    assert summary["nouns_unknown_to_corpus"] == ["widget"]
+    assert summary["queries_without_verbs"] == 1  # v2's only noun proposes no verb
+    assert df["duration_s"].tolist() == [10.0, 10.0, 6.0]
+    q0, q1, q2 = (df.iloc[i] for i in range(3))
+    assert list(q0["nouns"]) == ["ball", "cube", "star"]
+    # p0 verbs: bounce 0.6, roll 0.4 + 0.1, slide 0.9, spin 1.0: 2 distinct ones
+    assert len(set(q0["verbs"])) == 2 and set(q0["verbs"]) <= {"bounce", "roll", "slide", "spin"}
+    # p1 (ring, star) only knows "spin": one verb although two were asked for
+    assert list(q1["verbs"]) == ["spin"]
+    assert list(q1["tokens"]) == ["spin", "ring", "star"]
+    assert list(q2["verbs"]) == [] and list(q2["tokens"]) == ["widget"]
+    assert list(q0["tokens"]) == list(q0["verbs"]) + list(q0["nouns"])
+
+
+def test_same_seed_gives_same_queries_and_another_seed_differs():
+    dets = _dets([("v1", float(t), n, 0.9) for t in range(4) for n in ("ball", "cube", "star", "ring")])
+    props = PROPOSALS
+    cooc = pd.DataFrame(
+        {
+            "noun": ["ball"] * 20,
+            "verb": [f"v{i:02d}" for i in range(20)],
+            "p_verb_given_noun": 0.05,
+            "count": 1,
+        }
+    )
+    cfg = QueriesConfig(per_proposal=50, num_verbs=3, seed=7)
+    a, _ = compose(props, dets, cooc, None, cfg)
+    b, _ = compose(props.iloc[::-1], dets.sample(frac=1, random_state=1), cooc, None, cfg)
+    assert a.equals(b)
+    c, _ = compose(props, dets, cooc, None, QueriesConfig(per_proposal=50, num_verbs=3, seed=8))
+    assert a.column("verbs").to_pylist() != c.column("verbs").to_pylist()
+    # each of the 50 queries has its own sample of 3 distinct verbs
+    verbs = a.column("verbs").to_pylist()[:50]  # v1#p0's 50 queries
+    assert a.column("query_id").to_pylist()[49] == "v1#p0#q49"
+    assert all(len(set(v)) == 3 for v in verbs)
+    assert len({tuple(v) for v in verbs}) > 40
+
+
+def test_verb_sampling_follows_p_verb_given_nouns_and_temperature():
+    dets = _dets([("v1", 1.0, "ball", 0.9)])
+    cooc = pd.DataFrame(
+        {
+            "noun": ["ball", "ball"],
+            "verb": ["bounce", "roll"],
+            "p_verb_given_noun": [0.8, 0.2],
+            "count": [8, 2],
+        }
+    )
+    props = PROPOSALS.iloc[:1]
+    first = {}
+    for temp in (1.0, 0.25):
+        table, _ = compose(
+            props,
+            dets,
+            cooc,
+            None,
+            QueriesConfig(per_proposal=4000, num_verbs=1, temperature=temp, verb_weighting="probability"),
+        )
+        first[temp] = np.mean([v[0] == "bounce" for v in table.column("verbs").to_pylist()])
+    assert first[1.0] == pytest.approx(0.8, abs=0.03)
+    # temperature 0.25: weights 0.8^4 : 0.2^4 -> 256 / 257
+    assert first[0.25] == pytest.approx(256 / 257, abs=0.01)
+
+
+def test_detection_noun_weighting_and_lift_verb_weighting_by_hand():
+    nouns = pd.DataFrame({"pidx": [0, 0], "noun": ["ball", "cube"], "weight": [3.0, 1.0], "rank": [0, 1]})
+    cooc = pd.DataFrame(
+        {
+            "noun": ["ball", "ball", "cube", "cube"],
+            "verb": ["bounce", "say", "slide", "say"],
+            "p_verb_given_noun": [0.5, 0.5, 0.5, 0.5],
+            "count": [5, 5, 5, 5],
+        }
+    )
+
+    def weights(**kw):
+        w = verb_weights(nouns, cooc, 1.0, **kw)
+        return dict(zip(w["verb"], w["weight"].round(6)))
+
+    # the paper: Σ_n P(v | n) -> "say", said of both nouns, weighs most
+    assert weights(noun_weighting="uniform", verb_weighting="probability") == {
+        "bounce": 0.5,
+        "say": 1.0,
+        "slide": 0.5,
+    }
+    # lift: P(v|n)^2 / P(v) with P(bounce) = P(slide) = 0.25, P(say) = 0.5; detection shares 0.75 / 0.25
+    assert weights(noun_weighting="uniform", verb_weighting="lift") == {
+        "bounce": 1.0,
+        "say": 1.0,
+        "slide": 1.0,
+    }
+    assert weights(noun_weighting="detection", verb_weighting="lift") == {
+        "bounce": 0.75,
+        "say": 0.5,
+        "slide": 0.25,
+    }
+    assert weights(noun_weighting="detection", verb_weighting="probability") == {
+        "bounce": 0.375,
+        "say": 0.5,
+        "slide": 0.125,
+    }
+
+
+def test_compose_command_uses_only_train_videos_and_stores_the_summary(tmp_path):
+    write_table(
+        "manifest",
+        {"video_id": ["v1", "v2"], "path": ["a.mp4", "b.mp4"], "split": ["train", "test"], "shard": [0, 0]},
+        tmp_path / "manifest.parquet",
+        "test",
+    )
+    write_table("proposals", PROPOSALS.assign(n_atomic=1), tmp_path / "proposals.parquet", "test")
+    dets = DETECTIONS.assign(frame_idx=0, x1=0.0, y1=0.0, x2=1.0, y2=1.0)
+    write_table("detections", dets, tmp_path / "detections.parquet", "test")
+    feats = pd.DataFrame(
+        {
+            "video_id": ["v1", "v1"],
+            "segment_idx": [0, 1],
+            "start_s": [0.0, 6.0],
+            "end_s": [6.0, 12.5],
+            "feature": [[0.0], [1.0]],
+        }
+    )
+    write_table("features", feats, tmp_path / "features.parquet", "test")
+    write_table("cooccurrence", COOC.assign(count=1), tmp_path / "cooc.parquet", "test")
+    out = tmp_path / "pseudo_queries.parquet"
+    argv = [
+        "pseudo-queries",
+        "--manifest",
+        str(tmp_path / "manifest.parquet"),
+        "--proposals",
+        str(tmp_path / "proposals.parquet"),
+        "--detections",
+        str(tmp_path / "detections.parquet"),
+        "--features",
+        str(tmp_path / "features.parquet"),
+        "--cooccurrence",
+        str(tmp_path / "cooc.parquet"),
+        "--out",
+        str(out),
+        "--set",
+        'pseudo_queries={"num_nouns": 2, "per_proposal": 2}',
+    ]
+    assert main(argv) == 0
+    df = read_frame(out, "pseudo_queries")
+    assert df["query_id"].tolist() == ["v1#p0#q0", "v1#p0#q1", "v1#p1#q0", "v1#p1#q1"]
+    assert df["duration_s"].tolist() == [12.5] * 4
+    assert [list(n) for n in df["nouns"]] == [["ball", "cube"]] * 2 + [["ring", "star"]] * 2
+    meta = read_metadata(out)["config"]
+    assert meta["summary"]["proposals_without_detections"] == 1
+    assert meta["pseudo_queries"]["num_nouns"] == 2
+
+
+def test_no_detections_at_all_gives_an_empty_table_and_counts_every_proposal():
+    table, summary = compose(PROPOSALS, DETECTIONS.iloc[:0], COOC, None, QueriesConfig())
+    assert table.num_rows == 0
+    assert summary["proposals_without_detections"] == 4 and summary["queries"] == 0
+    empty_corpus = COOC.iloc[:0]
+    table, summary = compose(PROPOSALS, DETECTIONS, empty_corpus, None, QueriesConfig())
+    assert table.num_rows == 3 and summary["queries_without_verbs"] == 3
+    assert table.column("tokens").to_pylist()[0] == ["ball", "cube", "star"]

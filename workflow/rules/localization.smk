@@ -1,0 +1,54 @@
+# The localization model: train on pseudo-queries, predict the test queries.
+
+
+rule train:
+    input:
+        pseudo_queries=f"{R}/pseudo_queries.parquet",
+        features=per_shard(f"{R}/features/{{shard}}.parquet"),
+        vocab=f"{R}/corpus/vocab.parquet",
+    output:
+        best=f"{R}/model/best.pt",
+        vocab=f"{R}/model/vocab.json",
+        log=f"{R}/model/train_log.parquet",
+    log:
+        f"{LOGS}/train.log",
+    benchmark:
+        f"{BENCH}/train.tsv"
+    conda:
+        "../../envs/psvl-cpu.yaml"
+    threads: 2
+    resources:
+        runtime=240,
+        mem_mb=8000,
+        gpu=1 if config["train"]["device"].startswith("cuda") else 0,
+    params:
+        # frames travels too: the checkpoint records it so `psvl predict --video` samples frames alike
+        cfg=sets("model", "train", "frames"),
+        out=out_dir("best"),
+    shell:
+        # --resume continues from last.pt when a killed run left one; a fresh run ignores it.
+        "psvl train --pseudo-queries {input.pseudo_queries:q} --features {input.features:q} "
+        "--vocab {input.vocab:q} --out-dir {params.out:q} --resume {params.cfg} > {log:q} 2>&1"
+
+
+rule predict:
+    input:
+        model=f"{R}/model/best.pt",
+        queries=f"{R}/test_queries.parquet",
+        features=per_shard(f"{R}/features/{{shard}}.parquet"),
+    output:
+        f"{R}/eval/predictions.parquet",
+    log:
+        f"{LOGS}/predict.log",
+    conda:
+        "../../envs/psvl-cpu.yaml"
+    threads: 2
+    resources:
+        runtime=30,
+        mem_mb=4000,
+    params:
+        model=in_dir("model"),
+        cfg=sets("train"),
+    shell:
+        "psvl predict --model {params.model:q} --test-queries {input.queries:q} "
+        "--features {input.features:q} --out {output:q} {params.cfg} > {log:q} 2>&1"
