@@ -135,9 +135,36 @@ def load(path: str | Path | None = None, overrides: list[str] | None = None) -> 
 
 
 def build(cls: type[T], section: Mapping[str, Any]) -> T:
-    """A stage dataclass from a validated config section (extra keys ignored, nested dicts kept)."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in section.items() if k in names})
+    """A stage dataclass from a validated config section (keys the dataclass lacks are ignored).
+
+    Strict on the other side: every field must be in the section, because the dataclasses declare no
+    defaults (the schema is the one source of them).
+    """
+    names = [f.name for f in dataclasses.fields(cls)]
+    missing = [n for n in names if n not in section]
+    if missing:
+        raise ConfigError(f"{cls.__name__}: section lacks {', '.join(missing)} (validate the config first)")
+    return cls(**{n: section[n] for n in names})
+
+
+def defaults(name: str) -> dict:
+    """The schema's defaults of section `name` (dotted for nested sections, e.g. `detector.train`)."""
+    node: Any = validate({})
+    for part in name.split("."):
+        node = node[part]
+    return node
+
+
+def default(cls: type[T], name: str, **overrides: Any) -> T:
+    """A stage dataclass holding the schema's defaults of section `name`, with `overrides` on top.
+
+    What tests and benchmarks call instead of `cls()`, so they run the shipped defaults, never a copy.
+    """
+    section = defaults(name)
+    unknown = sorted(set(overrides) - set(section))
+    if unknown:
+        raise ConfigError(f"config.{name}: unknown key {', '.join(map(repr, unknown))}")
+    return build(cls, {**section, **overrides})
 
 
 def section_json(cfg: Mapping[str, Any], name: str) -> str:

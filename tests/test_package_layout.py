@@ -1,0 +1,73 @@
+"""The package's shape: no import cycles (in-function imports included, so a lazy import cannot hide
+one), no module over 350 lines, and no stage module left at the package root."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+PKG = Path(__file__).resolve().parents[1] / "psvl"
+ROOT_MODULES = {"__init__", "cli", "config"}
+MAX_LINES = 350
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PKG.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(PKG.rglob("*.py"))}
+
+
+def _imports(path: Path, name: str, known: set[str]) -> set[str]:
+    """psvl modules that `path` imports anywhere in its body (a package import counts as its __init__)."""
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + [base]
+                ).strip(".")
+            targets = [base] + [f"{base}.{a.name}" for a in node.names]
+        for t in targets:
+            if t in known:
+                found.add(t)
+    found.discard(name)
+    return found
+
+
+def import_graph() -> nx.DiGraph:
+    mods = _modules()
+    graph = nx.DiGraph()
+    graph.add_nodes_from(mods)
+    for name, path in mods.items():
+        for target in _imports(path, name, set(mods)):
+            # importing psvl.a.b runs psvl.a's __init__ too, but an __init__ with a docstring only
+            # adds no edge worth a cycle; edges go to the module named.
+            graph.add_edge(name, target)
+    return graph
+
+
+def test_the_package_has_no_import_cycle():
+    cycles = [c for c in nx.simple_cycles(import_graph()) if len(c) > 1]
+    assert cycles == [], f"import cycles: {cycles[:5]}"
+
+
+@pytest.mark.parametrize("name", sorted(_modules()))
+def test_no_module_is_over_the_line_budget(name):
+    lines = len(_modules()[name].read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_LINES, f"{name}: {lines} lines (budget {MAX_LINES}); split it by concern"
+
+
+def test_only_the_entry_points_live_at_the_package_root():
+    root = {p.stem for p in PKG.glob("*.py")}
+    assert root == ROOT_MODULES, f"modules at psvl/ root: {sorted(root - ROOT_MODULES)} belong in an area"
