@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 
 from psvl import __version__
@@ -14,6 +15,8 @@ from psvl import __version__
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("synth", "write the synthetic world: videos, corpus, test annotations, box labels"),
     "annotations": ("annotations", "read a dataset's annotation file(s) into annotations.parquet"),
+    "plan": ("plan", "which shards a rerun adds, rewrites or keeps, and why"),
+    "shards": ("shards", "write one shard's video list (stable shards: new videos go to new shards)"),
     "manifest": ("manifest", "list a dataset's videos into manifest.parquet, split into shards"),
     "convert": (
         "convert",
@@ -61,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and hasattr(signal, "SIGPIPE"):
+        # Run as a program: like any Unix tool, end quietly when the reader goes away
+        # (`psvl inspect X | head -3`). Not when called in-process (tests), whose pipes are not ours.
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # Split off the global options, then hand the rest to the command's own parser.

@@ -1,0 +1,175 @@
+"""Stable shard membership: a video keeps its shard for the life of a results folder.
+
+Why: every per-video stage writes one file per shard, and a shard job reruns when its input changes. If
+shards were cut from the sorted listing, one new video would shift every later video into another shard
+and redo hours of detection. So the record of which video is in which shard is kept next to the
+results, in one small list per shard (`results/{dataset}/shards/{shard}.tsv`), and each run plans from
+that record:
+
+- a recorded video that is still there keeps its shard;
+- new videos fill new shards after the highest recorded one, `shard_size` at a time, in id order;
+- a removed video, or a file whose size or modification time changed (replaced, re-encoded), changes
+  only its own shard's list;
+- a shard whose videos are all gone leaves the plan (its old files stay on disk, unread).
+
+A first run has no record, so its shards are the sorted listing cut every `shard_size` videos, as before.
+The plan is computed at parse time (the Snakefile knows every shard job before it runs) and again by the
+`shards` job that writes a list, from the same two inputs (the folder and the record), so both agree.
+Snakemake reruns a shard's list only when its `digest` (a parameter of the rule) changes.
+
+Plain csv, no pandas or pyarrow: the Snakefile imports this module at parse time.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from psvl.datasets.videos import list_videos, shard_name, video_id_of
+
+COLUMNS = ("video_id", "path", "size_bytes", "mtime_ns")
+
+
+@dataclass(frozen=True)
+class VideoFile:
+    """A video as the record knows it. size_bytes and mtime_ns are None where files are not looked at
+    (the synthetic world, whose files do not exist yet when the workflow is planned)."""
+
+    video_id: str
+    path: str
+    size_bytes: int | None = None
+    mtime_ns: int | None = None
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    """Every shard of a run with its videos, and why each one will or will not be rewritten."""
+
+    shards: dict[str, tuple[VideoFile, ...]]
+    status: dict[str, str]  # shard -> kept | new | changed
+    reasons: dict[str, str]  # shard -> one line, for `psvl plan`
+    dropped: tuple[str, ...]  # recorded shards whose videos are all gone
+
+    def digest(self, shard: str) -> str:
+        return digest(self.shards[shard])
+
+
+def scan(videos_dir: str | os.PathLike, pattern: str = "**/*", look: bool = True) -> list[VideoFile]:
+    """The videos under `videos_dir` in id order; with `look`, their size and modification time."""
+    root = Path(videos_dir)
+    found = []
+    for p in list_videos(root, pattern):
+        st = p.stat() if look else None
+        found.append(VideoFile(video_id_of(p, root), str(p), st and st.st_size, st and st.st_mtime_ns))
+    return found
+
+
+def expected(videos_dir: str | os.PathLike, names: Iterable[str]) -> list[VideoFile]:
+    """Videos known by name before they exist (the synthetic world): no size, no time."""
+    root = Path(videos_dir)
+    return sorted(
+        (VideoFile(video_id_of(root / n, root), str(root / n)) for n in names), key=lambda v: v.video_id
+    )
+
+
+def read_record(folder: str | os.PathLike) -> dict[str, tuple[VideoFile, ...]]:
+    """The shard lists a previous run wrote under `folder` (empty when there are none)."""
+    record = {}
+    for path in sorted(Path(folder).glob("[0-9][0-9][0-9][0-9][0-9].tsv")):
+        record[path.stem] = tuple(read_list(path))
+    return record
+
+
+def read_list(path: str | os.PathLike) -> list[VideoFile]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    return [
+        VideoFile(
+            r["video_id"],
+            r["path"],
+            int(r["size_bytes"]) if r["size_bytes"] else None,
+            int(r["mtime_ns"]) if r["mtime_ns"] else None,
+        )
+        for r in rows
+    ]
+
+
+def write_list(videos: Iterable[VideoFile], path: str | os.PathLike) -> None:
+    """Write one shard's list atomically (temporary name, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for v in videos:
+            writer.writerow([v.video_id, v.path, _blank(v.size_bytes), _blank(v.mtime_ns)])
+    os.replace(tmp, path)
+
+
+def plan(current: list[VideoFile], record: dict[str, tuple[VideoFile, ...]], shard_size: int) -> ShardPlan:
+    """Assign `current` videos to shards, keeping the `record`'s assignment (see the module docstring)."""
+    if shard_size < 1:
+        raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+    now = {v.video_id: v for v in current}
+    shards: dict[str, tuple[VideoFile, ...]] = {}
+    status: dict[str, str] = {}
+    reasons: dict[str, str] = {}
+    dropped = []
+    placed: set[str] = set()
+    for shard, old in record.items():
+        kept = tuple(now[v.video_id] for v in old if v.video_id in now)
+        placed.update(v.video_id for v in kept)
+        if not kept:
+            dropped.append(shard)
+            continue
+        shards[shard] = kept
+        gone = len(old) - len(kept)
+        changed = sum(1 for v in old if v.video_id in now and now[v.video_id] != v)
+        if gone or changed:
+            status[shard] = "changed"
+            reasons[shard] = ", ".join(
+                part
+                for part in (
+                    f"{gone} video(s) removed" if gone else "",
+                    f"{changed} file(s) replaced (size or time changed)" if changed else "",
+                )
+                if part
+            )
+        else:
+            status[shard] = "kept"
+            reasons[shard] = f"{len(kept)} videos unchanged"
+    fresh = [v for v in current if v.video_id not in placed]
+    first = max((int(s) + 1 for s in record), default=0)
+    for i in range(0, len(fresh), shard_size):
+        shard = shard_name(first + i // shard_size)
+        shards[shard] = tuple(fresh[i : i + shard_size])
+        status[shard] = "new"
+        reasons[shard] = f"{len(shards[shard])} new videos"
+    if not shards:  # an empty folder still plans one (empty) shard, so the DAG stays well formed
+        shards[shard_name(first)] = ()
+        status[shard_name(first)] = "new"
+        reasons[shard_name(first)] = "no videos"
+    order = sorted(shards)
+    return ShardPlan(
+        {s: shards[s] for s in order},
+        {s: status[s] for s in order},
+        {s: reasons[s] for s in order},
+        tuple(dropped),
+    )
+
+
+def digest(videos: Iterable[VideoFile]) -> str:
+    """A short fingerprint of a shard's list: the rule parameter whose change reruns the shard."""
+    h = hashlib.sha1()
+    for v in videos:
+        h.update(f"{v.video_id}\t{v.path}\t{_blank(v.size_bytes)}\t{_blank(v.mtime_ns)}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _blank(value: int | None) -> str:
+    return "" if value is None else str(value)

@@ -1,0 +1,86 @@
+"""Stable shards: the plan keeps recorded videos where they are and sends new ones to new shards."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from psvl.datasets.shards import VideoFile, digest, plan, read_list, read_record, scan, write_list
+
+
+def _v(i: int, size: int = 100) -> VideoFile:
+    return VideoFile(f"clip{i:02d}", f"videos/clip{i:02d}.mp4", size, 1_000 + i)
+
+
+def _record(p) -> dict:
+    return dict(p.shards)
+
+
+def test_a_first_run_cuts_the_sorted_listing_every_shard_size_videos():
+    p = plan([_v(i) for i in range(5)], {}, shard_size=2)
+    assert {s: [v.video_id for v in vs] for s, vs in p.shards.items()} == {
+        "00000": ["clip00", "clip01"],
+        "00001": ["clip02", "clip03"],
+        "00002": ["clip04"],
+    }
+    assert set(p.status.values()) == {"new"}
+
+
+def test_a_new_video_goes_to_a_new_shard_and_every_other_shard_is_kept():
+    first = plan([_v(i) for i in range(4)], {}, shard_size=2)
+    # clip00b sorts between clip00 and clip01: a listing cut would move clip01..clip03.
+    added = [_v(0), VideoFile("clip00b", "videos/clip00b.mp4", 5, 5), *[_v(i) for i in range(1, 4)]]
+    again = plan(added, _record(first), shard_size=2)
+    assert again.status == {"00000": "kept", "00001": "kept", "00002": "new"}
+    assert [v.video_id for v in again.shards["00002"]] == ["clip00b"]
+    assert all(again.digest(s) == first.digest(s) for s in ("00000", "00001"))
+
+
+def test_a_removed_or_replaced_video_changes_only_its_own_shard():
+    first = plan([_v(i) for i in range(6)], {}, shard_size=2)
+    current = [_v(0), _v(1), _v(2, size=999), _v(3), _v(5)]  # clip02 replaced, clip04 removed
+    again = plan(current, _record(first), shard_size=2)
+    assert again.status == {"00000": "kept", "00001": "changed", "00002": "changed"}
+    assert "replaced" in again.reasons["00001"] and "removed" in again.reasons["00002"]
+    assert again.digest("00000") == first.digest("00000")
+    assert again.digest("00001") != first.digest("00001")
+    assert [v.video_id for v in again.shards["00002"]] == ["clip05"]
+
+
+def test_a_shard_whose_videos_are_all_gone_leaves_the_plan_and_its_number_is_not_reused():
+    first = plan([_v(i) for i in range(4)], {}, shard_size=2)
+    again = plan([_v(0), _v(1), _v(9)], _record(first), shard_size=2)
+    assert again.dropped == ("00001",)
+    assert list(again.shards) == ["00000", "00002"]
+    assert [v.video_id for v in again.shards["00002"]] == ["clip09"]
+
+
+def test_an_empty_folder_plans_one_empty_shard():
+    p = plan([], {}, shard_size=4)
+    assert p.shards == {"00000": ()}
+
+
+def test_shard_size_below_one_is_refused():
+    with pytest.raises(ValueError, match="shard_size"):
+        plan([_v(0)], {}, shard_size=0)
+
+
+def test_lists_round_trip_and_the_record_is_read_back(tmp_path):
+    videos = [_v(0), VideoFile("é clip (1)", "videos/é clip (1).mp4", None, None)]
+    write_list(videos, tmp_path / "00003.tsv")
+    (tmp_path / "notes.tsv").write_text("not a shard list\n")
+    assert read_list(tmp_path / "00003.tsv") == videos
+    assert read_record(tmp_path) == {"00003": tuple(videos)}
+    assert digest(videos) == digest(read_list(tmp_path / "00003.tsv"))
+
+
+def test_scan_sees_a_replaced_file_by_size_and_time(tmp_path):
+    (tmp_path / "a.mp4").write_bytes(b"x" * 10)
+    (tmp_path / "notes.txt").write_text("not a video")
+    before = scan(tmp_path)
+    assert [v.video_id for v in before] == ["a"] and before[0].size_bytes == 10
+    (tmp_path / "a.mp4").write_bytes(b"y" * 11)
+    os.utime(tmp_path / "a.mp4", ns=(before[0].mtime_ns + 10**9, before[0].mtime_ns + 10**9))
+    assert scan(tmp_path)[0] != before[0]
+    assert scan(tmp_path, look=False)[0].size_bytes is None
