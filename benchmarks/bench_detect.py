@@ -20,9 +20,12 @@ import pyarrow as pa
 import torch
 from PIL import Image
 
+from psvl.config import default
 from psvl.core.artifacts import read_table
+from psvl.detection.config import DetectorConfig
 from psvl.detection.detect import detect_frames, to_rows
-from psvl.detection.detectors import DetectorConfig, load_detector, noun_of
+from psvl.detection.detectors import load_detector
+from psvl.detection.nouns import noun_of
 
 
 def synthetic_frames(n: int, size: int = 128, seed: int = 0) -> pa.Table:
@@ -62,13 +65,13 @@ def one_at_a_time(frames: pa.Table, detector, cfg: DetectorConfig) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--name", default="fasterrcnn_tiny")
+    ap.add_argument("--name", help="detector.name (default: the config schema's)")
     ap.add_argument("--checkpoint", help="a psvl train-detector model.pt (else random init, weights none)")
     ap.add_argument("--frames", help="a frames Parquet (else --n synthetic 128 px frames)")
     ap.add_argument("--n", type=int, default=128)
-    ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--input-size", type=int, default=None)
-    ap.add_argument("--score-threshold", type=float, default=0.5)
+    ap.add_argument("--batch-size", type=int, help="detector.batch_size (default: the config schema's)")
+    ap.add_argument("--input-size", type=int, help="detector.input_size (default: the config schema's)")
+    ap.add_argument("--score-threshold", type=float, help="detector.score_threshold (default: the schema's)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = ap.parse_args()
@@ -76,17 +79,18 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     frames = read_table(args.frames, "frames").slice(0, args.n) if args.frames else synthetic_frames(args.n)
-    cfg = DetectorConfig(
-        name=args.name,
-        weights="trained" if args.checkpoint else "none",
-        batch_size=args.batch_size,
-        device="cpu",
-        input_size=args.input_size,
-        score_threshold=args.score_threshold,
-    )
+    given = {
+        "name": args.name,
+        "batch_size": args.batch_size,
+        "input_size": args.input_size,
+        "score_threshold": args.score_threshold,
+    }
+    overrides = {k: v for k, v in given.items() if v is not None}
+    weights = "trained" if args.checkpoint else "none"
+    cfg = default(DetectorConfig, "detector", weights=weights, device="cpu", **overrides)
     detector = load_detector(cfg, args.checkpoint)
     print(f"{detector.name} ({detector.weights}), {frames.num_rows} frames, {torch.get_num_threads()} threads, "
-          f"batch {args.batch_size}")  # fmt: skip
+          f"batch {cfg.batch_size}")  # fmt: skip
     detect_frames(frames.slice(0, 4), detector, cfg)  # warm-up both paths
     one_at_a_time(frames.slice(0, 4), detector, cfg)
     times: dict[str, list[float]] = {"batched": [], "one_at_a_time": []}

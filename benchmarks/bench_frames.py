@@ -28,15 +28,19 @@ import tempfile
 import time
 from pathlib import Path
 
+import av
 import numpy as np
+import pyarrow.parquet as pq
+
+from psvl.config import default
+from psvl.frames.frames import FramesConfig, extract_many, write_frames
+from psvl.synth import generate
 
 log = logging.getLogger("bench_frames")
 
 
 def make_pyav_videos(out: Path, n: int, seconds: float, fps: int, width: int, height: int) -> list[Path]:
     """Moving-gradient H.264 videos (content changes every frame, like real footage, unlike flat colour)."""
-    import av
-
     out.mkdir(parents=True, exist_ok=True)
     ys, xs = np.mgrid[0:height, 0:width]
     paths = []
@@ -60,18 +64,13 @@ def make_pyav_videos(out: Path, n: int, seconds: float, fps: int, width: int, he
 
 def make_videos(args: argparse.Namespace, out: Path) -> list[Path]:
     if args.source == "synth":
-        try:
-            from psvl.synth import generate
-        except ImportError:
-            log.warning("psvl.synth is not available; writing PyAV videos instead")
-        else:
-            generate(out / "world", videos=args.videos, seed=0)
-            return sorted((out / "world" / "videos").glob("*.mp4"))
+        generate(out / "world", videos=args.videos, seed=0)
+        return sorted((out / "world" / "videos").glob("*.mp4"))
     return make_pyav_videos(out / "pyav", args.videos, args.seconds, args.video_fps, args.width, args.height)
 
 
 def ffmpeg_exe() -> str | None:
-    try:
+    try:  # optional (the test extra ships a binary); else an ffmpeg on PATH
         import imageio_ffmpeg
     except ImportError:
         return shutil.which("ffmpeg")
@@ -93,8 +92,6 @@ def run_ffmpeg(exe: str, videos: list[Path], fps: float, out: Path) -> int:
 
 def run_pyav_recipe(videos: list[Path], fps: float, out: Path) -> int:
     """Stand-in for ffmpeg when no binary is installed: decode every frame, keep one per 1/fps, write files."""
-    import av
-
     n = 0
     for video in videos:
         folder = out / video.stem
@@ -110,9 +107,7 @@ def run_pyav_recipe(videos: list[Path], fps: float, out: Path) -> int:
 
 
 def run_psvl(videos: list[Path], fps: float, size: int, out: Path) -> int:
-    from psvl.frames.frames import FramesConfig, extract_many, write_frames
-
-    cfg = FramesConfig(fps=fps, size=size, jpeg_quality=90)
+    cfg = default(FramesConfig, "frames", fps=fps, size=size)  # jpeg_quality: the shipped default
     frames, failures = extract_many([(v.stem, str(v)) for v in videos], cfg)
     write_frames(frames, failures, out / "frames.parquet", out / "failures.parquet", cfg)
     return len(frames)
@@ -124,8 +119,6 @@ def run_psvl_cli(videos: list[Path], fps: float, size: int, out: Path) -> int:
     for v in videos:
         cmd += ["--video", str(v)]
     subprocess.run(cmd, check=True, capture_output=True)
-    import pyarrow.parquet as pq
-
     return pq.read_metadata(out / "frames.parquet").num_rows
 
 
@@ -137,8 +130,6 @@ def cpu_seconds() -> float:
 
 
 def short_side(video: Path) -> int:
-    import av
-
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
         return min(stream.codec_context.width, stream.codec_context.height)

@@ -1,4 +1,4 @@
-"""TEP speed: time per video at 128 and 1024 segments, and 10 000 videos of 128 segments on 2 cores.
+"""Proposals (TEP) speed: time per video at 128 and 1024 segments, and 10 000 videos of 128 segments on 2 cores.
 
 Compares the shipped path (BLAS/OpenMP pinned to one thread per video, videos spread over worker
 processes) with the peer a first implementation would write: the same k-means settings, but sklearn and
@@ -18,7 +18,8 @@ import time
 
 import numpy as np
 
-from psvl.proposals.proposals import TEPConfig, propose
+from psvl.config import default
+from psvl.proposals.proposals import ProposalsConfig, propose, propose_video
 
 
 def world(n_videos: int, n_segments: int, dim: int = 512, seed: int = 0) -> dict[str, tuple]:
@@ -43,10 +44,8 @@ def timed(fn, n_videos: int, repeats: int) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
-def peer(feats: dict, cfg: TEPConfig) -> None:
+def peer(feats: dict, cfg: ProposalsConfig) -> None:
     """The same TEP with sklearn/BLAS default threading inside every per-video call (no pinning)."""
-    from psvl.proposals.proposals import propose_video
-
     for vid, (x, s, e) in feats.items():
         propose_video(vid, x, s, e, cfg)
 
@@ -57,7 +56,7 @@ def main() -> None:
     ap.add_argument("--videos", type=int, default=0, help="also time this many 128-segment videos end to end")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args()
-    cfg = TEPConfig()  # the shipped defaults
+    cfg = default(ProposalsConfig, "proposals")  # the shipped defaults, from the config schema
     load = os.getloadavg()[0]
     print(f"{os.cpu_count()} cores, load average {load:.1f} (wall times stretch with load; CPU times do not)")
     propose(world(2, 128), cfg)  # warm-up: imports

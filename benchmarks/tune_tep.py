@@ -1,8 +1,8 @@
-"""TEP quality on the synthetic world: recall of all true events, with random and sliding baselines.
+"""Proposals (TEP) quality on the synthetic world: recall of all true events, with random and sliding baselines.
 
 Generates a world (`psvl.synth.generate`), samples frames and extracts the workflow's default features
-(resnet18, weights none, frames.fps 2) once into --workdir, then sweeps TEP settings given as
-`key=v1,v2` pairs. Features are cached, so later sweeps take seconds.
+(resnet18, weights none, the schema's `frames` defaults) once into --workdir, then sweeps `proposals`
+settings given as `key=v1,v2` pairs (the rest: the schema's defaults). Features are cached, so later sweeps take seconds.
 
     python benchmarks/tune_tep.py --videos 64 atomic_seconds=4,5,6,7,8 time_weight=1
     python benchmarks/tune_tep.py center=true,false
@@ -18,21 +18,26 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from psvl import synth
+from psvl.config import default, defaults
+from psvl.core.artifacts import write_table
+from psvl.features.features import FeaturesConfig, extract_features
+from psvl.features.segments import load_features
+from psvl.frames.frames import extract_frames
+from psvl.proposals.eval_proposals import evaluate_proposals
+from psvl.proposals.proposals import ProposalsConfig, propose
+
 
 def features_of_world(workdir: Path, videos: int, seed: int) -> Path:
-    from psvl import synth
-    from psvl.core.artifacts import write_table
-    from psvl.features.features import extract_features
-    from psvl.frames.frames import extract_frames
-
     out = workdir / f"features_{videos}_{seed}.parquet"
     if out.exists():
         return out
     world = workdir / "world"
     synth.generate(world, videos=videos, seed=seed)
     t = time.perf_counter()
-    frames = pd.concat([extract_frames(p, p.stem, 2.0, 128, 90) for p in sorted(world.glob("videos/*.mp4"))])
-    feats = extract_features(frames, {"extractor": "resnet18", "weights": "none"}, {"fps": 2.0})
+    frames = pd.concat([extract_frames(p, p.stem) for p in sorted(world.glob("videos/*.mp4"))])
+    fcfg = default(FeaturesConfig, "features", extractor="resnet18", weights="none")
+    feats = extract_features(frames, fcfg, defaults("frames"))
     print(f"frames + features of {videos} videos: {time.perf_counter() - t:.0f} s")
     write_table("features", feats, out, stage="features")
     return out
@@ -40,7 +45,7 @@ def features_of_world(workdir: Path, videos: int, seed: int) -> Path:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("grid", nargs="*", help="tep key=v1,v2,... (YAML values)")
+    ap.add_argument("grid", nargs="*", help="proposals key=v1,v2,... (YAML values)")
     ap.add_argument("--videos", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workdir", type=Path, default=Path("benchmarks/out/tune_tep"))
@@ -51,11 +56,6 @@ def main() -> None:
         "world/events.parquet), so the workflow's own features are tuned on",
     )
     args = ap.parse_args()
-
-    from psvl.features.features import load_features
-    from psvl.proposals.eval_proposals import evaluate_proposals
-    from psvl.proposals.proposals import TEPConfig, propose
-
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.results:
         feats = load_features(sorted(args.results.glob("features/*.parquet")))
@@ -70,7 +70,7 @@ def main() -> None:
     }
     for values in itertools.product(*grid.values()):
         overrides = dict(zip(grid, values))
-        cfg = TEPConfig(**overrides)
+        cfg = default(ProposalsConfig, "proposals", **overrides)
         r = evaluate_proposals(propose(feats, cfg, workers=2), ann, cfg)
         b = r["baselines"]
         print(

@@ -11,18 +11,14 @@ import torch
 from PIL import Image
 
 from psvl.cli import main
-from psvl.config import ConfigError, validate
+from psvl.config import ConfigError, default, validate
 from psvl.core.artifacts import read_frame, read_metadata, write_table
+from psvl.detection.checkpoints import save_checkpoint
+from psvl.detection.config import DetectorConfig
 from psvl.detection.detect import to_rows
-from psvl.detection.detectors import (
-    BACKGROUND,
-    DETECTORS,
-    DetectorConfig,
-    check_backend,
-    load_detector,
-    noun_of,
-    save_checkpoint,
-)
+from psvl.detection.detectors import check_backend, load_detector
+from psvl.detection.nouns import BACKGROUND, noun_of
+from psvl.detection.registry import DETECTORS
 
 
 def jpeg_of(rgb: np.ndarray) -> bytes:
@@ -163,7 +159,7 @@ def test_trained_weights_need_the_synthetic_world_or_a_checkpoint():
     with pytest.raises(ConfigError, match="'trained' trains on the synthetic world"):
         check_backend(validate({"dataset": {"name": "custom", "videos_dir": "v", "corpus": "c.txt"}}))
     with pytest.raises(ConfigError, match="no --checkpoint"):
-        load_detector(DetectorConfig(weights="trained", device="cpu"))
+        load_detector(default(DetectorConfig, "detector", weights="trained", device="cpu"))
 
 
 def test_checkpoint_loads_with_weights_only_and_builds_the_same_detector(tmp_path):
@@ -174,12 +170,12 @@ def test_checkpoint_loads_with_weights_only_and_builds_the_same_detector(tmp_pat
     assert (
         ckpt["arch"] == "fasterrcnn_tiny" and ckpt["classes"] == ["ball", "cube"] and ckpt["input_size"] == 64
     )
-    det = load_detector(DetectorConfig(weights="trained", device="cpu"), checkpoint=path)
+    det = load_detector(default(DetectorConfig, "detector", weights="trained", device="cpu"), checkpoint=path)
     assert det.labels == [BACKGROUND, "ball", "cube"] and det.name == "fasterrcnn_tiny"
     (tmp_path / "c.txt").write_text("red\nblue\n")
     assert load_detector(
-        DetectorConfig(weights=str(path), device="cpu"), classes=str(tmp_path / "c.txt")
+        default(DetectorConfig, "detector", weights=str(path), device="cpu"), classes=str(tmp_path / "c.txt")
     ).labels[1:] == ["red", "blue"]
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ConfigError, match="cannot read detector checkpoint"):
-        load_detector(DetectorConfig(device="cpu"), checkpoint=tmp_path / "bad.pt")
+        load_detector(default(DetectorConfig, "detector", device="cpu"), checkpoint=tmp_path / "bad.pt")

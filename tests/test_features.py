@@ -12,14 +12,9 @@ from torchvision.io import encode_jpeg
 
 from psvl.core.artifacts import read_metadata, write_table
 from psvl.core.failures import FailureLog
-from psvl.features.extractors import WeightsError, build_extractor
-from psvl.features.features import (
-    FeaturesConfig,
-    embed,
-    extract_features,
-    frame_segments,
-    load_features,
-)
+from psvl.features.extractors import WeightsError, build_extractor, embed
+from psvl.features.features import FeaturesConfig, extract_features
+from psvl.features.segments import frame_segments, load_features
 from psvl.synth.render import write_mp4
 
 CFG = {"extractor": "resnet18", "weights": "none", "seed": 0, "batch_size": 8}

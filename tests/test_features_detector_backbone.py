@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from psvl.detection.detectors import save_checkpoint
+from psvl.detection.checkpoints import save_checkpoint
 from psvl.detection.tiny import fasterrcnn_tiny
 from psvl.features.extractors import EXTRACTORS, WeightsError
 from psvl.features.features import extract_features

@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from psvl.config import default
 from psvl.proposals.eval_proposals import evaluate_proposals
 from psvl.proposals.proposals import (
-    TEPConfig,
+    ProposalsConfig,
     contextualize,
     label_runs,
     merge_short_runs,
@@ -17,6 +18,11 @@ from psvl.proposals.proposals import (
     random_spans,
     sliding_spans,
 )
+
+
+def proposals_config(**overrides) -> ProposalsConfig:
+    """The schema's `proposals` defaults with `overrides` on top."""
+    return default(ProposalsConfig, "proposals", **overrides)
 
 
 def piecewise_world(n_videos: int = 12, seed: int = 0, fps: float = 2.0, noise: float = 1.0):
@@ -53,17 +59,17 @@ def world():
 
 def test_same_seed_and_inputs_give_identical_proposals(world):
     feats, _ = world
-    a, b = propose(feats, TEPConfig()), propose(feats, TEPConfig())
+    a, b = propose(feats, proposals_config()), propose(feats, proposals_config())
     pd.testing.assert_frame_equal(a, b)
     assert a["proposal_id"].iloc[0] == "v0#p0"
     # one video proposed alone equals its rows in the full run: no dependence on shard composition
-    alone = propose({"v5": feats["v5"]}, TEPConfig())
+    alone = propose({"v5": feats["v5"]}, proposals_config())
     pd.testing.assert_frame_equal(alone, a[a["video_id"] == "v5"].reset_index(drop=True))
 
 
 def test_proposals_respect_length_limits_budget_and_video_bounds(world):
     feats, _ = world
-    cfg = TEPConfig(min_frac=0.2, max_frac=0.6, per_video=4)
+    cfg = proposals_config(min_frac=0.2, max_frac=0.6, per_video=4)
     df = propose(feats, cfg)
     dur = df["video_id"].map({v: f[2][-1] for v, f in feats.items()})
     frac = (df["end_s"] - df["start_s"]) / dur
@@ -76,16 +82,18 @@ def test_proposals_respect_length_limits_budget_and_video_bounds(world):
 def test_three_segment_video_gets_its_halves():
     feats = np.eye(3, dtype=np.float32)
     spans = propose_video(
-        "tiny", feats, np.array([0.0, 0.5, 1.0]), np.array([0.5, 1.0, 1.5]), TEPConfig(k_min=4)
+        "tiny", feats, np.array([0.0, 0.5, 1.0]), np.array([0.5, 1.0, 1.5]), proposals_config(k_min=4)
     )
     assert spans == [(0.0, 0.75, 1), (0.75, 1.5, 1)]
-    whole = propose_video("tiny", feats, [0.0, 0.5, 1.0], [0.5, 1.0, 1.5], TEPConfig(k_min=4, min_frac=0.6))
+    whole = propose_video(
+        "tiny", feats, [0.0, 0.5, 1.0], [0.5, 1.0, 1.5], proposals_config(k_min=4, min_frac=0.6)
+    )
     assert whole == [(0.0, 1.5, 1)]
 
 
 def test_constant_and_non_finite_features_still_get_proposals_within_limits():
     starts = np.arange(40) * 0.5
-    cfg = TEPConfig()
+    cfg = proposals_config()
     constant = propose_video("flat", np.ones((40, 8), dtype=np.float32), starts, starts + 0.5, cfg)
     broken = np.random.default_rng(0).normal(size=(40, 8)).astype(np.float32)
     broken[5:9] = np.nan
@@ -99,9 +107,9 @@ def test_inconsistent_limits_are_config_errors_naming_the_keys():
     from psvl.config import ConfigError
 
     with pytest.raises(ConfigError, match="config.proposals.min_frac"):
-        TEPConfig(min_frac=0.9, max_frac=0.5)
+        proposals_config(min_frac=0.9, max_frac=0.5)
     with pytest.raises(ConfigError, match="config.proposals.k_min"):
-        TEPConfig(k_min=5, k_max=3)
+        proposals_config(k_min=5, k_max=3)
 
 
 def test_atomic_events_are_maximal_runs_and_short_runs_merge_into_the_closer_neighbour():
@@ -122,14 +130,14 @@ def test_contextualized_features_are_scaled_similarity_columns_plus_time():
 
 def test_tep_recovers_piecewise_constant_events_far_better_than_random(world):
     feats, ann = world
-    report = evaluate_proposals(propose(feats, TEPConfig()), ann, TEPConfig())
+    report = evaluate_proposals(propose(feats, proposals_config()), ann, proposals_config())
     assert report["recall@0.5"] >= 0.9
     assert report["proposals_per_video"] <= 10
     assert report["recall@0.5"] - report["baselines"]["random"]["recall@0.5"] >= 0.2
 
 
 def test_random_and_sliding_baselines_keep_count_and_length_limits():
-    cfg = TEPConfig(min_frac=0.15, max_frac=0.85)
+    cfg = proposals_config(min_frac=0.15, max_frac=0.85)
     spans = random_spans(20.0, 10, cfg, np.random.default_rng(0))
     lengths = np.array([e - s for s, e, _ in spans])
     assert len(spans) == 10 and lengths.min() >= 3.0 - 1e-9 and lengths.max() <= 17.0 + 1e-9
@@ -165,7 +173,7 @@ def test_proposal_recall_on_a_hand_made_case():
             "duration_s": [20.0, 20.0, 8.0, 5.0],
         }
     )
-    report = evaluate_proposals(proposals, ann, TEPConfig())
+    report = evaluate_proposals(proposals, ann, proposals_config())
     # q1: IoU 1 with a#p0; q2: best 5/15 with a#p1; q3: 2/6 with b#p0; q4: video c has no proposals
     assert report["n_moments"] == 3 and report["n_videos"] == 2
     assert report["recall@0.3"] == 1.0

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import argparse
 
+import torch
+
 from psvl.commands._common import add_config_arguments, load_config
+from psvl.config import build
+from psvl.core.artifacts import read_table
+from psvl.detection.config import DetectorConfig
+from psvl.detection.detect import detect_frames, write_detections
+from psvl.detection.detectors import load_detector
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,14 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.config import build
-    from psvl.core.artifacts import read_table
-    from psvl.detection.detect import detect_frames, write_detections
-    from psvl.detection.detectors import DetectorConfig, load_detector
-
     if args.threads:
-        import torch
-
         torch.set_num_threads(args.threads)
     cfg = build(DetectorConfig, load_config(args)["detector"])
     frames = read_table(args.frames, "frames")

@@ -6,6 +6,9 @@ import argparse
 import logging
 
 from psvl.commands._common import add_config_arguments, load_config
+from psvl.core.artifacts import concat_tables, write_json
+from psvl.datasets import read_annotations
+from psvl.proposals.eval_proposals import evaluate_proposals
 
 log = logging.getLogger(__name__)
 
@@ -18,10 +21,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.core.artifacts import concat_tables, write_json
-    from psvl.datasets import read_annotations
-    from psvl.proposals.eval_proposals import evaluate_proposals
-
     cfg = load_config(args)
     proposals = concat_tables("proposals", args.proposals).to_pandas()
     annotations = read_annotations(args.annotations)

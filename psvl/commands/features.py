@@ -6,7 +6,15 @@ import argparse
 import logging
 import sys
 
+import pandas as pd
+import torch
+
 from psvl.commands._common import add_config_arguments, load_config
+from psvl.config import build
+from psvl.core.artifacts import read_frame, write_table
+from psvl.core.failures import FailureLog
+from psvl.features.extractors import WeightsError
+from psvl.features.features import FeaturesConfig, extract_features, shaping
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from psvl.config import build
-    from psvl.core.artifacts import read_frame, write_table
-    from psvl.core.failures import FailureLog
-    from psvl.features.extractors import WeightsError
-    from psvl.features.features import FeaturesConfig, extract_features, shaping
-
     cfg = load_config(args)
     if args.threads > 0:
-        import torch
-
         torch.set_num_threads(args.threads)  # a cluster node runs several jobs: do not take every core
     fcfg = build(FeaturesConfig, cfg["features"])
     manifest = read_frame(args.manifest, "manifest")

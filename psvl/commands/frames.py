@@ -6,7 +6,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import pyarrow.compute as pc
+
 from psvl.commands._common import add_config_arguments, load_config
+from psvl.config import build
+from psvl.core.artifacts import read_table
+from psvl.frames.frames import FramesConfig, extract_many, write_frames
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,19 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def videos_of_shard(manifest: str, shard: str) -> list[tuple[str, str]]:
     """(video_id, path) of the manifest rows in `shard`, in manifest order."""
-    import pyarrow.compute as pc
-
-    from psvl.core.artifacts import read_table
-
     table = read_table(manifest, "manifest")
     rows = table.filter(pc.equal(table["shard"], int(shard)))
     return list(zip(rows["video_id"].to_pylist(), rows["path"].to_pylist()))
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.config import build
-    from psvl.frames.frames import FramesConfig, extract_many, write_frames
-
     cfg = build(FramesConfig, load_config(args)["frames"])
     if args.manifest:
         if args.shard is None:

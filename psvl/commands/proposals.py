@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 
 from psvl.commands._common import add_config_arguments, load_config
+from psvl.config import build
+from psvl.core.artifacts import read_frame, read_metadata, write_table
+from psvl.features.segments import load_features
+from psvl.proposals.proposals import ProposalsConfig, propose
 
 log = logging.getLogger(__name__)
 
@@ -19,14 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import dataclasses
-
-    from psvl.config import build
-    from psvl.core.artifacts import read_frame, read_metadata, write_table
-    from psvl.features.features import load_features
-    from psvl.proposals.proposals import TEPConfig, propose
-
-    cfg = build(TEPConfig, load_config(args)["proposals"])
+    cfg = build(ProposalsConfig, load_config(args)["proposals"])
     features = load_features(args.features)
     if args.manifest:
         known = set(read_frame(args.manifest, columns=["video_id"])["video_id"].astype(str))

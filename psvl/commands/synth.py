@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from psvl.commands._common import add_config_arguments, load_config
+from psvl.synth import generate
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,8 +18,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.synth import generate
-
     section = dict(load_config(args)["synthetic"])
     if args.videos is not None:
         section["videos"] = args.videos

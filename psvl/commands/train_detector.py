@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import argparse
 
+import torch
+
 from psvl.commands._common import add_config_arguments, load_config
+from psvl.config import ConfigError
+from psvl.detection.train_detector import run_training
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,9 +28,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.config import ConfigError
-    from psvl.detection.train_detector import run_training
-
     if bool(args.coco) == bool(args.boxes):
         raise ConfigError("give either --boxes (with --classes and --videos-dir) or --coco (with --images)")
     if args.boxes and not (args.classes and args.videos_dir):
@@ -34,8 +35,6 @@ def run(args: argparse.Namespace) -> int:
     if args.coco and not args.images:
         raise ConfigError("--coco needs --images")
     if args.threads:
-        import torch
-
         torch.set_num_threads(args.threads)
     run_training(
         load_config(args)["detector"],

@@ -18,11 +18,15 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import torch
+from torchvision.io import ImageReadMode, decode_jpeg
 
 from psvl.core.artifacts import write_table
 from psvl.core.failures import FailureLog
 from psvl.core.progress import progress
-from psvl.detection.detectors import Detector, DetectorConfig, noun_of
+from psvl.detection.config import DetectorConfig
+from psvl.detection.nouns import noun_of
+from psvl.detection.registry import Detector
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +62,6 @@ def to_rows(
 
 def _decode(jpegs: list[bytes], device: str) -> list[Any]:
     """Decode JPEGs to CHW float tensors in [0, 1]; an undecodable one becomes its exception."""
-    import torch
-    from torchvision.io import ImageReadMode, decode_jpeg
-
     datas = [
         torch.frombuffer(bytearray(b), dtype=torch.uint8) if b else torch.zeros(0, dtype=torch.uint8)
         for b in jpegs

@@ -16,9 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import numpy as np
 import torch
+from torchvision.io import ImageReadMode, decode_image, read_file
 
+from psvl.core.artifacts import read_frame
 from psvl.core.progress import progress
 from psvl.datasets.videos import list_videos, video_id_of
 
@@ -57,8 +60,6 @@ def sample_keys(keys: Sequence, max_images: int, seed: int) -> list:
 
 def decode_frames(path: str | os.PathLike, wanted: set[int]) -> dict[int, np.ndarray]:
     """RGB frames (H x W x 3 uint8) at the given decode indices, read sequentially (no seeking)."""
-    import av
-
     out: dict[int, np.ndarray] = {}
     last = max(wanted) if wanted else -1
     with av.open(str(path)) as container:
@@ -81,8 +82,6 @@ def load_box_labels(
 ) -> list[LabeledImage]:
     """Frames that `boxes.parquet` labels (video_id, frame_idx, label, x1..y2, width, height), decoded
     from `videos_dir`; up to `max_images` of them, sampled with `seed`."""
-    from psvl.core.artifacts import read_frame
-
     df = read_frame(boxes_path)
     index = {name: i + 1 for i, name in enumerate(classes)}
     unknown = sorted(set(df["label"]) - set(index))
@@ -126,8 +125,6 @@ def load_coco(
 ) -> tuple[list[LabeledImage], list[str]]:
     """A COCO-format detection file and its images. Images group by their `video_id` field when they
     have one (so the split stays by video), else each image is its own group. Crowd boxes are skipped."""
-    from torchvision.io import ImageReadMode, decode_image, read_file
-
     data = json.loads(Path(json_path).read_text(encoding="utf-8"))
     cats = sorted(data["categories"], key=lambda c: c["id"])
     classes = [c["name"] for c in cats]

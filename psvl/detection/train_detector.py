@@ -13,33 +13,25 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
 
+from psvl.config import build
+from psvl.core.artifacts import write_json, write_text
 from psvl.core.progress import progress
-from psvl.detection.detectors import DetectorConfig, _builder, resolve_device
-from psvl.detection.labels import LabeledImage
+from psvl.detection.checkpoints import read_classes, save_checkpoint
+from psvl.detection.config import DetectorConfig, DetectorTrainConfig
+from psvl.detection.detectors import resolve_device
+from psvl.detection.labels import LabeledImage, load_box_labels, load_coco, split_by_group
+from psvl.detection.registry import get_builder
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainConfig:
-    """The `detector.train` config section."""
-
-    epochs: int = 4
-    batch_size: int = 8
-    lr: float = 0.02
-    weight_decay: float = 1e-4
-    warmup_iters: int = 50
-    hflip: bool = True
-    max_images: int = 1000
-    val_fraction: float = 0.2
-    seed: int = 0
-    weights: str = "none"
 
 
 def _lr_at(step: int, total: int, warmup: int) -> float:
@@ -62,16 +54,14 @@ def _batch(items: Sequence[LabeledImage], device: str, flip: torch.Tensor | None
     return images, targets
 
 
-def build_trainable(det: DetectorConfig, n_classes: int, train: TrainConfig):
+def build_trainable(det: DetectorConfig, n_classes: int, train: DetectorTrainConfig):
     """The detector to train: `det.name` with `n_classes` + background; torchvision COCO weights when
     `train.weights` names them (the box predictor is then replaced for the new classes)."""
-    builder = _builder(det.name)
+    builder = get_builder(det.name)
     if train.weights == "none":
         model, _ = builder(num_classes=n_classes + 1, weights=None)
         return model
     model, _ = builder(num_classes=None, weights=train.weights)
-    from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
-
     if not hasattr(model, "roi_heads"):
         raise ValueError(f"fine-tuning COCO weights is supported for Faster R-CNN models, not {det.name}")
     in_features = model.roi_heads.box_predictor.cls_score.in_features
@@ -80,7 +70,7 @@ def build_trainable(det: DetectorConfig, n_classes: int, train: TrainConfig):
 
 
 def train_detector(
-    train_items: Sequence[LabeledImage], det: DetectorConfig, train: TrainConfig, n_classes: int
+    train_items: Sequence[LabeledImage], det: DetectorConfig, train: DetectorTrainConfig, n_classes: int
 ) -> tuple[Any, dict[str, Any]]:
     """Train on `train_items`; returns the model (eval mode, CPU) and a summary (seconds, final loss)."""
     torch.manual_seed(train.seed)
@@ -144,9 +134,6 @@ def ap50_per_class(
 ) -> dict[str, float | None]:
     """AP at IoU 0.5 per class (COCO's 101-point interpolation, up to 100 detections per image) via
     pycocotools; None for a class with no ground truth among `items`."""
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
     images, anns, dets = [], [], []
     for img_id, (it, pred) in enumerate(zip(items, predictions), start=1):
         images.append({"id": img_id, "width": int(it.image.shape[2]), "height": int(it.image.shape[1])})
@@ -222,15 +209,8 @@ def run_training(
 ) -> dict:
     """`psvl train-detector`: load labelled frames, split by video, train, evaluate, write
     OUT_DIR/model.pt, OUT_DIR/classes.txt and the metrics JSON. Returns the metrics."""
-    from pathlib import Path
-
-    from psvl.config import build
-    from psvl.core.artifacts import write_json, write_text
-    from psvl.detection.detectors import read_classes, save_checkpoint
-    from psvl.detection.labels import load_box_labels, load_coco, split_by_group
-
     det = build(DetectorConfig, section)
-    train = build(TrainConfig, section.get("train", {}))
+    train = build(DetectorTrainConfig, section.get("train", {}))
     if coco:
         items, names = load_coco(coco, images, train.max_images, train.seed)
     else:
@@ -257,7 +237,7 @@ def run_training(
         iterations=summary["iterations"],
         n_train_images=len(train_items),
         detector=det.name,
-        train_config={k: getattr(train, k) for k in TrainConfig.__dataclass_fields__},
+        train_config={k: getattr(train, k) for k in DetectorTrainConfig.__dataclass_fields__},
     )
     out = Path(out_dir)
     save_checkpoint(

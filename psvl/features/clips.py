@@ -14,10 +14,14 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import av
 import numpy as np
 import pandas as pd
+import torch
 
 from psvl.core.failures import FailureLog
+from psvl.features.extractors import Extractor, embed
+from psvl.features.segments import concat_rows, video_rows
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +31,6 @@ CLIP_COST = 8
 
 def decode_small(path: str, size: int) -> tuple[np.ndarray, np.ndarray, float]:
     """All frames of `path` as uint8 (N, size, size, 3) centre crops, their times, and the duration."""
-    import av
-
     frames, times = [], []
     with av.open(str(path)) as container:
         if not container.streams.video:
@@ -65,7 +67,7 @@ def clip_indices(times: np.ndarray, starts: np.ndarray, ends: np.ndarray, clip_f
 
 
 def extract_clip_features(
-    extractor,
+    extractor: Extractor,
     video_paths: Mapping[str, str],
     cfg: Any,
     fps: float,
@@ -74,10 +76,6 @@ def extract_clip_features(
     frames_df: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Features rows of every video in `video_paths` from clips decoded out of the video files."""
-    import torch
-
-    from psvl.features.features import _concat, embed, video_rows
-
     seg = float(cfg.segment_seconds or 1.0 / fps)
     parts = []
     for video_id, path in sorted(video_paths.items()):
@@ -95,4 +93,4 @@ def extract_clip_features(
             failures.add(str(video_id), exc)
             continue
         parts.append(video_rows(str(video_id), feats, starts, ends))
-    return _concat(parts)
+    return concat_rows(parts)

@@ -6,6 +6,7 @@ from the same config, and adding a backbone must not mean another `if name == ..
 Contract of EXTRACTORS: a builder is called with `(weights: str, seed: int)` and returns an `Extractor`
 whose `module` maps a float batch already normalised with `Extractor.mean/std` -- (B, 3, H, W) for
 `kind == "2d"`, (B, 3, T, H, W) for `kind == "3d"` -- to (B, dim) globally pooled penultimate features.
+`embed` runs a built extractor over uint8 batches (the one forward loop of the 2D and 3D paths).
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+import torchvision.models as tvm
+
 from psvl.core.registry import Registry
+from psvl.detection.checkpoints import load_checkpoint_model
+from psvl.detection.registry import DetectorError
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +58,6 @@ EXTRACTORS: Registry[Callable[[str, int], Extractor]] = Registry(
 
 
 def _torch_home() -> Path:
-    import torch
-
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
@@ -61,8 +66,6 @@ def _load_checkpoint(model, path: Path) -> None:
 
     The classifier head is allowed to mismatch: it is replaced by the identity afterwards anyway.
     """
-    import torch
-
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -87,9 +90,6 @@ def _load_checkpoint(model, path: Path) -> None:
 
 def build_backbone(arch: str, weights: str, seed: int):
     """A torchvision classification model `arch` with `weights` (torchvision name, path or 'none')."""
-    import torch
-    import torchvision.models as tvm
-
     if weights.lower() == "none":
         torch.manual_seed(seed)
         return tvm.get_model(arch, weights=None)
@@ -121,8 +121,6 @@ def build_backbone(arch: str, weights: str, seed: int):
 
 
 def _headless(model):
-    import torch
-
     dim = model.fc.in_features
     model.fc = torch.nn.Identity()
     return model.eval(), dim
@@ -147,10 +145,6 @@ def _detector_backbone(weights: str, seed: int) -> Extractor:
     """The backbone of a psvl detector checkpoint (`weights` = its model.pt; the workflow passes the one
     `psvl train-detector` wrote): the one CNN trained on the world's objects when no pretrained
     backbone can be had. Frames go in at their own size, as the detector saw them."""
-    import torch
-
-    from psvl.detection.detectors import DetectorError, load_checkpoint_model
-
     path = Path(os.path.expanduser(weights))
     if not path.is_file():
         raise WeightsError(
@@ -196,3 +190,21 @@ def build_extractor(name: str, weights: str, seed: int) -> Extractor:
     extractor = builder(weights, seed)
     log.info("extractor %s (%s, weights=%s): %d-d features", name, extractor.kind, weights, extractor.dim)
     return extractor
+
+
+def embed(extractor: Extractor, batch_u8, batch_size: int, device) -> np.ndarray:
+    """Run the backbone over uint8 inputs ((N,3,H,W) or (N,3,T,H,W)) in batches; float32 (N, dim).
+
+    Normalisation happens per batch on the device, so only uint8 data ever sits in host memory.
+    """
+    shape = (1, 3) + (1,) * (batch_u8.dim() - 2)
+    mean = torch.tensor(extractor.mean, device=device).view(shape)
+    std = torch.tensor(extractor.std, device=device).view(shape)
+    module = extractor.module.to(device)
+    use_amp = device.type == "cuda"
+    out = []
+    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+        for i in range(0, len(batch_u8), batch_size):
+            x = batch_u8[i : i + batch_size].to(device, non_blocking=True).float().div_(255.0)
+            out.append(module((x - mean) / std).float().cpu())
+    return torch.cat(out).numpy().astype(np.float32, copy=False)

@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import pandas as pd
 
 from psvl.core.failures import FailureLog
+from psvl.features.segments import concat_rows, video_rows
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +79,6 @@ def import_features(
     failures: FailureLog | None = None,
 ) -> pd.DataFrame:
     """Features rows for `video_ids` read from `cfg.precomputed_path` (folder or HDF5 file)."""
-    from psvl.features.features import _concat, video_rows
-
     if not cfg.precomputed_path:
         raise ValueError("features.extractor is precomputed but features.precomputed_path is not set")
     root = Path(cfg.precomputed_path).expanduser()
@@ -86,8 +86,6 @@ def import_features(
         raise FileNotFoundError(f"features.precomputed_path {root} does not exist")
     h5 = None
     if root.is_file() and root.suffix.lower() in HDF5_SUFFIXES:
-        import h5py
-
         h5 = h5py.File(root, "r")
     parts = []
     try:
@@ -110,4 +108,4 @@ def import_features(
         if h5 is not None:
             h5.close()
     log.info("imported features of %d/%d videos from %s", len(parts), len(video_ids), root)
-    return _concat(parts)
+    return concat_rows(parts)

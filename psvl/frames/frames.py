@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from PIL import Image
 
+from psvl.config import default
 from psvl.core.artifacts import schema, write_table
 from psvl.core.failures import FailureLog
 from psvl.core.progress import progress
 from psvl.core.video import VideoError, resized_size, sample_frames
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas only for the annotation: the stage itself never imports it (start-up counts)
     import pandas as pd
 
 log = logging.getLogger(__name__)
@@ -32,15 +34,13 @@ STAGE = "frames"
 class FramesConfig:
     """The `frames` config section (defaults live in the config schema)."""
 
-    fps: float = 2.0
-    size: int = 128
-    jpeg_quality: int = 90
+    fps: float
+    size: int
+    jpeg_quality: int
 
 
 def _encode(frame, size: int, quality: int) -> tuple[bytes, int, int]:
     width, height = resized_size(frame.width, frame.height, size)
-    from PIL import Image
-
     # swscale resizes and converts to RGB in one call; `to_ndarray` is ~20x faster than PyAV's
     # `to_image` for the same pixels (measured: 0.05 vs 1.2 ms per 128 px frame). PIL's libjpeg encodes.
     rgb = frame.to_ndarray(width=width, height=height, format="rgb24", interpolation="AREA")
@@ -64,16 +64,22 @@ def frame_columns(path: str | os.PathLike, video_id: str, fps: float, size: int,
 
 
 def extract_frames(
-    path: str | os.PathLike, video_id: str, fps: float = 2.0, size: int = 128, jpeg_quality: int = 90
+    path: str | os.PathLike,
+    video_id: str,
+    fps: float | None = None,
+    size: int | None = None,
+    jpeg_quality: int | None = None,
 ) -> pd.DataFrame:
     """The frames table (a pandas DataFrame) of one video: frames nearest to k / fps, shorter side
-    resized to `size`, JPEG bytes.
+    resized to `size`, JPEG bytes. A setting left None takes the `frames` section's schema default.
 
     frame_idx is the index of the frame among all decoded frames of the video (so it matches per-frame
     labels such as the synthetic world's boxes); time_s is its presentation time from the stream start.
     Raises psvl.core.video.VideoError when the video cannot be used.
     """
-    columns = frame_columns(path, video_id, fps, size, jpeg_quality)
+    given = {"fps": fps, "size": size, "jpeg_quality": jpeg_quality}
+    cfg = default(FramesConfig, "frames", **{k: v for k, v in given.items() if v is not None})
+    columns = frame_columns(path, video_id, cfg.fps, cfg.size, cfg.jpeg_quality)
     return pa.table(columns, schema=schema("frames")).to_pandas()
 
 

@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from psvl.config import default
 from psvl.core.spans import pairwise_iou
-from psvl.proposals.proposals import TEPConfig, random_spans, sliding_spans, video_rng
+from psvl.proposals.proposals import ProposalsConfig, random_spans, sliding_spans, to_frame, video_rng
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,10 @@ def durations_of(proposals: pd.DataFrame, annotations: pd.DataFrame) -> dict[str
     return out
 
 
-def baseline(method: str, proposals: pd.DataFrame, annotations: pd.DataFrame, cfg: TEPConfig) -> pd.DataFrame:
+def baseline(
+    method: str, proposals: pd.DataFrame, annotations: pd.DataFrame, cfg: ProposalsConfig
+) -> pd.DataFrame:
     """`random` or `sliding` proposals with the same count per video as `proposals`."""
-    from psvl.proposals.proposals import to_frame
-
     counts = proposals.groupby("video_id").size()
     durations = durations_of(proposals, annotations)
     parts = []
@@ -68,10 +69,8 @@ def baseline(method: str, proposals: pd.DataFrame, annotations: pd.DataFrame, cf
 
 def evaluate_proposals(proposals: pd.DataFrame, annotations: pd.DataFrame, cfg: Any) -> dict[str, Any]:
     """The eval/proposals.json report: recall of the proposals and of both baselines at the same budget."""
-    if not isinstance(cfg, TEPConfig):
-        from psvl.config import build
-
-        cfg = build(TEPConfig, dict(cfg or {}))
+    if not isinstance(cfg, ProposalsConfig):  # a (possibly partial) `proposals` section: the schema fills it
+        cfg = default(ProposalsConfig, "proposals", **dict(cfg or {}))
     report: dict[str, Any] = recall(proposals, annotations)
     report["method"] = cfg.method
     if "split" in annotations and annotations["split"].nunique() > 1:

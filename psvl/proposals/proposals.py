@@ -14,38 +14,42 @@ import logging
 import math
 import zlib
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.cluster import KMeans
+from threadpoolctl import threadpool_limits
+
+from psvl.config import ConfigError
+from psvl.core.progress import progress
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class TEPConfig:
+class ProposalsConfig:
     """The `proposals` config section (defaults live in the config schema, not here)."""
 
-    method: str = "kmeans"
-    atomic_seconds: float = 6.0
-    k: int | None = None
-    k_min: int = 2
-    k_max: int = 16
-    time_weight: float = 2.0
-    center: bool = True
-    min_atomic_seconds: float = 1.0
-    max_atomic: int = 3
-    min_frac: float = 0.15
-    max_frac: float = 0.85
-    per_video: int = 10
-    seed: int = 0
-    init: str = "k-means++"
-    n_init: int = 1
-    max_iter: int = 100
+    method: str
+    atomic_seconds: float
+    k: int | None
+    k_min: int
+    k_max: int
+    time_weight: float
+    center: bool
+    min_atomic_seconds: float
+    max_atomic: int
+    min_frac: float
+    max_frac: float
+    per_video: int
+    seed: int
+    init: str
+    n_init: int
+    max_iter: int
 
     def __post_init__(self) -> None:
-        from psvl.config import ConfigError
-
         if self.min_frac > self.max_frac:
             raise ConfigError(
                 f"config.proposals.min_frac ({self.min_frac}) exceeds config.proposals.max_frac ({self.max_frac})"
@@ -78,17 +82,15 @@ def contextualize(feats: np.ndarray, time_weight: float, center: bool = True) ->
     return np.hstack([sim, (time_weight * pos)[:, None]]).astype(np.float32)
 
 
-def choose_k(duration: float, n_segments: int, cfg: TEPConfig) -> int:
+def choose_k(duration: float, n_segments: int, cfg: ProposalsConfig) -> int:
     """Fixed `k`, or duration / atomic_seconds clamped to [k_min, k_max]; never more than the segments."""
     k = cfg.k if cfg.k else round(duration / cfg.atomic_seconds)
     k = min(max(int(k), cfg.k_min), cfg.k_max)
     return max(1, min(k, n_segments))
 
 
-def cluster(ctx: np.ndarray, k: int, cfg: TEPConfig) -> np.ndarray:
+def cluster(ctx: np.ndarray, k: int, cfg: ProposalsConfig) -> np.ndarray:
     """k-means labels of the contextualized segments (fixed random_state, so reruns agree)."""
-    from sklearn.cluster import KMeans
-
     if k <= 1:
         return np.zeros(len(ctx), dtype=np.int64)
     km = KMeans(
@@ -131,7 +133,7 @@ def merge_short_runs(
     return runs
 
 
-def atomic_events(feats: np.ndarray, starts, ends, cfg: TEPConfig) -> list[list[int]]:
+def atomic_events(feats: np.ndarray, starts, ends, cfg: ProposalsConfig) -> list[list[int]]:
     """Atomic events of one video as [first, last] segment runs, in time order."""
     starts, ends = np.asarray(starts, dtype=np.float64), np.asarray(ends, dtype=np.float64)
     duration = float(ends[-1])
@@ -142,7 +144,7 @@ def atomic_events(feats: np.ndarray, starts, ends, cfg: TEPConfig) -> list[list[
 
 
 def windows(
-    events: list[tuple[float, float]], duration: float, cfg: TEPConfig
+    events: list[tuple[float, float]], duration: float, cfg: ProposalsConfig
 ) -> list[tuple[float, float, int]]:
     """All windows of 1..max_atomic consecutive events whose length fraction is in [min_frac, max_frac]."""
     out = []
@@ -157,7 +159,7 @@ def windows(
     return sorted(set(out))
 
 
-def fallback(duration: float, cfg: TEPConfig) -> list[tuple[float, float, int]]:
+def fallback(duration: float, cfg: ProposalsConfig) -> list[tuple[float, float, int]]:
     """Too few segments or no window within the limits: the video's halves, or else the whole video."""
     if cfg.min_frac <= 0.5 <= cfg.max_frac:
         return [(0.0, duration / 2, 1), (duration / 2, duration, 1)][: cfg.per_video]
@@ -173,7 +175,7 @@ def sample(cands: list[tuple[float, float, int]], n: int, rng: np.random.Generat
 
 
 def kmeans_spans(
-    feats, starts, ends, cfg: TEPConfig, rng: np.random.Generator
+    feats, starts, ends, cfg: ProposalsConfig, rng: np.random.Generator
 ) -> list[tuple[float, float, int]]:
     """TEP proposals (start_s, end_s, n_atomic) of one video."""
     starts, ends = np.asarray(starts, dtype=np.float64), np.asarray(ends, dtype=np.float64)
@@ -194,7 +196,7 @@ def kmeans_spans(
 
 
 def random_spans(
-    duration: float, n: int, cfg: TEPConfig, rng: np.random.Generator
+    duration: float, n: int, cfg: ProposalsConfig, rng: np.random.Generator
 ) -> list[tuple[float, float, int]]:
     """`n` uniform random spans with lengths uniform in [min_frac, max_frac] of the video (n_atomic 0)."""
     lengths = rng.uniform(cfg.min_frac, cfg.max_frac, size=n) * duration
@@ -202,7 +204,7 @@ def random_spans(
     return sorted((float(s), float(s + ln), 0) for s, ln in zip(starts, lengths))
 
 
-def sliding_spans(duration: float, n: int, cfg: TEPConfig) -> list[tuple[float, float, int]]:
+def sliding_spans(duration: float, n: int, cfg: ProposalsConfig) -> list[tuple[float, float, int]]:
     """Fixed windows: the video cut into m equal parts for m = 2, 3, ... (lengths within the limits),
     coarse scales first, until `n` windows; the last scale is thinned evenly to fit (n_atomic 0)."""
     out: list[tuple[float, float, int]] = []
@@ -221,7 +223,7 @@ def sliding_spans(duration: float, n: int, cfg: TEPConfig) -> list[tuple[float, 
     return sorted(out) if out else [(0.0, duration, 0)]
 
 
-def propose_video(video_id: str, feats, starts, ends, cfg: TEPConfig) -> list[tuple[float, float, int]]:
+def propose_video(video_id: str, feats, starts, ends, cfg: ProposalsConfig) -> list[tuple[float, float, int]]:
     """Proposals of one video with the configured method."""
     rng = video_rng(cfg.seed, video_id)
     duration = float(np.asarray(ends)[-1])
@@ -255,32 +257,26 @@ def to_frame(video_id: str, spans: list[tuple[float, float, int]]) -> pd.DataFra
     )
 
 
-def _propose_many(items, cfg: TEPConfig) -> list[tuple[str, list]]:
-    from threadpoolctl import threadpool_limits
-
+def _propose_many(items, cfg: ProposalsConfig) -> list[tuple[str, list]]:
     # Thousands of tiny problems: BLAS/OpenMP thread start-up costs more than the maths (6x slower on a
     # busy 2-core machine), so each worker computes single-threaded and parallelism is across videos.
     with threadpool_limits(1):
         return [(vid, propose_video(vid, *data, cfg)) for vid, data in items]
 
 
-def propose(features: Mapping[str, tuple], cfg: TEPConfig, workers: int = 1) -> pd.DataFrame:
+def propose(features: Mapping[str, tuple], cfg: ProposalsConfig, workers: int = 1) -> pd.DataFrame:
     """Proposals table for every video of `features` ({video_id: (feats, starts, ends)}, load_features).
 
     `workers` > 1 spreads videos over processes; the result is identical (per-video seeding).
     """
-    from psvl.core.progress import progress
-
     vids = sorted(features)
     if workers > 1 and len(vids) > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
         chunks = [vids[i::workers] for i in range(workers)]
         with ProcessPoolExecutor(workers) as pool:
             futures = [pool.submit(_propose_many, [(v, features[v]) for v in chunk], cfg) for chunk in chunks]
             results = dict(pair for f in futures for pair in f.result())
     else:
-        items = ((v, features[v]) for v in progress(vids, desc=f"tep ({cfg.method})", unit="video"))
+        items = ((v, features[v]) for v in progress(vids, desc=f"proposals ({cfg.method})", unit="video"))
         results = dict(_propose_many(items, cfg))
     rows: dict[str, list] = {k: [] for k in ("video_id", "proposal_id", "start_s", "end_s", "n_atomic")}
     for vid in vids:

@@ -32,6 +32,8 @@ rule eval_proposals:
         f"{R}/eval/proposals.json",
     log:
         f"{LOGS}/eval_proposals.log",
+    benchmark:
+        f"{BENCH}/eval_proposals.tsv"
     conda:
         "../../envs/psvl-cpu.yaml"
     resources:
