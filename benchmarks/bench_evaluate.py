@@ -23,11 +23,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from psvl.cli import main as cli
+from psvl.core.artifacts import write_table
+from psvl.datasets.predictions import read_ground_truth, read_moments, read_predictions
+from psvl.evaluation.evaluate import evaluate
+
 
 def make_inputs(root: Path, n: int, seed: int = 0) -> tuple[Path, Path, Path]:
     """test_queries.parquet, lighthouse predictions JSONL (5 windows each), pseudo_queries-like moments."""
-    from psvl.core.artifacts import write_table
-
     rng = np.random.default_rng(seed)
     videos = rng.integers(0, max(n // 4, 1), size=n)
     duration = 10 + 50 * rng.random(n)
@@ -107,10 +110,6 @@ def main() -> None:
     parser.add_argument("--plots", action="store_true", help="also time the CLI with --plots")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
-
-    from psvl.cli import main as cli
-    from psvl.datasets.predictions import read_ground_truth, read_moments, read_predictions
-    from psvl.evaluation.evaluate import evaluate
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

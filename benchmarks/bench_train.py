@@ -26,8 +26,9 @@ import pandas as pd
 import torch
 from torch import nn
 
+from psvl.config import default
 from psvl.localization.batches import QueryDataset
-from psvl.localization.model import PSVLConfig, PSVLNet, localization_loss
+from psvl.localization.model import ModelConfig, PSVLConfig, PSVLNet, localization_loss
 from psvl.localization.vocab import Vocab
 
 
@@ -189,7 +190,8 @@ def main() -> None:
     )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    cfg = PSVLConfig(video_dim=args.dim)
+    # the reference's Charades configuration: the schema's model section, its 506-word vocabulary
+    cfg = PSVLConfig.from_model(default(ModelConfig, "model"), vocab_size=506, video_dim=args.dim)
     torch.manual_seed(0)
     ours = PSVLNet(cfg).train()
     peer = ReferenceStyleNet(cfg).train()

@@ -6,9 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from psvl.localization.train import ModelSettings
+from psvl.config import default
+from psvl.localization.model import ModelConfig
 
-TINY = ModelSettings(
+TINY = default(
+    ModelConfig,
+    "model",
     num_segments=32,
     word_dim=8,
     hidden=8,

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from psvl.cli import main
+from psvl.config import default
 from psvl.core.artifacts import read_frame, read_metadata
 from psvl.language.corpus import CorpusConfig, corpus_statistics, read_sentences
 
@@ -20,7 +21,7 @@ CORPUS = [
 
 @pytest.fixture(scope="module")
 def stats():
-    return corpus_statistics(CORPUS, CorpusConfig(alpha=0.1))
+    return corpus_statistics(CORPUS, default(CorpusConfig, "corpus", alpha=0.1))
 
 
 def test_vocab_counts_verb_and_noun_tokens(stats):

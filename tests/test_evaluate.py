@@ -11,7 +11,7 @@ import pytest
 
 from psvl.cli import main
 from psvl.core.artifacts import read_frame, write_table
-from psvl.datasets.predictions import FormatError, read_ground_truth, read_predictions
+from psvl.datasets.predictions import FormatError, _read_jsonl_arrow, read_ground_truth, read_predictions
 from psvl.evaluation.evaluate import baselines, evaluate
 
 DATA = Path(__file__).parent / "data" / "eval"
@@ -280,8 +280,6 @@ def test_query_with_several_true_windows_scores_its_best_window_once(tmp_path):
 
 
 def test_jsonl_fast_reader_and_line_reader_agree_including_ties_and_windows_without_scores(tmp_path):
-    from psvl.datasets.predictions import _read_jsonl_arrow
-
     lines = [
         '{"qid": 1, "vid": "a", "pred_relevant_windows": [[1, 2, 0.5], [3, 4, 0.5], [0, 9, 0.1]]}',
         '{"qid": 2, "vid": "a", "pred_relevant_windows": [[5.5, 7.5]]}',

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 import torch
 
-from psvl.localization.model import PSVLConfig, PSVLNet, localization_loss, reverse_padded
+from psvl.config import default
+from psvl.localization.model import (
+    ModelConfig,
+    PSVLConfig,
+    PSVLNet,
+    RegressionHead,
+    localization_loss,
+    positional_encoding,
+    reverse_padded,
+)
 
 torch.set_num_threads(1)
 
@@ -13,7 +22,8 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="module")
 def reference_net() -> PSVLNet:
     torch.manual_seed(0)
-    return PSVLNet(PSVLConfig())  # the reference's Charades configuration is the default
+    # the reference's Charades configuration is the default
+    return PSVLNet(PSVLConfig.from_model(default(ModelConfig, "model"), vocab_size=506, video_dim=1024))
 
 
 def test_parameter_counts_match_the_reference_charades_configuration(reference_net):
@@ -132,8 +142,6 @@ def test_checkpoint_round_trip_with_weights_only_load(tmp_path):
 
 
 def test_head_starts_from_the_moment_the_attention_implies():
-    from psvl.localization.model import RegressionHead
-
     head = RegressionHead(8)
     with torch.no_grad():
         head.to_alpha.weight.zero_()  # uniform attention over the real segments
@@ -145,8 +153,6 @@ def test_head_starts_from_the_moment_the_attention_implies():
 
 
 def test_positional_encoding_is_relative_to_the_real_length_and_zero_on_padding():
-    from psvl.localization.model import positional_encoding
-
     short = positional_encoding(torch.ones(1, 4, dtype=torch.bool), 6)
     padded = positional_encoding(torch.arange(8)[None, :] < 4, 6)
     assert torch.allclose(short, padded[:, :4]) and padded[:, 4:].abs().max() == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,8 +18,6 @@ DATA = Path(__file__).parent / "data" / "eval"
 
 
 def _pixel_std(path: Path) -> float:
-    import matplotlib.image
-
     img = matplotlib.image.imread(path)
     assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
     return float(img[..., :3].std())
@@ -66,8 +65,6 @@ def test_moments_figure_has_one_row_per_query_of_the_sampled_videos(tmp_path):
     )
     few = plots.moments(table, tmp_path / "few.png", n_videos=1)
     many = plots.moments(table, tmp_path / "many.png", n_videos=4)
-    import matplotlib.image
-
     # the figure height grows with the number of rows (3 queries vs 12)
     assert matplotlib.image.imread(many).shape[0] > matplotlib.image.imread(few).shape[0] * 1.8
     _not_blank(many)

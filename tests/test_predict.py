@@ -12,8 +12,11 @@ import torch
 from model_fixtures import TINY, toy_world
 
 from psvl.cli import main
+from psvl.config import default
 from psvl.core.artifacts import read_frame, read_metadata, write_table
 from psvl.core.spans import iou
+from psvl.features.features import extract_features
+from psvl.frames.frames import extract_frames
 from psvl.localization.predict import Predictor
 from psvl.localization.train import TrainConfig, train
 from psvl.synth.render import write_mp4
@@ -25,7 +28,13 @@ torch.set_num_threads(1)
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("model")
     queries, feats = toy_world(n_videos=6)
-    train(queries, feats, out, TINY, TrainConfig(epochs=1, batch_size=8, threads=1, val_fraction=0.2))
+    train(
+        queries,
+        feats,
+        out,
+        TINY,
+        default(TrainConfig, "train", epochs=1, batch_size=8, threads=1, val_fraction=0.2),
+    )
     return out, queries, feats
 
 
@@ -146,9 +155,6 @@ def _write_mp4(path, n_frames: int = 32, fps: int = 8, size: int = 32) -> None:
 
 
 def test_predict_on_a_video_file_extracts_features_as_in_training_and_prints_seconds(tmp_path, capsys):
-    from psvl.features.features import extract_features
-    from psvl.frames.frames import extract_frames
-
     queries, feats = toy_world(n_videos=4, dim=512)
     feat_cfg = {
         "extractor": "resnet18",
@@ -162,7 +168,7 @@ def test_predict_on_a_video_file_extracts_features_as_in_training_and_prints_sec
         feats,
         tmp_path / "model",
         TINY,
-        TrainConfig(epochs=1, batch_size=8, threads=1),
+        default(TrainConfig, "train", epochs=1, batch_size=8, threads=1),
         provenance={"features": {"config": feat_cfg}, "frames": {"fps": 2.0, "size": 32, "jpeg_quality": 90}},
     )
     video = tmp_path / "my clip.mp4"

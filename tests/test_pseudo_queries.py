@@ -7,8 +7,11 @@ import pandas as pd
 import pytest
 
 from psvl.cli import main
+from psvl.config import default
 from psvl.core.artifacts import read_frame, read_metadata, write_table
-from psvl.language.pseudo_queries import QueriesConfig, compose, rank_nouns, verb_weights
+from psvl.language.nouns import rank_nouns
+from psvl.language.pseudo_queries import PseudoQueriesConfig, compose
+from psvl.language.verbs import verb_weights
 
 
 def _dets(rows):
@@ -60,7 +63,13 @@ def test_nouns_are_ranked_by_score_weighted_frequency_inside_the_window():
 
 
 def test_compose_skips_proposals_without_detections_and_keeps_unknown_nouns():
-    table, summary = compose(PROPOSALS, DETECTIONS, COOC, {"v1": 10.0, "v2": 6.0}, QueriesConfig(num_verbs=2))
+    table, summary = compose(
+        PROPOSALS,
+        DETECTIONS,
+        COOC,
+        {"v1": 10.0, "v2": 6.0},
+        default(PseudoQueriesConfig, "pseudo_queries", num_verbs=2),
+    )
     df = table.to_pandas()
     assert df["query_id"].tolist() == ["v1#p0#q0", "v1#p1#q0", "v2#p0#q0"]
     assert summary["proposals_without_detections"] == 1
@@ -90,11 +99,17 @@ def test_same_seed_gives_same_queries_and_another_seed_differs():
             "count": 1,
         }
     )
-    cfg = QueriesConfig(per_proposal=50, num_verbs=3, seed=7)
+    cfg = default(PseudoQueriesConfig, "pseudo_queries", per_proposal=50, num_verbs=3, seed=7)
     a, _ = compose(props, dets, cooc, None, cfg)
     b, _ = compose(props.iloc[::-1], dets.sample(frac=1, random_state=1), cooc, None, cfg)
     assert a.equals(b)
-    c, _ = compose(props, dets, cooc, None, QueriesConfig(per_proposal=50, num_verbs=3, seed=8))
+    c, _ = compose(
+        props,
+        dets,
+        cooc,
+        None,
+        default(PseudoQueriesConfig, "pseudo_queries", per_proposal=50, num_verbs=3, seed=8),
+    )
     assert a.column("verbs").to_pylist() != c.column("verbs").to_pylist()
     # each of the 50 queries has its own sample of 3 distinct verbs
     verbs = a.column("verbs").to_pylist()[:50]  # v1#p0's 50 queries
@@ -121,7 +136,14 @@ def test_verb_sampling_follows_p_verb_given_nouns_and_temperature():
             dets,
             cooc,
             None,
-            QueriesConfig(per_proposal=4000, num_verbs=1, temperature=temp, verb_weighting="probability"),
+            default(
+                PseudoQueriesConfig,
+                "pseudo_queries",
+                per_proposal=4000,
+                num_verbs=1,
+                temperature=temp,
+                verb_weighting="probability",
+            ),
         )
         first[temp] = np.mean([v[0] == "bounce" for v in table.column("verbs").to_pylist()])
     assert first[1.0] == pytest.approx(0.8, abs=0.03)
@@ -218,10 +240,14 @@ def test_compose_command_uses_only_train_videos_and_stores_the_summary(tmp_path)
 
 
 def test_no_detections_at_all_gives_an_empty_table_and_counts_every_proposal():
-    table, summary = compose(PROPOSALS, DETECTIONS.iloc[:0], COOC, None, QueriesConfig())
+    table, summary = compose(
+        PROPOSALS, DETECTIONS.iloc[:0], COOC, None, default(PseudoQueriesConfig, "pseudo_queries")
+    )
     assert table.num_rows == 0
     assert summary["proposals_without_detections"] == 4 and summary["queries"] == 0
     empty_corpus = COOC.iloc[:0]
-    table, summary = compose(PROPOSALS, DETECTIONS, empty_corpus, None, QueriesConfig())
+    table, summary = compose(
+        PROPOSALS, DETECTIONS, empty_corpus, None, default(PseudoQueriesConfig, "pseudo_queries")
+    )
     assert table.num_rows == 3 and summary["queries_without_verbs"] == 3
     assert table.column("tokens").to_pylist()[0] == ["ball", "cube", "star"]

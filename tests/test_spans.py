@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from psvl.core import spans
 
@@ -89,3 +90,13 @@ def test_segment_mask_never_empty_for_a_tiny_span():
 
 def test_clip_orders_and_bounds():
     np.testing.assert_allclose(spans.clip([[12, -2]], 10.0), [[0, 10]])
+
+
+def test_segment_centres_are_relative_to_the_real_length_in_numpy_and_torch():
+    c = spans.segment_centres(np.array([4, 2]), 4)
+    assert c.dtype == np.float64
+    np.testing.assert_allclose(c, [[0.125, 0.375, 0.625, 0.875], [0.25, 0.75, 1.25, 1.75]])
+    t = spans.segment_centres(torch.tensor([4, 2]), 4)
+    assert t.dtype == torch.float32
+    np.testing.assert_allclose(t.numpy(), c, rtol=1e-7)
+    assert spans.segment_centres(np.array([0]), 2).tolist() == [[0.5, 1.5]]  # no division by zero

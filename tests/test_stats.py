@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pyarrow.parquet as pq
+
 from psvl.cli import main
 from psvl.core.artifacts import write_table
+from psvl.evaluation.stats import collect
 
 
 def _results(root):
@@ -93,8 +96,6 @@ def test_stats_counts_rows_videos_and_failures_per_stage(tmp_path):
 
 def test_stats_reads_only_the_video_id_column_mock_read_table(tmp_path, monkeypatch):
     """The frames' JPEG column is never read (mock at the pyarrow boundary records the columns asked for)."""
-    import pyarrow.parquet as pq
-
     _results(tmp_path)
     asked = []
     real = pq.read_table
@@ -104,8 +105,6 @@ def test_stats_reads_only_the_video_id_column_mock_read_table(tmp_path, monkeypa
         return real(path, columns=columns, **kw)
 
     monkeypatch.setattr(pq, "read_table", spy)
-    from psvl.evaluation.stats import collect
-
     collect(tmp_path)
     assert asked and all(cols in {("video_id",), ("split",)} for cols in asked)
 
@@ -113,8 +112,6 @@ def test_stats_reads_only_the_video_id_column_mock_read_table(tmp_path, monkeypa
 def test_a_file_that_is_not_parquet_is_listed_and_the_rest_still_counted(tmp_path):
     _results(tmp_path)
     (tmp_path / "frames" / "00002.parquet").write_bytes(b"PAR1 but truncated")
-    from psvl.evaluation.stats import collect
-
     stats = collect(tmp_path)
     assert stats["artifacts"]["frames"] == {
         "files": 3,

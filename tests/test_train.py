@@ -9,13 +9,14 @@ import pytest
 import torch
 from model_fixtures import TINY, toy_world
 
+from psvl.config import default
 from psvl.core.artifacts import read_frame
 from psvl.localization.batches import QueryDataset
 from psvl.localization.train import TrainConfig, split_videos, train
 from psvl.localization.vocab import Vocab
 
 torch.set_num_threads(1)
-CFG = TrainConfig(epochs=3, batch_size=8, lr=2e-3, val_fraction=0.25, seed=3, threads=1)
+CFG = default(TrainConfig, "train", epochs=3, batch_size=8, lr=2e-3, val_fraction=0.25, seed=3, threads=1)
 
 
 def weights(path):

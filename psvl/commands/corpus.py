@@ -10,6 +10,8 @@ import argparse
 import logging
 
 from psvl.commands._common import add_config_arguments, load_config
+from psvl.config import build
+from psvl.language.corpus import CorpusConfig, corpus_statistics, read_sentences, write_outputs
 
 log = logging.getLogger("psvl.corpus")
 
@@ -31,9 +33,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.config import build
-    from psvl.language.corpus import CorpusConfig, corpus_statistics, read_sentences, write_outputs
-
     cfg = build(CorpusConfig, load_config(args)["corpus"])
     sentences = read_sentences(args.corpus)
     log.info("%d lines read from %s", len(sentences), args.corpus)

@@ -8,6 +8,9 @@ import json
 import logging
 
 from psvl.commands._common import add_config_arguments, load_config
+from psvl.core.artifacts import read_frame, read_metadata, write_json
+from psvl.language.eval_pseudo_queries import evaluate_pseudo_queries, read_truth
+from psvl.language.tagger import Tagger
 
 log = logging.getLogger("psvl.eval_pseudo_queries")
 
@@ -24,10 +27,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.core.artifacts import read_frame, read_metadata, write_json
-    from psvl.language.eval_pseudo_queries import evaluate_pseudo_queries, read_truth
-    from psvl.language.tagger import Tagger
-
     tagger = Tagger.from_config(load_config(args)["corpus"])
     queries = read_frame(args.pseudo_queries, "pseudo_queries")
     truth = read_truth(args.annotations, args.events, tagger)

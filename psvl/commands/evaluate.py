@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 
+from psvl import config
 from psvl.commands._common import add_config_arguments, load_config
+from psvl.core.artifacts import write_json, write_table
+from psvl.datasets.predictions import read_ground_truth, read_moments, read_predictions
+from psvl.evaluation import plots
+from psvl.evaluation.evaluate import EvalConfig, evaluate_with_table, per_query, window_groups
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +50,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl import config
-    from psvl.core.artifacts import write_json, write_table
-    from psvl.datasets.predictions import read_ground_truth, read_moments, read_predictions
-    from psvl.evaluation import plots
-    from psvl.evaluation.evaluate import EvalConfig, evaluate_with_table, per_query, window_groups
-
     cfg = config.build(EvalConfig, load_config(args)["eval"])
     gt = read_ground_truth(args.gt, args.durations)
     pred = read_predictions(args.pred)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import argparse
 import logging
 
+from psvl.core.artifacts import read_frame
+from psvl.datasets import write_pseudo_queries
+
 log = logging.getLogger(__name__)
 
 
@@ -15,9 +18,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.core.artifacts import read_frame
-    from psvl.datasets import write_pseudo_queries
-
     df = read_frame(args.pseudo_queries, "pseudo_queries")
     write_pseudo_queries(df, args.out)
     log.info(

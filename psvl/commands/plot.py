@@ -8,6 +8,9 @@ import json
 import logging
 from pathlib import Path
 
+from psvl.core.artifacts import read_frame
+from psvl.evaluation import plots
+
 log = logging.getLogger(__name__)
 
 
@@ -26,9 +29,6 @@ def _load_json(path: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.core.artifacts import read_frame
-    from psvl.evaluation import plots
-
     out = Path(args.out_dir)
     if not (args.stats or args.train_log or args.metrics):
         log.warning("nothing to plot: give --stats, --train-log and/or --metrics")

@@ -1,4 +1,4 @@
-"""`psvl predict`: localize test queries in batch, or one query in one video file."""
+"""`psvl predict`: localize test queries in batch, or one query in one video file (config section `predict`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ import json
 import logging
 import sys
 
+import torch
+
 from psvl.commands._common import add_config_arguments, load_config
+from psvl.config import ConfigError, build
+from psvl.core.artifacts import read_frame, write_table
+from psvl.core.spans import recall_at
+from psvl.features.features import load_features
+from psvl.localization.predict import PredictConfig, Predictor
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.config import ConfigError
-    from psvl.localization.predict import Predictor
-
     cfg = load_config(args)
-    device = cfg["train"]["device"]
-    import torch
-
-    torch.set_num_threads(cfg["train"]["threads"])
-    predictor = Predictor.load(args.model, device)
+    predict_cfg = build(PredictConfig, cfg["predict"])
+    torch.set_num_threads(predict_cfg.threads)
+    predictor = Predictor.load(args.model, cfg=predict_cfg)
     if args.video:
         if not args.query:
             raise ConfigError("psvl predict --video needs --query TEXT")
@@ -72,10 +74,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not (args.test_queries and args.features and args.out):
         raise ConfigError("psvl predict: give --test-queries, --features and --out, or --video and --query")
-    from psvl.core.artifacts import read_frame, write_table
-    from psvl.core.spans import recall_at
-    from psvl.features.features import load_features
-
     queries = read_frame(args.test_queries, "test_queries")
     table = predictor.predict_table(queries, load_features(args.features))
     write_table(

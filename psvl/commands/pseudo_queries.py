@@ -8,6 +8,8 @@ import json
 import logging
 
 from psvl.commands._common import add_config_arguments, load_config
+from psvl.config import build
+from psvl.language.pseudo_queries import PseudoQueriesConfig, compose, load_inputs, write_pseudo_queries
 
 log = logging.getLogger("psvl.pseudo_queries")
 
@@ -25,10 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.config import build
-    from psvl.language.pseudo_queries import QueriesConfig, compose, load_inputs, write_pseudo_queries
-
-    cfg = build(QueriesConfig, load_config(args)["pseudo_queries"])
+    cfg = build(PseudoQueriesConfig, load_config(args)["pseudo_queries"])
     inputs = load_inputs(args.manifest, args.proposals, args.detections, args.features, args.cooccurrence)
     log.info(
         "%d train proposals, %d detections, %d noun-verb pairs",

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 
+from psvl.core.artifacts import write_json
+from psvl.evaluation.stats import collect
+
 log = logging.getLogger(__name__)
 
 
@@ -14,9 +17,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.core.artifacts import write_json
-    from psvl.evaluation.stats import collect
-
     stats = collect(args.results)
     write_json(stats, args.out)
     log.info("counts: %s", ", ".join(f"{k} {v}" for k, v in stats["counts"].items()))

@@ -7,6 +7,8 @@ import argparse
 import logging
 
 from psvl.commands._common import add_config_arguments, load_config
+from psvl.language.tagger import Tagger
+from psvl.language.test_queries import read_any_annotations, simplify_annotations, write_test_queries
 
 log = logging.getLogger("psvl.test_queries")
 
@@ -24,9 +26,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.language.tagger import Tagger
-    from psvl.language.test_queries import read_any_annotations, simplify_annotations, write_test_queries
-
     tagger = Tagger.from_config(load_config(args)["corpus"])
     if args.text:
         for tokens in tagger.simplify(args.text):

@@ -6,6 +6,15 @@ import argparse
 import logging
 
 from psvl.commands._common import add_config_arguments, load_config
+from psvl.config import ConfigError, build, default
+from psvl.core.artifacts import read_frame, read_metadata
+from psvl.datasets.psvl_json import read_pseudo_queries
+from psvl.features.features import FeaturesConfig, load_features
+from psvl.features.precomputed import import_features
+from psvl.localization.batches import features_dict_from_frame
+from psvl.localization.model import ModelConfig
+from psvl.localization.train import TrainConfig, train
+from psvl.localization.vocab import corpus_words
 
 log = logging.getLogger(__name__)
 
@@ -39,35 +48,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _queries(args: argparse.Namespace, cfg: dict):
-    from psvl.config import ConfigError
-    from psvl.core.artifacts import read_frame
-
     pq_path = args.pseudo_queries or (cfg["dataset"]["pseudo_labels"] if not args.psvl_json else None)
     if args.psvl_json:
-        from psvl.datasets.psvl_json import read_pseudo_queries
-
         return read_pseudo_queries(args.psvl_json), {"pseudo_queries": args.psvl_json}
     if not pq_path:
         raise ConfigError("psvl train: give --pseudo-queries PARQUET or --psvl-json JSON")
     if str(pq_path).endswith(".json"):
-        from psvl.datasets.psvl_json import read_pseudo_queries
-
         return read_pseudo_queries(pq_path), {"pseudo_queries": str(pq_path)}
     return read_frame(pq_path, "pseudo_queries"), {"pseudo_queries": str(pq_path)}
 
 
 def _features(args: argparse.Namespace, cfg: dict, queries):
-    from psvl.config import ConfigError
-    from psvl.core.artifacts import read_metadata
-    from psvl.features.features import load_features
-
     features_dir = args.features_dir or (cfg["dataset"]["features_dir"] if not args.features else None)
     if features_dir:
-        from psvl.features.features import FeaturesConfig
-        from psvl.features.precomputed import import_features
-        from psvl.localization.batches import features_dict_from_frame
-
-        fcfg = FeaturesConfig(extractor="precomputed", precomputed_path=str(features_dir))
+        fcfg = default(
+            FeaturesConfig, "features", extractor="precomputed", precomputed_path=str(features_dir)
+        )
         durations = queries.groupby("video_id")["duration_s"].first().astype(float).to_dict()
         df = import_features(fcfg, sorted(durations), durations)
         meta = {
@@ -81,19 +77,13 @@ def _features(args: argparse.Namespace, cfg: dict, queries):
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.config import build
-    from psvl.localization.train import ModelSettings, TrainConfig, train
-
     cfg = load_config(args)
-    model_cfg = build(ModelSettings, cfg["model"])
+    model_cfg = build(ModelConfig, cfg["model"])
     train_cfg = build(TrainConfig, cfg["train"])
     queries, sources = _queries(args, cfg)
     features, feat_meta = _features(args, cfg, queries)
     words = None
     if args.vocab and model_cfg.vocab_from_corpus:
-        from psvl.core.artifacts import read_frame
-        from psvl.localization.vocab import corpus_words
-
         words = corpus_words(read_frame(args.vocab, "vocab"))
     provenance = {"features": feat_meta, "inputs": sources, "frames": cfg["frames"]}
     result = train(

@@ -1,4 +1,5 @@
-"""Temporal span math in one place: IoU, pairwise IoU, seconds<->normalized, clipping, resampling.
+"""Temporal span math in one place: IoU, pairwise IoU, seconds<->normalized, clipping, resampling, and
+where a segment's centre lies.
 
 Every other module calls these instead of re-deriving IoU. Spans are `[start, end]` arrays of shape
 (..., 2), in seconds on disk and normalized to [0, 1] inside the model. A zero-length span has IoU 0 with
@@ -98,10 +99,24 @@ def segment_mask(spans_norm, n_segments: int, n_valid=None) -> np.ndarray:
     """
     spans = np.clip(order(spans_norm).reshape(-1, 2), 0.0, 1.0)
     n_valid = np.broadcast_to(np.asarray(n_segments if n_valid is None else n_valid), (len(spans),))
-    pos = np.arange(n_segments)[None, :]
-    valid = pos < n_valid[:, None]
-    centres = (pos + 0.5) / np.maximum(n_valid[:, None], 1)
+    valid = np.arange(n_segments)[None, :] < n_valid[:, None]
+    centres = segment_centres(n_valid, n_segments)
     inside = (centres >= spans[:, :1]) & (centres <= spans[:, 1:]) & valid
     mid = np.minimum(((spans[:, 0] + spans[:, 1]) / 2 * n_valid).astype(np.int64), np.maximum(n_valid - 1, 0))
     inside[np.arange(len(spans)), mid] |= n_valid > 0
     return inside
+
+
+def segment_centres(n_valid, n_segments: int):
+    """Each segment's centre as a fraction of its video's real length: (i + 0.5) / n_valid, (N, n_segments).
+
+    `n_valid` (N,) counts the real (unpadded) segments of each video (at least 1 is assumed); positions
+    past it lie beyond 1. A numpy array gives float64; a torch tensor gives float32 on its device (the
+    model's positional encoding and its regression head read positions this way).
+    """
+    if isinstance(n_valid, np.ndarray):
+        return (np.arange(n_segments)[None, :] + 0.5) / np.maximum(n_valid[:, None], 1)
+    import torch  # lazy: the tensor's caller already imported torch; numpy callers never pay for it
+
+    n = n_valid[:, None].clamp(min=1).to(torch.float32)
+    return (torch.arange(n_segments, device=n_valid.device, dtype=torch.float32)[None, :] + 0.5) / n

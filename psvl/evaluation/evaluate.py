@@ -35,12 +35,12 @@ MATCH_MODES = ("auto", "query_id", "video_order")
 
 @dataclass
 class EvalConfig:
-    """The `eval` config section (defaults live in the config schema)."""
+    """The `eval` config section (fields only; the defaults live in the config schema)."""
 
-    plot_videos: int = 8
-    seed: int = 0
-    match: str = "auto"
-    histogram_bins: int = 20
+    plot_videos: int
+    seed: int
+    match: str
+    histogram_bins: int
 
 
 def match(pred: pd.DataFrame, gt: pd.DataFrame, how: str = "auto") -> tuple[pd.DataFrame, str, int]:

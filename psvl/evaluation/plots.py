@@ -36,7 +36,8 @@ STAGES: list[tuple[str, str | None, str | None]] = [
 
 
 def _pyplot():
-    import matplotlib
+    """pyplot on the Agg backend (files only, no display)."""
+    import matplotlib  # lazy: `psvl evaluate` without --plots never loads matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
@@ -192,7 +193,7 @@ def stage_diagram(
 ) -> Path:
     """The workflow's stages as a left-to-right chain of boxes, each with its count from stats.json."""
     plt = _pyplot()
-    from matplotlib.patches import FancyBboxPatch
+    from matplotlib.patches import FancyBboxPatch  # lazy: after _pyplot chose the backend
 
     counts, failures = dict(counts or {}), dict(failures or {})
     n = len(STAGES)

@@ -15,13 +15,14 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from psvl.core.artifacts import write_json, write_table
-from psvl.language.tagger import DEFAULT_STOP_VERBS, Tagged, Tagger
+from psvl.datasets import read_annotations
+from psvl.language.tagger import Tagged, Tagger
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +31,15 @@ TEXT_SUFFIXES = {".txt", ".text", ".csv", ".tsv", ""}
 
 @dataclass
 class CorpusConfig:
-    """The `corpus` config section (defaults live in the config schema; these mirror them for tests)."""
+    """The `corpus` config section (fields only; the defaults live in the config schema)."""
 
-    model: str = "en_core_web_sm"
-    alpha: float = 0.1
-    stop_verbs: list[str] = field(default_factory=lambda: list(DEFAULT_STOP_VERBS))
-    batch_size: int = 512
-    n_process: int = 1
-    plot_nouns: int = 8
-    plot_verbs: int = 5
+    model: str
+    alpha: float
+    stop_verbs: list[str]
+    batch_size: int
+    n_process: int
+    plot_nouns: int
+    plot_verbs: int
 
     def tagger(self, n_process: int | None = None) -> Tagger:
         return Tagger.from_config(self.__dict__, n_process)
@@ -52,8 +53,6 @@ def read_sentences(path: str | Path) -> list[str]:
     path = Path(path)
     if path.suffix.lower() in TEXT_SUFFIXES and not _is_charades_txt(path):
         return path.read_text(encoding="utf-8", errors="replace").splitlines()
-    from psvl.datasets import read_annotations
-
     return read_annotations(path)["sentence"].astype(str).tolist()
 
 
@@ -157,7 +156,7 @@ def plot_top_verbs(
     cooc: pd.DataFrame, vocab: pd.DataFrame, path: str | Path, n_nouns: int, n_verbs: int
 ) -> Path:
     """One small bar chart of the top P(v | n) per most frequent noun (written atomically)."""
-    import matplotlib
+    import matplotlib  # lazy: importing this module (tests, benchmarks) never loads matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

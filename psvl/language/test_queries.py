@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from psvl.core.artifacts import write_table
+from psvl.datasets import read_annotations
 from psvl.language.tagger import Tagger
 
 log = logging.getLogger(__name__)
@@ -18,8 +19,6 @@ log = logging.getLogger(__name__)
 
 def read_any_annotations(path: str | Path, durations: str | Path | None = None) -> pd.DataFrame:
     """The annotations table of any supported file (psvl.datasets.read_annotations)."""
-    from psvl.datasets import read_annotations
-
     return read_annotations(path, durations)
 
 

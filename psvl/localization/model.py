@@ -1,7 +1,8 @@
 """PSVLNet: PSVL's cross-modality two-stage attention network, top to bottom (nanoGPT style).
 
 Small blocks first (masked helpers, GRU encoder, query/video encoders, the fusion layer, non-local
-block, regression head), then `PSVLConfig` and `PSVLNet`, which composes them.
+block, regression head), then `ModelConfig` (the `model` config section), `PSVLConfig` (what builds the
+network) and `PSVLNet`, which composes them.
 
 Parameter parity with the released reference (Charades config: vocab 506, word 300, video 1024, GRU 256
 per direction, fusion 256 with 1 head and 3 layers per block, 2 non-local blocks of 4 heads) is 8,207,482
@@ -19,12 +20,14 @@ parameters; `tests/test_model.py` pins every part. What differs from the referen
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from psvl.core.spans import segment_centres
 
 
 def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -41,8 +44,7 @@ def positional_encoding(mask: torch.Tensor, dim: int) -> torch.Tensor:
     Parameter-free, zero on padding. Relative, so a moment's normalized position reads the same in short
     and long (or padded) videos: the attentive pooling then carries where it looked into the regression.
     """
-    n = mask.sum(1, keepdim=True).clamp(min=1).to(torch.float32)
-    pos = (torch.arange(mask.size(1), device=mask.device, dtype=torch.float32)[None, :] + 0.5) / n
+    pos = segment_centres(mask.sum(1), mask.size(1))
     freqs = torch.pi * torch.arange(1, dim // 2 + 1, device=mask.device, dtype=torch.float32)
     angles = pos[..., None] * freqs
     pe = torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1)
@@ -196,8 +198,7 @@ class RegressionHead(nn.Module):
         pooled = self.fc(torch.bmm(weights[:, None, :].to(x.dtype), x).squeeze(1))
         a, b = self.mlp(pooled).float().unbind(-1)
         # the moment the attention implies (positions are segment centres, relative to the real length)
-        n = mask.sum(1, keepdim=True).clamp(min=1).float()
-        pos = (torch.arange(mask.size(1), device=mask.device, dtype=torch.float32)[None, :] + 0.5) / n
+        pos = segment_centres(mask.sum(1), mask.size(1))
         mean = (weights * pos).sum(1)
         std = ((weights * (pos - mean[:, None]) ** 2).sum(1) + 1e-8).sqrt()
         eps = 1e-4
@@ -210,17 +211,44 @@ class RegressionHead(nn.Module):
 
 
 @dataclass
+class ModelConfig:
+    """The `model` config section: the network's widths plus how its inputs are shaped (schema defaults)."""
+
+    num_segments: int
+    word_dim: int
+    hidden: int
+    fusion_dim: int
+    fusion_heads: int
+    fusion_layers: int
+    nonlocal_blocks: int
+    nonlocal_heads: int
+    dropout: float
+    max_query_tokens: int
+    vocab_from_corpus: bool
+    normalize_video: bool
+
+
+@dataclass
 class PSVLConfig:
-    vocab_size: int = 506
-    video_dim: int = 1024
-    word_dim: int = 300
-    hidden: int = 256  # GRU hidden size per direction
-    fusion_dim: int = 256
-    fusion_heads: int = 1
-    fusion_layers: int = 3
-    nonlocal_blocks: int = 2
-    nonlocal_heads: int = 4
-    dropout: float = 0.1
+    """What builds a PSVLNet: the `model` section's widths plus the data's sizes. Checkpoints store it as a
+    plain dict (`asdict`, in this field order) and rebuild it with `PSVLConfig(**stored)`."""
+
+    vocab_size: int
+    video_dim: int
+    word_dim: int
+    hidden: int  # GRU hidden size per direction
+    fusion_dim: int
+    fusion_heads: int
+    fusion_layers: int
+    nonlocal_blocks: int
+    nonlocal_heads: int
+    dropout: float
+
+    @classmethod
+    def from_model(cls, model: ModelConfig, vocab_size: int, video_dim: int) -> PSVLConfig:
+        """The network of the `model` section for a vocabulary and feature width."""
+        shared = {f.name: getattr(model, f.name) for f in fields(cls) if hasattr(model, f.name)}
+        return cls(vocab_size=vocab_size, video_dim=video_dim, **shared)
 
 
 class PSVLNet(nn.Module):

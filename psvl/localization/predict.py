@@ -3,7 +3,8 @@
 `Predictor.predict` returns plain lists `[[start_s, end_s, score]]` in seconds; the score is the share of
 the model's temporal attention that falls inside the predicted moment. `predict_table` localizes a whole
 test_queries table, encoding each video once; `encode_file` runs the same frame and feature extraction
-as training on one video, with the settings stored in the checkpoint.
+as training on one video, with the settings stored in the checkpoint. Device and batch size come from
+the `predict` config section (`PredictConfig`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,35 +20,58 @@ import numpy as np
 import pandas as pd
 import torch
 
+from psvl.config import default, defaults
 from psvl.core.devices import resolve_device
-from psvl.core.spans import iou, to_seconds
+from psvl.core.spans import iou, segment_centres, to_seconds
+from psvl.features.features import extract_features
+from psvl.frames.frames import extract_frames
+from psvl.language.tagger import simplify
 from psvl.localization.batches import pad_tokens, stack_videos
+from psvl.localization.checkpoints import load_checkpoint
 from psvl.localization.model import PSVLNet
-from psvl.localization.train import load_checkpoint
 from psvl.localization.vocab import Vocab
 
 log = logging.getLogger(__name__)
 
 
-class Predictor:
-    """A trained PSVLNet with its vocabulary and settings; holds the currently encoded video."""
+@dataclass
+class PredictConfig:
+    """The `predict` config section (fields only; the defaults live in the config schema)."""
 
-    def __init__(self, checkpoint: Mapping[str, Any], device: str | torch.device = "auto") -> None:
-        self.device = resolve_device(device) if isinstance(device, str) else device
+    device: str
+    threads: int
+    batch_size: int
+
+
+class Predictor:
+    """A trained PSVLNet with its vocabulary and settings; holds the currently encoded video.
+
+    `cfg` (the `predict` section) gives the device and the batch size of `predict_table`; None = the
+    schema's defaults. A checkpoint without stored model settings reads the `model` section's defaults.
+    """
+
+    def __init__(self, checkpoint: Mapping[str, Any], cfg: PredictConfig | None = None) -> None:
+        self.cfg = cfg or default(PredictConfig, "predict")
+        self.device = resolve_device(self.cfg.device)
         self.model = PSVLNet.from_checkpoint(checkpoint["model"]).to(self.device).eval()
         self.vocab = Vocab(checkpoint["vocab"], checkpoint.get("vocab_trained"))
         self.settings = dict(checkpoint.get("settings", {}))
         self.provenance = dict(checkpoint.get("provenance", {}))
-        model = self.settings.get("model", {})
-        self.num_segments = int(model.get("num_segments", 128))
-        self.max_tokens = int(model.get("max_query_tokens", 25))
+        model = {**defaults("model"), **self.settings.get("model", {})}
+        self.num_segments = int(model["num_segments"])
+        self.max_tokens = int(model["max_query_tokens"])
         self._video: tuple[torch.Tensor, torch.Tensor, float] | None = None
 
     @classmethod
-    def load(cls, path: str | os.PathLike, device: str = "auto") -> Predictor:
-        """From a model folder (its best.pt) or a checkpoint file."""
+    def load(
+        cls, path: str | os.PathLike, device: str | None = None, cfg: PredictConfig | None = None
+    ) -> Predictor:
+        """From a model folder (its best.pt) or a checkpoint file; `device` overrides `cfg.device`."""
         path = Path(path)
-        return cls(load_checkpoint(path / "best.pt" if path.is_dir() else path), device)
+        cfg = cfg or default(PredictConfig, "predict")
+        if device is not None:
+            cfg = replace(cfg, device=device)
+        return cls(load_checkpoint(path / "best.pt" if path.is_dir() else path), cfg)
 
     # -- one video ------------------------------------------------------------------------------
     def encode(self, features: np.ndarray, duration_s: float) -> Predictor:
@@ -58,21 +83,21 @@ class Predictor:
         return self
 
     def encode_file(self, path: str | os.PathLike, frames_cfg: Mapping[str, Any] | None = None) -> Predictor:
-        """Decode, sample frames and extract features of one video file exactly as for training."""
-        from psvl.features.features import extract_features
-        from psvl.frames.frames import extract_frames
+        """Decode, sample frames and extract features of one video file exactly as for training.
 
+        Frame settings missing from `frames_cfg` are the `frames` section's defaults."""
         feat_meta = dict(self.provenance.get("features", {}).get("config", {}))
         frames = dict(frames_cfg or {})
         if feat_meta.get("frames_fps"):
             frames["fps"] = feat_meta["frames_fps"]
         video_id = Path(path).stem
+        shaped = {**defaults("frames"), **frames}
         frames_df = extract_frames(
             path,
             video_id,
-            fps=float(frames.get("fps", 2.0)),
-            size=int(frames.get("size", 128)),
-            jpeg_quality=int(frames.get("jpeg_quality", 90)),
+            fps=float(shaped["fps"]),
+            size=int(shaped["size"]),
+            jpeg_quality=int(shaped["jpeg_quality"]),
         )
         if frames_df.empty:
             raise ValueError(f"{path}: no frames could be decoded")
@@ -91,8 +116,6 @@ class Predictor:
     def tokens(self, query: str | Sequence[str]) -> list[str]:
         """A query's tokens: a sentence is simplified to verb then noun lemmas (the test-query tagger)."""
         if isinstance(query, str):
-            from psvl.language.tagger import simplify
-
             return simplify([query])[0]
         return [str(t) for t in query]
 
@@ -111,12 +134,15 @@ class Predictor:
 
     # -- a table of queries -----------------------------------------------------------------------
     def predict_table(
-        self, queries: pd.DataFrame, features: Mapping[str, tuple], batch_size: int = 256
+        self, queries: pd.DataFrame, features: Mapping[str, tuple], batch_size: int | None = None
     ) -> pd.DataFrame:
         """Predictions (predictions schema) for a test_queries table; videos are encoded once each.
 
-        Queries whose video has no features get no row (the evaluator counts them as misses).
+        `batch_size` queries per forward pass (None: `cfg.batch_size`), over `batch_size // 4` videos
+        encoded at a time. Queries whose video has no features get no row (the evaluator counts them as
+        misses).
         """
+        batch_size = self.cfg.batch_size if batch_size is None else batch_size
         queries = queries.reset_index(drop=True)
         have = queries["video_id"].astype(str).isin(set(features)).to_numpy()
         if not have.all():
@@ -165,7 +191,6 @@ class Predictor:
 
 def attention_inside(attention: np.ndarray, moments: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The share of each query's attention weights on segments whose centre lies in its moment."""
-    n_valid = mask.sum(1)
-    centres = (np.arange(attention.shape[1])[None, :] + 0.5) / np.maximum(n_valid[:, None], 1)
+    centres = segment_centres(mask.sum(1), attention.shape[1])
     inside = (centres >= moments[:, :1]) & (centres <= moments[:, 1:]) & mask
     return (attention * inside).sum(1)

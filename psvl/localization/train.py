@@ -6,17 +6,18 @@ written atomically after every epoch; `resume=True` continues from it and ends w
 an uninterrupted run on CPU, because every random draw (shuffling, sampling phase, dropout) comes from
 generators whose states are saved with it. Checkpoints hold only tensors and plain Python values, so
 they load with `torch.load(weights_only=True)`.
+
+`train` reads top to bottom: a `Trainer` sets up (split, vocabulary, model, optimizer, schedule), resumes
+from last.pt when asked, then runs each epoch as `train_epoch`, `validate`, `log_epoch` and `save_epoch`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,57 +25,34 @@ import numpy as np
 import pandas as pd
 import torch
 
-from psvl.core.artifacts import write_table
 from psvl.core.devices import resolve_device
 from psvl.core.progress import progress
 from psvl.core.spans import iou, recall_at
 from psvl.localization.batches import QueryDataset, batches
-from psvl.localization.model import PSVLConfig, PSVLNet, localization_loss
+from psvl.localization.checkpoints import LOG_COLUMNS, fingerprint, save_checkpoint, try_load, write_log
+from psvl.localization.model import ModelConfig, PSVLConfig, PSVLNet, localization_loss
 from psvl.localization.vocab import Vocab
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class ModelSettings:
-    """The `model` config section (defaults live in the config schema)."""
-
-    num_segments: int = 128
-    word_dim: int = 300
-    hidden: int = 256
-    fusion_dim: int = 256
-    fusion_heads: int = 1
-    fusion_layers: int = 3
-    nonlocal_blocks: int = 2
-    nonlocal_heads: int = 4
-    dropout: float = 0.1
-    max_query_tokens: int = 25
-    vocab_from_corpus: bool = True
-    normalize_video: bool = True
-
-    def network(self, vocab_size: int, video_dim: int) -> PSVLConfig:
-        """The network's config: every PSVLConfig field this section shares, plus the data's sizes."""
-        shared = {f.name: getattr(self, f.name) for f in fields(PSVLConfig) if hasattr(self, f.name)}
-        return PSVLConfig(vocab_size=vocab_size, video_dim=video_dim, **shared)
-
-
-@dataclass
 class TrainConfig:
-    """The `train` config section (defaults live in the config schema)."""
+    """The `train` config section (fields only; the defaults live in the config schema)."""
 
-    epochs: int = 30
-    batch_size: int = 256
-    lr: float = 4e-4
-    min_lr_ratio: float = 0.05
-    weight_decay: float = 0.0
-    att_weight: float = 1.0
-    word_dropout: float = 0.1
-    val_fraction: float = 0.1
-    seed: int = 0
-    device: str = "auto"
-    threads: int = 2
-    amp: bool = True
-    cpu_bf16: bool = False
+    epochs: int
+    batch_size: int
+    lr: float
+    min_lr_ratio: float
+    weight_decay: float
+    att_weight: float
+    word_dropout: float
+    val_fraction: float
+    seed: int
+    device: str
+    threads: int
+    amp: bool
+    cpu_bf16: bool
 
 
 def split_videos(video_ids, val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
@@ -88,22 +66,6 @@ def split_videos(video_ids, val_fraction: float, seed: int) -> tuple[list[str], 
     order = np.random.default_rng(seed).permutation(len(vids))
     val = sorted(vids[i] for i in order[:n_val])
     return sorted(set(vids) - set(val)), val
-
-
-def _fingerprint(**parts: Any) -> str:
-    """What must match for `--resume` to continue a run instead of starting afresh."""
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _save(obj: Mapping[str, Any], path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(dict(obj), tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """A psvl checkpoint, loaded without unpickling arbitrary objects."""
-    return torch.load(path, map_location=map_location, weights_only=True)
 
 
 def evaluate_dataset(
@@ -120,31 +82,14 @@ def evaluate_dataset(
     return preds, iou(preds, data.spans)
 
 
-def train(
+def _datasets(
     queries: pd.DataFrame,
     features: Mapping[str, tuple],
-    out_dir: str | os.PathLike,
-    model_cfg: ModelSettings,
+    model_cfg: ModelConfig,
     train_cfg: TrainConfig,
-    corpus_words: list[str] | None = None,
-    resume: bool = False,
-    provenance: Mapping[str, Any] | None = None,
-    stop_after: int | None = None,
-) -> dict[str, Any]:
-    """Train on `queries` (pseudo_queries table) with `features` ({video_id: (T x D, starts, ends)}).
-
-    Writes best.pt, last.pt, vocab.json and train_log.parquet into `out_dir`; returns the best epoch's
-    validation metrics. `provenance` (e.g. the features' metadata) is stored in the checkpoints so that
-    `psvl predict --video` can rebuild the same features. `stop_after` ends this call after that many
-    epochs (a time-boxed run); a later call with `resume=True` continues where it stopped.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(train_cfg.threads)
-    device = resolve_device(train_cfg.device)
-    # CUDA: bf16 (else fp16 + GradScaler) autocast. CPU: float32 unless cpu_bf16 (CPUs with AVX512-BF16/AMX).
-    amp = (train_cfg.amp and device.type == "cuda") or (train_cfg.cpu_bf16 and device.type == "cpu")
-
+    corpus_words: list[str] | None,
+) -> tuple[Vocab, QueryDataset, QueryDataset, list[str]]:
+    """(vocabulary, train data, validation data, validation video ids): the split is by video."""
     train_ids, val_ids = split_videos(queries["video_id"], train_cfg.val_fraction, train_cfg.seed)
     is_train = queries["video_id"].astype(str).isin(set(train_ids)).to_numpy()
     vocab = Vocab.build(
@@ -163,180 +108,234 @@ def train(
         len(val_data.video_ids),
         len(vocab),
     )
+    return vocab, train_data, val_data, val_ids
 
-    net_cfg = model_cfg.network(len(vocab), train_data.video_dim)
-    settings = {"model": asdict(model_cfg), "train": asdict(train_cfg)}
-    fingerprint = _fingerprint(
-        net=asdict(net_cfg),
-        model=asdict(model_cfg),
-        train={k: v for k, v in asdict(train_cfg).items() if k not in ("device", "threads")},
-        vocab=vocab.tokens,
-        n_train=len(train_data),
-        n_val=len(val_data),
-    )
-    steps_per_epoch = -(-len(train_data) // train_cfg.batch_size)
 
-    torch.manual_seed(train_cfg.seed)
-    model = PSVLNet(net_cfg)
-    if model_cfg.normalize_video:
-        model.set_video_stats(*train_data.feature_stats())
-    model = model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer,
-        T_max=max(train_cfg.epochs * steps_per_epoch, 1),
-        eta_min=train_cfg.lr * train_cfg.min_lr_ratio,
-    )
-    data_rng = torch.Generator().manual_seed(train_cfg.seed)
-    start_epoch, best_score, rows, best = 0, -1.0, [], None
-    meta = {
-        "vocab": vocab.tokens,
-        # ids from here on are corpus-only words no training query had: their embeddings never trained
-        "vocab_trained": vocab.n_trained,
-        "settings": settings,
-        "provenance": dict(provenance or {}),
-        "val_videos": val_ids,
-    }
+class Trainer:
+    """One training run, in the order it happens: `__init__` sets up (threads and device, the video split,
+    vocabulary and datasets, then seeded: model, optimizer, cosine schedule, data generator);
+    `resume_from_last` restores a killed run's progress; each epoch is `train_epoch`, `validate`,
+    `log_epoch` and `save_epoch` (best.pt, last.pt, train_log.parquet)."""
 
-    last_path = out / "last.pt"
-    if resume and last_path.exists():
-        state = _try_load(last_path)
-        if state is not None and state.get("fingerprint") == fingerprint:
-            model.load_state_dict(state["model"]["state_dict"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            data_rng.set_state(state["rng"]["data"])
-            torch.set_rng_state(state["rng"]["torch"])
-            if device.type == "cuda" and "cuda" in state["rng"]:
-                torch.cuda.set_rng_state(state["rng"]["cuda"], device)
-            start_epoch, best_score, rows = state["epoch"], state["best_score"], list(state["log"])
-            best = state.get("best")
-            if best is not None and not (out / "best.pt").exists():  # e.g. removed by --rerun-incomplete
-                _save(best, out / "best.pt")
-            log.info("resuming from %s after epoch %d", last_path, start_epoch)
-        elif state is not None:
+    def __init__(
+        self,
+        queries: pd.DataFrame,
+        features: Mapping[str, tuple],
+        out: Path,
+        model_cfg: ModelConfig,
+        train_cfg: TrainConfig,
+        corpus_words: list[str] | None = None,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.out, self.cfg = out, train_cfg
+        torch.set_num_threads(train_cfg.threads)
+        self.device = device = resolve_device(train_cfg.device)
+        # CUDA: bf16 (else fp16 + GradScaler) autocast. CPU: float32 unless cpu_bf16 (CPUs with AVX512-BF16/AMX).
+        self.amp = (train_cfg.amp and device.type == "cuda") or (train_cfg.cpu_bf16 and device.type == "cpu")
+        self.vocab, self.train_data, self.val_data, val_ids = _datasets(
+            queries, features, model_cfg, train_cfg, corpus_words
+        )
+
+        net_cfg = PSVLConfig.from_model(
+            model_cfg, vocab_size=len(self.vocab), video_dim=self.train_data.video_dim
+        )
+        self.settings = {"model": asdict(model_cfg), "train": asdict(train_cfg)}
+        self.fingerprint = fingerprint(
+            net=asdict(net_cfg),
+            model=asdict(model_cfg),
+            train={k: v for k, v in asdict(train_cfg).items() if k not in ("device", "threads")},
+            vocab=self.vocab.tokens,
+            n_train=len(self.train_data),
+            n_val=len(self.val_data),
+        )
+        self.steps_per_epoch = -(-len(self.train_data) // train_cfg.batch_size)
+
+        torch.manual_seed(train_cfg.seed)
+        model = PSVLNet(net_cfg)
+        if model_cfg.normalize_video:
+            model.set_video_stats(*self.train_data.feature_stats())
+        self.model = model.to(device)
+        self.optimizer = torch.optim.Adam(
+            self.model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay
+        )
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.optimizer,
+            T_max=max(train_cfg.epochs * self.steps_per_epoch, 1),
+            eta_min=train_cfg.lr * train_cfg.min_lr_ratio,
+        )
+        self.data_rng = torch.Generator().manual_seed(train_cfg.seed)  # shuffling, phases, word dropout
+        # the progress resume_from_last restores; `best` is the best.pt checkpoint so far
+        self.start_epoch, self.best_score, self.rows, self.best = 0, -1.0, [], None
+        self.meta = {  # what every checkpoint carries besides the weights
+            "vocab": self.vocab.tokens,
+            # ids from here on are corpus-only words no training query had: their embeddings never trained
+            "vocab_trained": self.vocab.n_trained,
+            "settings": self.settings,
+            "provenance": dict(provenance or {}),
+            "val_videos": val_ids,
+        }
+
+    def resume_from_last(self) -> None:
+        """Continue from `last.pt` when it was written with the same settings and data (its fingerprint):
+        weights, optimizer, schedule, RNG states, epoch, log and best so far. Else the run starts afresh."""
+        last_path = self.out / "last.pt"
+        if not last_path.exists():
+            return
+        state = try_load(last_path)
+        if state is None:
+            return
+        if state.get("fingerprint") != self.fingerprint:
             log.warning("%s was trained with other settings or data; starting afresh", last_path)
-    vocab.save(out / "vocab.json")
+            return
+        self.model.load_state_dict(state["model"]["state_dict"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.data_rng.set_state(state["rng"]["data"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if self.device.type == "cuda" and "cuda" in state["rng"]:
+            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+        self.start_epoch, self.best_score, self.rows = state["epoch"], state["best_score"], list(state["log"])
+        self.best = state.get("best")
+        if (
+            self.best is not None and not (self.out / "best.pt").exists()
+        ):  # e.g. removed by --rerun-incomplete
+            save_checkpoint(self.best, self.out / "best.pt")
+        log.info("resuming from %s after epoch %d", last_path, self.start_epoch)
 
-    bf16 = device.type == "cpu" or torch.cuda.is_bf16_supported()
-    scaler = torch.amp.GradScaler(enabled=not bf16) if amp else None
-    amp_dtype = torch.bfloat16 if bf16 else torch.float16
-    end_epoch = train_cfg.epochs if stop_after is None else min(train_cfg.epochs, start_epoch + stop_after)
-    for epoch in range(start_epoch, end_epoch):
-        t0 = time.perf_counter()
+    def precision(self) -> tuple[torch.dtype, torch.amp.GradScaler | None]:
+        """The autocast dtype (bf16 where supported, else fp16) and, for fp16 autocast, a GradScaler."""
+        bf16 = self.device.type == "cpu" or torch.cuda.is_bf16_supported()
+        scaler = torch.amp.GradScaler(enabled=not bf16) if self.amp else None
+        return (torch.bfloat16 if bf16 else torch.float16), scaler
+
+    def train_epoch(
+        self, epoch: int, amp_dtype: torch.dtype, scaler: torch.amp.GradScaler | None
+    ) -> tuple[np.ndarray, float]:
+        """One pass over the training queries in a shuffled order: the mean (loss, loc loss, att loss) and
+        the seconds spent making batches."""
+        cfg, model, data = self.cfg, self.model, self.train_data
         model.train()
         sums = np.zeros(3)
         data_seconds = 0.0
         for rows_idx in progress(
-            batches(len(train_data), train_cfg.batch_size, data_rng),
-            desc=f"epoch {epoch + 1}/{train_cfg.epochs}",
-            total=steps_per_epoch,
+            batches(len(data), cfg.batch_size, self.data_rng),
+            desc=f"epoch {epoch + 1}/{cfg.epochs}",
+            total=self.steps_per_epoch,
             unit="batch",
         ):
             td = time.perf_counter()
-            b = train_data.collate(rows_idx, data_rng, train_cfg.word_dropout).to(device)
+            b = data.collate(rows_idx, self.data_rng, cfg.word_dropout).to(self.device)
             data_seconds += time.perf_counter() - td
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp):
+            with torch.autocast(self.device.type, dtype=amp_dtype, enabled=self.amp):
                 out_ = model(b.tokens, b.token_mask, b.video, b.video_mask)
-            losses = localization_loss(
-                out_["moment"], b.target, out_["attention"], b.guide, train_cfg.att_weight
-            )
-            optimizer.zero_grad(set_to_none=True)
+            losses = localization_loss(out_["moment"], b.target, out_["attention"], b.guide, cfg.att_weight)
+            self.optimizer.zero_grad(set_to_none=True)
             if scaler is not None and scaler.is_enabled():
                 scaler.scale(losses["loss"]).backward()
-                scaler.step(optimizer)
+                scaler.step(self.optimizer)
                 scaler.update()
             else:
                 losses["loss"].backward()
-                optimizer.step()
-            scheduler.step()
+                self.optimizer.step()
+            self.scheduler.step()
             n = len(rows_idx)
             sums += n * np.array([losses[k].item() for k in ("loss", "loc", "att")])
-        sums /= len(train_data)
-        val = _validate(model, val_data, train_cfg.batch_size, device, amp)
-        seconds = time.perf_counter() - t0
-        rows.append(
-            {
-                "epoch": epoch + 1,
-                "train_loss": float(sums[0]),
-                "train_loc_loss": float(sums[1]),
-                "train_att_loss": float(sums[2]),
-                "val_mIoU": float(val["mIoU"]),
-                "val_R@0.5": float(val["R@0.5"]),
-                "seconds": float(seconds),
-            }
-        )
+        sums /= len(data)
+        return sums, data_seconds
+
+    def validate(self) -> dict[str, float]:
+        """R@IoU and mIoU on the held-out videos (NaN when none are held out)."""
+        if len(self.val_data) == 0:
+            return {"mIoU": float("nan"), "R@0.5": float("nan"), "n_queries": 0}
+        _, ious = evaluate_dataset(self.model, self.val_data, self.cfg.batch_size, self.device, self.amp)
+        return recall_at(ious)
+
+    def log_epoch(self, epoch: int, sums: np.ndarray, val: dict, seconds: float, data_seconds: float) -> None:
+        """The epoch's train_log row, and its line in the log."""
+        values = [epoch + 1, *map(float, sums), float(val["mIoU"]), float(val["R@0.5"]), float(seconds)]
+        self.rows.append(dict(zip(LOG_COLUMNS, values)))
         log.info(
             "epoch %d/%d: loss %.4f (loc %.4f, att %.4f), val mIoU %.4f R@0.5 %.4f, %.1fs (data %.1f%%)",
             epoch + 1,
-            train_cfg.epochs,
+            self.cfg.epochs,
             *sums,
             val["mIoU"],
             val["R@0.5"],
             seconds,
             100 * data_seconds / max(seconds, 1e-9),
         )
+
+    def save_epoch(self, epoch: int, val: dict) -> None:
+        """best.pt when the validation mIoU improved, then last.pt and train_log.parquet (all atomic)."""
         # No validation videos: every epoch is "best" (the last one wins).
-        score = float(val["mIoU"]) if len(val_data) else float(epoch)
-        weights = model.to_checkpoint()
-        if score > best_score:
-            best_score = score
+        score = float(val["mIoU"]) if len(self.val_data) else float(epoch)
+        weights = self.model.to_checkpoint()
+        if score > self.best_score:
+            self.best_score = score
             cloned = {k: v.detach().clone() for k, v in weights["state_dict"].items()}
-            best = {**meta, "model": {**weights, "state_dict": cloned}, "epoch": epoch + 1, "val": val}
-            _save(best, out / "best.pt")
-        rng = {"data": data_rng.get_state(), "torch": torch.get_rng_state()}
-        if device.type == "cuda":
-            rng["cuda"] = torch.cuda.get_rng_state(device)
-        _save(
-            {
-                **meta,
-                "model": weights,
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "rng": rng,
+            self.best = {
+                **self.meta,
+                "model": {**weights, "state_dict": cloned},
                 "epoch": epoch + 1,
-                "best_score": best_score,
-                "best": best,  # so a resumed run can restore best.pt if it was removed
-                "log": rows,
-                "fingerprint": fingerprint,
-            },
-            last_path,
-        )
-        _write_log(rows, out / "train_log.parquet", settings)
-    if not (out / "best.pt").exists():  # only when no epoch ran and last.pt carried no best
-        _save(
-            best or {**meta, "model": model.to_checkpoint(), "epoch": start_epoch, "val": {}}, out / "best.pt"
-        )
-    _write_log(rows, out / "train_log.parquet", settings)
-    return {"best_score": best_score, "epochs": len(rows)}
+                "val": val,
+            }
+            save_checkpoint(self.best, self.out / "best.pt")
+        rng = {"data": self.data_rng.get_state(), "torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        last = {
+            **self.meta,
+            "model": weights,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": rng,
+            "epoch": epoch + 1,
+            "best_score": self.best_score,
+            "best": self.best,  # so a resumed run can restore best.pt if it was removed
+            "log": self.rows,
+            "fingerprint": self.fingerprint,
+        }
+        save_checkpoint(last, self.out / "last.pt")
+        write_log(self.rows, self.out / "train_log.parquet", self.settings)
 
 
-def _validate(model, data: QueryDataset, batch_size: int, device, amp: bool) -> dict[str, float]:
-    if len(data) == 0:
-        return {"mIoU": float("nan"), "R@0.5": float("nan"), "n_queries": 0}
-    _, ious = evaluate_dataset(model, data, batch_size, device, amp)
-    return recall_at(ious)
+def train(
+    queries: pd.DataFrame,
+    features: Mapping[str, tuple],
+    out_dir: str | os.PathLike,
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    corpus_words: list[str] | None = None,
+    resume: bool = False,
+    provenance: Mapping[str, Any] | None = None,
+    stop_after: int | None = None,
+) -> dict[str, Any]:
+    """Train on `queries` (pseudo_queries table) with `features` ({video_id: (T x D, starts, ends)}).
 
+    Writes best.pt, last.pt, vocab.json and train_log.parquet into `out_dir`; returns the best epoch's
+    validation metrics. `provenance` (e.g. the features' metadata) is stored in the checkpoints so that
+    `psvl predict --video` can rebuild the same features. `stop_after` ends this call after that many
+    epochs (a time-boxed run); a later call with `resume=True` continues where it stopped.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    run = Trainer(queries, features, out, model_cfg, train_cfg, corpus_words, provenance)
+    if resume:
+        run.resume_from_last()
+    run.vocab.save(out / "vocab.json")
 
-def _try_load(path: Path) -> dict[str, Any] | None:
-    try:
-        return load_checkpoint(path)
-    except Exception as exc:  # noqa: BLE001 - a truncated or foreign file: start afresh rather than fail
-        log.warning("cannot resume from %s (%s); starting afresh", path, exc)
-        return None
-
-
-def _write_log(rows: list[dict], path: Path, settings: Mapping[str, Any]) -> None:
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "epoch",
-            "train_loss",
-            "train_loc_loss",
-            "train_att_loss",
-            "val_mIoU",
-            "val_R@0.5",
-            "seconds",
-        ],
+    amp_dtype, scaler = run.precision()
+    end_epoch = (
+        train_cfg.epochs if stop_after is None else min(train_cfg.epochs, run.start_epoch + stop_after)
     )
-    write_table("train_log", frame, path, stage="train", shaping=settings)
+    for epoch in range(run.start_epoch, end_epoch):
+        t0 = time.perf_counter()
+        sums, data_seconds = run.train_epoch(epoch, amp_dtype, scaler)
+        val = run.validate()
+        run.log_epoch(epoch, sums, val, time.perf_counter() - t0, data_seconds)
+        run.save_epoch(epoch, val)
+    if not (out / "best.pt").exists():  # only when no epoch ran and last.pt carried no best
+        untrained = {"model": run.model.to_checkpoint(), "epoch": run.start_epoch, "val": {}}
+        save_checkpoint(run.best or {**run.meta, **untrained}, out / "best.pt")
+    write_log(run.rows, out / "train_log.parquet", run.settings)
+    return {"best_score": run.best_score, "epochs": len(run.rows)}

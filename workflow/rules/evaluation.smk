@@ -22,6 +22,8 @@ rule evaluate:
         ),
     log:
         f"{LOGS}/evaluate.log",
+    benchmark:
+        f"{BENCH}/evaluate.tsv"
     conda:
         "../../envs/psvl-cpu.yaml"
     resources:
@@ -57,6 +59,8 @@ rule stats:
         ),
     log:
         f"{LOGS}/stats.log",
+    benchmark:
+        f"{BENCH}/stats.tsv"
     conda:
         "../../envs/psvl-cpu.yaml"
     resources:
@@ -85,6 +89,8 @@ rule plot_run:
         ),
     log:
         f"{LOGS}/plot_run.log",
+    benchmark:
+        f"{BENCH}/plot_run.tsv"
     conda:
         "../../envs/psvl-cpu.yaml"
     resources:
@@ -108,6 +114,8 @@ rule plot_metrics:
         ),
     log:
         f"{LOGS}/plot_metrics.log",
+    benchmark:
+        f"{BENCH}/plot_metrics.tsv"
     conda:
         "../../envs/psvl-cpu.yaml"
     resources:

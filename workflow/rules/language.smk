@@ -65,6 +65,8 @@ rule eval_pseudo_queries:
         f"{R}/eval/pseudo_queries.json",
     log:
         f"{LOGS}/eval_pseudo_queries.log",
+    benchmark:
+        f"{BENCH}/eval_pseudo_queries.tsv"
     conda:
         "../../envs/psvl-cpu.yaml"
     resources:
@@ -85,6 +87,8 @@ rule test_queries:
         f"{R}/test_queries.parquet",
     log:
         f"{LOGS}/test_queries.log",
+    benchmark:
+        f"{BENCH}/test_queries.tsv"
     conda:
         "../../envs/psvl-cpu.yaml"
     resources:

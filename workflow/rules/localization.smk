@@ -40,15 +40,18 @@ rule predict:
         f"{R}/eval/predictions.parquet",
     log:
         f"{LOGS}/predict.log",
+    benchmark:
+        f"{BENCH}/predict.tsv"
     conda:
         "../../envs/psvl-cpu.yaml"
-    threads: 2
+    threads: config["predict"]["threads"]
     resources:
         runtime=30,
         mem_mb=4000,
+        gpu=1 if config["predict"]["device"].startswith("cuda") else 0,
     params:
         model=in_dir("model"),
-        cfg=sets("train"),
+        cfg=sets("predict"),
     shell:
         "psvl predict --model {params.model:q} --test-queries {input.queries:q} "
         "--features {input.features:q} --out {output:q} {params.cfg} > {log:q} 2>&1"
