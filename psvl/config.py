@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 import jsonschema
 import yaml
 
+from psvl.datasets.registry import DATASETS, DatasetConfig
+
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -89,23 +91,14 @@ def validate(config: Mapping[str, Any] | None) -> dict:
     return cfg
 
 
-_NEEDS = {
-    "custom": ["videos_dir", "corpus"],
-    "charades_sta": ["videos_dir", "annotations", "corpus"],
-    "activitynet_captions": ["videos_dir", "annotations", "corpus"],
-    "psvl_release": ["features_dir", "pseudo_labels", "annotations"],
-}
-
-
 def _check_dataset_paths(cfg: dict) -> None:
-    ds = cfg["dataset"]
-    missing = [k for k in _NEEDS.get(ds["name"], []) if not ds.get(k)]
+    """Every key the dataset's kind requires (psvl.datasets.registry) is set."""
+    ds = build(DatasetConfig, cfg["dataset"])
+    missing = [k for k in DATASETS.get(ds.name).requires if not getattr(ds, k)]
     if missing:
         raise ConfigError(
             "invalid config:\n  "
-            + "\n  ".join(
-                f"config.dataset.{k}: required when dataset.name is {ds['name']!r}" for k in missing
-            )
+            + "\n  ".join(f"config.dataset.{k}: required when dataset.name is {ds.name!r}" for k in missing)
         )
 
 

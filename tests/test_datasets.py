@@ -203,3 +203,105 @@ def test_convert_and_export_psvl_commands_write_readable_files(tmp_path):
             k: v for k, v in w.items() if k != "timestamp"
         }
         assert g["timestamp"] == pytest.approx(w["timestamp"], abs=1e-12)
+
+
+# --- the registry of dataset kinds (psvl.datasets.registry) ------------------------------------------
+
+
+def test_every_schema_dataset_name_is_a_registered_kind_and_back():
+    from psvl import config
+    from psvl.datasets.registry import DATASETS
+
+    enum = config.schema()["properties"]["dataset"]["properties"]["name"]["enum"]
+    assert sorted(enum) == DATASETS.names()
+
+
+def test_synthetic_sources_are_the_generated_world_and_count_the_configured_videos():
+    from psvl import config
+    from psvl.datasets.registry import DATASETS
+
+    cfg = config.validate({"synthetic": {"videos": 10}})
+    src = DATASETS.get("synthetic").sources(cfg, "results/synthetic")
+    assert src.videos_dir == "results/synthetic/world/videos"
+    assert (src.test, src.train, src.durations) == tuple(
+        f"results/synthetic/world/{f}" for f in ("test.txt", "train.txt", "durations.csv")
+    )
+    assert src.truth == "results/synthetic/world/events.parquet" and src.box_labels
+    assert src.count_videos() == 10
+
+
+def test_folder_sources_list_the_videos_and_name_the_configured_files(tmp_path):
+    from psvl import config
+    from psvl.datasets.registry import DATASETS
+
+    for name in ("a.mp4", "b.mkv", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    ds = {"name": "custom", "videos_dir": str(tmp_path), "corpus": "c.txt"}
+    src = DATASETS.get("custom").sources(config.validate({"dataset": ds}), "results/custom")
+    assert (src.videos_dir, src.corpus, src.test, src.truth, src.box_labels) == (
+        str(tmp_path),
+        "c.txt",
+        None,
+        None,
+        None,
+    )
+    assert src.count_videos() == 2
+
+
+def test_psvl_release_has_no_dag_and_says_what_to_run_instead():
+    from psvl.datasets.registry import DATASETS
+
+    kind = DATASETS.get("psvl_release")
+    assert not kind.has_dag and kind.sources is None
+    assert "psvl train --psvl-json" in kind.no_dag
+
+
+def test_required_dataset_keys_come_from_the_registry(monkeypatch):
+    from psvl import config
+    from psvl.datasets.registry import DATASETS, DatasetKind
+
+    kind = DatasetKind(requires=("videos_dir", "durations"), sources=lambda cfg, results: None, no_dag=None)
+    monkeypatch.setitem(DATASETS._items, "custom", kind)
+    with pytest.raises(config.ConfigError, match=r"config\.dataset\.durations: required when dataset\.name"):
+        config.validate({"dataset": {"name": "custom", "videos_dir": "v"}})
+
+
+def test_the_registry_and_config_import_without_pandas_pyarrow_or_torch():
+    code = (
+        "import sys, psvl.config, psvl.datasets.registry, psvl.datasets.videos; "
+        "print(sorted(m for m in ('pandas', 'pyarrow', 'torch') if m in sys.modules))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "[]"
+
+
+# --- predictions are read by the same parser as annotations ------------------------------------------
+
+
+def test_predictions_and_annotations_of_one_file_agree_on_every_format():
+    from psvl.datasets.predictions import read_predictions
+
+    for path in (CHARADES, ANET, PSVL, QVH):
+        ann, pred = read_annotations(path), read_predictions(path)
+        if path == QVH:  # predictions keep each query's top window: the first, without scores
+            ann = ann[~ann["query_id"].str.contains("#")]
+        assert pred["video_id"].tolist() == ann["video_id"].tolist(), path.name
+        assert pred["pred_start_s"].tolist() == ann["start_s"].tolist(), path.name
+        assert pred["pred_end_s"].tolist() == ann["end_s"].tolist(), path.name
+
+
+def test_prediction_files_may_leave_out_what_only_annotations_need(tmp_path):
+    from psvl.datasets.predictions import read_predictions
+
+    txt = tmp_path / "p.txt"
+    txt.write_text("v1 0 10\nv1 15 25##a sentence\n")
+    anet = tmp_path / "p.json"
+    anet.write_text(json.dumps({"v1": {"duration": 30, "timestamps": [[0, 10], [15, 25]]}}))
+    psvl = tmp_path / "q.json"
+    psvl.write_text(json.dumps([{"vid": "v1", "duration": 30, "timestamp": [0, 0.5], "qid": "a"}]))
+    assert read_predictions(txt)[["pred_start_s", "pred_end_s"]].to_numpy().tolist() == [[0, 10], [15, 25]]
+    assert read_predictions(anet)["pred_duration_s"].tolist() == [30.0, 30.0]
+    assert read_predictions(psvl)[["query_id", "pred_end_s"]].to_numpy().tolist() == [["a", 15.0]]
+    for path in (txt, anet, psvl):  # as annotations each lacks the sentence
+        with pytest.raises(ValueError, match=path.name):
+            read_annotations(path)

@@ -7,6 +7,10 @@ import logging
 
 import pandas as pd
 
+from psvl.core.artifacts import write_table
+from psvl.datasets.formats import read_annotations
+from psvl.datasets.table import empty_annotations, read_durations
+
 log = logging.getLogger(__name__)
 
 
@@ -19,8 +23,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def combine(test: pd.DataFrame | None, train: pd.DataFrame | None) -> pd.DataFrame:
     """One table with split set by file; ids that collide across the files get a `split:` prefix."""
-    from psvl.datasets import empty_annotations
-
     parts = []
     for split, df in (("test", test), ("train", train)):
         if df is not None and len(df):
@@ -36,9 +38,6 @@ def combine(test: pd.DataFrame | None, train: pd.DataFrame | None) -> pd.DataFra
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.core.artifacts import write_table
-    from psvl.datasets import read_annotations, read_durations
-
     durations = read_durations(args.durations) if args.durations else None
     test = read_annotations(args.test, durations, split="test") if args.test else None
     train = read_annotations(args.train, durations, split="train") if args.train else None

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 
+from psvl.datasets.formats import READERS, WRITERS, read_annotations, write_annotations
+
 log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from psvl.datasets import READERS, WRITERS
-
     parser.add_argument("input", help="annotation file in any supported format")
     parser.add_argument("--out", required=True, help="file to write; its suffix picks the format")
     parser.add_argument("--from", dest="src", choices=READERS.names(), help="input format (default: detect)")
@@ -22,8 +22,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.datasets import read_annotations, write_annotations
-
     df = read_annotations(args.input, args.durations, split=args.split, fmt=args.src)
     write_annotations(df, args.out, fmt=args.to)
     log.info("convert: %d queries of %d videos written to %s", len(df), df["video_id"].nunique(), args.out)

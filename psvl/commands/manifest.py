@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from psvl.core.artifacts import read_frame, write_table
+from psvl.datasets.manifest import build_manifest
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--videos-dir", required=True, help="folder of videos")
@@ -14,9 +17,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from psvl.core.artifacts import read_frame, write_table
-    from psvl.datasets.manifest import build_manifest
-
     test_ids: list[str] = []
     if args.annotations:
         ann = read_frame(args.annotations, "annotations", columns=["video_id", "split"])

@@ -1,9 +1,13 @@
-"""Dataset adapters: every format is read into the one annotations table (seconds) and written back.
+"""Datasets: the registry of dataset kinds, and one reader/writer per annotation or prediction format.
 
-`read_annotations(path, durations=None)` detects the format (Charades-STA txt, ActivityNet Captions json,
-QVHighlights-style JSONL, PSVL pseudo-label json, annotations/test_queries/pseudo_queries Parquet).
+- `DATASETS` (psvl.datasets.registry): each kind of dataset says where its videos, corpus and annotation
+  files come from and which config keys it requires; the Snakefile asks it at parse time.
+- `read_annotations(path, durations=None)` detects the format (Charades-STA txt, ActivityNet Captions
+  json, QVHighlights-style JSONL, PSVL pseudo-label json, annotations/test_queries/pseudo_queries Parquet)
+  and reads it into the one annotations table (seconds); `psvl.datasets.predictions` reads predictions
+  through the same per-format parsers.
 
-Names are imported on first use, so the Snakefile's `psvl.datasets.videos` import (at parse time) does
+Names are imported on first use, so the Snakefile's `psvl.datasets.registry` import (at parse time) does
 not pay for pandas and pyarrow.
 """
 
@@ -13,6 +17,9 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
+    "DATASETS": "psvl.datasets.registry",
+    "DatasetConfig": "psvl.datasets.registry",
+    "FormatError": "psvl.datasets.table",
     "READERS": "psvl.datasets.formats",
     "WRITERS": "psvl.datasets.formats",
     "detect_format": "psvl.datasets.formats",
@@ -25,8 +32,11 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "DATASETS",
     "READERS",
     "WRITERS",
+    "DatasetConfig",
+    "FormatError",
     "detect_format",
     "empty_annotations",
     "read_annotations",

@@ -11,13 +11,15 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
+from psvl.core.artifacts import write_table
 from psvl.core.registry import Registry
 from psvl.datasets.activitynet import read_activitynet, write_activitynet
 from psvl.datasets.charades import read_charades_sta, write_charades_sta
 from psvl.datasets.jsonl import read_jsonl, write_jsonl
 from psvl.datasets.psvl_json import read_psvl_annotations, write_psvl_annotations
-from psvl.datasets.table import annotations_frame, as_durations, fill_durations, guess_split
+from psvl.datasets.table import FormatError, annotations_frame, as_durations, fill_durations, guess_split
 
 Durations = str | os.PathLike | Mapping[str, float] | None
 
@@ -40,18 +42,27 @@ WRITERS.register("jsonl")(write_jsonl)
 WRITERS.register("psvl")(write_psvl_annotations)
 
 
+def read_parquet_columns(path: str | os.PathLike, needed: list[str], optional: list[str]) -> pd.DataFrame:
+    """The `needed` and (where present) `optional` columns of a Parquet table, and no others: the one
+    Parquet reader of annotations, test_queries, pseudo_queries and predictions tables."""
+    names = set(pq.read_schema(path).names)
+    missing = [c for c in needed if c not in names]
+    if missing:
+        raise FormatError(f"{path}: Parquet file lacks columns {', '.join(missing)} (has {sorted(names)})")
+    return pq.read_table(path, columns=[c for c in needed + optional if c in names]).to_pandas()
+
+
 @READERS.register("parquet")
 def read_parquet_annotations(path: str | os.PathLike, durations: Durations = None, split: str | None = None):
     """annotations.parquet as is; test_queries / pseudo_queries Parquet become annotations (sentence from
     the tokens when there is no sentence column)."""
-    import pyarrow.parquet as pq
-
-    df = pq.read_table(path).to_pandas()
-    if "sentence" not in df and "tokens" in df:
-        df["sentence"] = [" ".join(t) for t in df["tokens"]]
-    missing = {"video_id", "sentence", "start_s", "end_s"} - set(df.columns)
-    if missing:
-        raise ValueError(f"{path}: not an annotation table; lacks columns {sorted(missing)}")
+    names = pq.read_schema(path).names
+    text = "tokens" if "sentence" not in names and "tokens" in names else "sentence"
+    df = read_parquet_columns(
+        path, ["video_id", text, "start_s", "end_s"], ["query_id", "split", "duration_s"]
+    )
+    if text == "tokens":
+        df["sentence"] = [" ".join(t) for t in df.pop("tokens")]
     if "duration_s" not in df:
         df["duration_s"] = float("nan")
     keep = [
@@ -65,8 +76,6 @@ def read_parquet_annotations(path: str | os.PathLike, durations: Durations = Non
 
 @WRITERS.register("parquet")
 def write_parquet_annotations(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    from psvl.core.artifacts import write_table
-
     return write_table("annotations", df, path, stage="annotations")
 
 
@@ -74,7 +83,8 @@ SUFFIXES = {".txt": "charades_sta", ".jsonl": "jsonl", ".parquet": "parquet"}
 
 
 def detect_format(path: str | os.PathLike) -> str:
-    """The format name of an annotation file, from its suffix (and, for .json, its top-level type)."""
+    """The format name of an annotation or predictions file, from its suffix (and, for .json, its
+    top-level type)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in SUFFIXES:
@@ -86,11 +96,9 @@ def detect_format(path: str | os.PathLike) -> str:
             return "psvl"
         if head.startswith("{"):
             return "activitynet"
-        raise ValueError(
-            f"{path}: a .json annotation file must hold a list (PSVL) or an object (ActivityNet)"
-        )
-    raise ValueError(
-        f"{path}: unknown annotation format {suffix!r}; use .txt (Charades-STA), .json (ActivityNet Captions "
+        raise FormatError(f"{path}: a .json file must hold a list (PSVL) or an object (ActivityNet)")
+    raise FormatError(
+        f"{path}: unknown format {suffix!r}; use .txt (Charades-STA), .json (ActivityNet Captions "
         "or PSVL pseudo-labels), .jsonl (QVHighlights-style) or .parquet"
     )
 

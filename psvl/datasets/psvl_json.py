@@ -2,7 +2,8 @@
 timestamp is normalized to [0, 1] and tokens are the verbs then the nouns (3 + 5 in the release).
 
 Readers give seconds (the on-disk unit everywhere else); the writer normalizes back, so
-`psvl export-psvl` output trains PSVL's own reference code unchanged.
+`psvl export-psvl` output trains PSVL's own reference code unchanged. `parse_psvl_json` is the one parser
+of the format: annotations, pseudo-queries and predictions (`psvl evaluate`) all go through it.
 """
 
 from __future__ import annotations
@@ -15,19 +16,33 @@ from typing import Any
 
 import pandas as pd
 
-from psvl.datasets.table import annotations_frame, as_durations, fill_durations, guess_split, query_ids
+from psvl.core.artifacts import schema, write_text
+from psvl.datasets.table import (
+    FormatError,
+    annotations_frame,
+    as_durations,
+    fill_durations,
+    guess_split,
+    query_ids,
+)
 
 RELEASE_NUM_VERBS = 3
+_TIMES = ("video_id", "start_s", "end_s", "duration_s")
 
 
-def _load(path: str | os.PathLike, data: Sequence[Mapping[str, Any]] | None) -> list[Mapping[str, Any]]:
+def _load(
+    path: str | os.PathLike, data: Sequence[Mapping[str, Any]] | None, need_tokens: bool = True
+) -> list[Mapping[str, Any]]:
     raw = data if data is not None else json.loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(raw, list):
         raise TypeError(f"{path}: PSVL pseudo-label JSON is a list of records, got {type(raw).__name__}")
+    needed = {"vid", "duration", "timestamp"} | ({"tokens"} if need_tokens else set())
     for i, item in enumerate(raw):
-        missing = {"vid", "duration", "timestamp", "tokens"} - set(item)
+        if not isinstance(item, Mapping):
+            raise FormatError(f"{path}: record {i} is not an object {{vid, duration, timestamp, tokens}}")
+        missing = needed - set(item)
         if missing:
-            raise ValueError(f"{path}: record {i} lacks {sorted(missing)}")
+            raise FormatError(f"{path}: record {i} lacks {sorted(missing)}")
     return raw
 
 
@@ -41,6 +56,23 @@ def _seconds(raw: list[Mapping[str, Any]]) -> dict[str, list]:
     }
 
 
+def parse_psvl_json(
+    path: str | os.PathLike, data: Sequence[Mapping[str, Any]] | None = None, need_tokens: bool = True
+) -> dict[str, list]:
+    """Columns video_id, start_s, end_s, duration_s (seconds), tokens, sentence and query_id, in file order.
+
+    sentence is the record's `sentence` if it has one, else its tokens joined by spaces; query_id is its
+    `query_id` (or `qid`), None where it has neither (PSVL's release has none). A record that is not an
+    object or lacks a key is a FormatError naming its index; with `need_tokens=False` tokens may be absent.
+    """
+    raw = _load(path, data, need_tokens)
+    rows = _seconds(raw)
+    rows["tokens"] = [[str(t) for t in item.get("tokens", [])] for item in raw]
+    rows["sentence"] = [item.get("sentence", " ".join(t)) for item, t in zip(raw, rows["tokens"])]
+    rows["query_id"] = [item.get("query_id", item.get("qid")) for item in raw]
+    return rows
+
+
 def read_psvl_annotations(
     path: str | os.PathLike,
     durations: str | os.PathLike | Mapping[str, float] | None = None,
@@ -48,9 +80,9 @@ def read_psvl_annotations(
     data: Sequence[Mapping[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """The annotations table of a PSVL pseudo-label file; sentence = the tokens joined by spaces."""
-    raw = _load(path, data)
-    rows = _seconds(raw)
-    rows["sentence"] = [" ".join(item["tokens"]) for item in raw]
+    parsed = parse_psvl_json(path, data)
+    rows = {k: parsed[k] for k in _TIMES}
+    rows["sentence"] = [" ".join(t) for t in parsed["tokens"]]
     df = annotations_frame(rows, split or guess_split(path))
     return fill_durations(df, as_durations(durations), str(path)) if len(df) else df
 
@@ -62,26 +94,21 @@ def read_pseudo_queries(
 ) -> pd.DataFrame:
     """A PSVL pseudo-label file as the pseudo_queries table (seconds; verbs = the first `num_verbs`
     tokens, nouns = the rest, as in the release), so a model trains from PSVL's labels directly."""
-    raw = _load(path, data)
-    rows = _seconds(raw)
-    tokens = [[str(t) for t in item["tokens"]] for item in raw]
+    parsed = parse_psvl_json(path, data)
+    if not parsed["video_id"]:
+        return schema("pseudo_queries").empty_table().to_pandas()
+    tokens = parsed["tokens"]
+    rows = {k: parsed[k] for k in _TIMES}
     rows["query_id"] = query_ids(rows["video_id"])
     rows["tokens"] = tokens
     rows["verbs"] = [t[:num_verbs] for t in tokens]
     rows["nouns"] = [t[num_verbs:] for t in tokens]
-    from psvl.core.artifacts import schema
-
-    columns = schema("pseudo_queries").names
-    if not raw:
-        return schema("pseudo_queries").empty_table().to_pandas()
-    return pd.DataFrame(rows)[columns]
+    return pd.DataFrame(rows)[schema("pseudo_queries").names]
 
 
 def write_pseudo_queries(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a pseudo_queries table as PSVL's JSON (timestamps normalized by the duration, clipped to
     [0, 1]; tokens as stored, verbs then nouns)."""
-    from psvl.core.artifacts import write_text
-
     records = []
     for row in df.itertuples(index=False):
         duration = float(row.duration_s)

@@ -6,6 +6,7 @@ and the split guess must be identical across adapters, or two readers of one dat
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterable, Mapping
@@ -18,6 +19,10 @@ from psvl.core.artifacts import schema
 log = logging.getLogger(__name__)
 
 COLUMNS = schema("annotations").names
+
+
+class FormatError(ValueError):
+    """A file is in no supported format, or a line/record of it is malformed (the message says where)."""
 
 
 def guess_split(path: str | os.PathLike) -> str:
@@ -65,8 +70,6 @@ def read_durations(path: str | os.PathLike) -> dict[str, float]:
     CSV with columns `video_id,duration_s` (what `psvl synth` writes)."""
     path = Path(path)
     if path.suffix.lower() == ".json":
-        import json
-
         raw = json.loads(path.read_text(encoding="utf-8"))
         return {str(k): float(v["duration"] if isinstance(v, Mapping) else v) for k, v in raw.items()}
     df = pd.read_csv(path, dtype={"video_id": str})

@@ -1,32 +1,33 @@
 # Shared helpers: result paths, shard listing (at parse time, so the DAG is known before any job),
-# per-dataset inputs, and the `--set section=<json>` arguments each rule passes to `psvl <stage>`.
+# per-dataset inputs (from the dataset registry, psvl.datasets.registry), and the `--set section=<json>`
+# arguments each rule passes to `psvl <stage>`.
 import os
 import shlex
 
 from psvl.config import section_json
-from psvl.datasets.videos import list_videos, shard_names
+from psvl.datasets.registry import DATASETS, world_dir
+from psvl.datasets.videos import shard_names
 
 DATASET = config["dataset"]
 NAME = DATASET["name"]
+KIND = DATASETS.get(NAME)
 R = f"{config['results']}/{NAME}"
 LOGS = f"logs/{NAME}"
 BENCH = f"benchmarks/out/{NAME}"
-WORLD = f"{R}/world"  # the synthetic world (synthetic dataset only)
+WORLD = world_dir(R)  # the synthetic world (synthetic dataset only)
 
 
 wildcard_constraints:
     shard=r"\d{5}",
 
 
+if not KIND.has_dag:
+    raise WorkflowError(KIND.no_dag)
+SOURCES = KIND.sources(config, R)
+
+
 def count_videos():
-    if NAME == "psvl_release":
-        raise WorkflowError(
-            "config.dataset.name: psvl_release has no workflow DAG yet; train from PSVL's release with "
-            "`psvl train --psvl-json PSEUDO_LABELS --features-dir FEATURES_DIR --out-dir DIR` (docs/model.md)"
-        )
-    if NAME == "synthetic":
-        return config["synthetic"]["videos"]
-    return len(list_videos(DATASET["videos_dir"], DATASET["video_glob"]))
+    return SOURCES.count_videos()
 
 
 SHARDS = shard_names(count_videos(), config["shard_size"])
@@ -42,11 +43,11 @@ def per_shard(pattern):
 
 
 def videos_dir():
-    return f"{WORLD}/videos" if NAME == "synthetic" else DATASET["videos_dir"]
+    return SOURCES.videos_dir
 
 
 def corpus_file():
-    return f"{WORLD}/corpus.txt" if NAME == "synthetic" else DATASET["corpus"]
+    return SOURCES.corpus
 
 
 def annotation_args():
@@ -61,9 +62,7 @@ def annotation_args():
 
 def annotation_files():
     """(test, train, durations) annotation paths of this dataset; None where it has none."""
-    if NAME == "synthetic":
-        return (f"{WORLD}/test.txt", f"{WORLD}/train.txt", f"{WORLD}/durations.csv")
-    return tuple(DATASET[k] for k in ("annotations", "train_annotations", "durations"))
+    return (SOURCES.test, SOURCES.train, SOURCES.durations)
 
 
 def annotation_inputs(wildcards):
@@ -71,16 +70,12 @@ def annotation_inputs(wildcards):
 
 
 def truth_args():
-    """The synthetic world's per-event truth (object, action) for the pseudo-query check."""
-    return (
-        f"--events {shlex.quote(f'{WORLD}/events.parquet')}"
-        if NAME == "synthetic"
-        else ""
-    )
+    """Per-event truth (object, action) for the pseudo-query check, where the dataset has it."""
+    return f"--events {shlex.quote(SOURCES.truth)}" if SOURCES.truth else ""
 
 
 def has_annotations():
-    return NAME == "synthetic" or bool(DATASET["annotations"])
+    return bool(SOURCES.test)
 
 
 def detects_with_trained():
@@ -88,8 +83,9 @@ def detects_with_trained():
 
 
 def trains_detector():
-    """The workflow trains a detector on the synthetic box labels (for detection, or for features)."""
-    return detects_with_trained() or features_use_detector()
+    """The workflow trains a detector on the dataset's box labels (for detection, or for features)."""
+    wanted = detects_with_trained() or features_use_detector()
+    return wanted and bool(SOURCES.box_labels)
 
 
 def detector_inputs(wildcards):

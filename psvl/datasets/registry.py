@@ -1,0 +1,131 @@
+"""The registry of dataset kinds: where each kind's videos, corpus and annotation files come from.
+
+The Snakefile asks this registry at parse time (how many videos, which files feed `psvl annotations`,
+is there per-event truth or a box-labelled world), and `psvl.config.validate` asks it which keys a kind
+requires, so a new kind of dataset is one `DATASETS.register(...)` entry here (plus its name in the
+schema's `dataset.name` enum) and no edit to any `.smk` file.
+
+Imported by the Snakefile when it parses: standard library and `psvl.datasets.videos` only (no pandas,
+pyarrow or torch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from psvl.core.registry import Registry
+from psvl.datasets.videos import list_videos
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """config.dataset: which kind of dataset, and where its files are (defaults live in the schema)."""
+
+    name: str
+    videos_dir: str | None
+    video_glob: str
+    annotations: str | None
+    train_annotations: str | None
+    durations: str | None
+    corpus: str | None
+    features_dir: str | None
+    pseudo_labels: str | None
+
+
+@dataclass(frozen=True)
+class DatasetSources:
+    """Where one dataset's inputs are, as paths the workflow can name at parse time (None: absent)."""
+
+    videos_dir: str  # folder the manifest lists
+    corpus: str  # unpaired text corpus (or an annotation file whose sentences are used)
+    test: str | None  # test annotations, any supported format
+    train: str | None  # train annotations (only their video ids are used)
+    durations: str | None  # charades.json or a video_id,duration_s CSV
+    truth: str | None  # per-event truth (object, action) for `psvl eval-pseudo-queries --events`
+    box_labels: str | None  # per-frame box labels a detector can be trained on (boxes.parquet)
+    count_videos: Callable[[], int]  # how many videos (called at parse time, to count shards)
+
+
+@dataclass(frozen=True)
+class DatasetKind:
+    """One kind of dataset. `sources` is None exactly when the kind has no raw-video workflow DAG, and
+    then `no_dag` says what to do instead."""
+
+    requires: tuple[str, ...]
+    sources: Callable[[Mapping[str, Any], str], DatasetSources] | None
+    no_dag: str | None
+
+    def __post_init__(self) -> None:
+        if (self.sources is None) == (self.no_dag is None):
+            raise ValueError("a dataset kind has either sources or a no_dag message, not both or neither")
+
+    @property
+    def has_dag(self) -> bool:
+        return self.sources is not None
+
+
+DATASETS: Registry[DatasetKind] = Registry(
+    "dataset kind",
+    "each entry is a DatasetKind: `requires` names the config.dataset keys that must be set (checked "
+    "by psvl.config.validate); `sources(cfg, results)`, called with the validated config and the "
+    "dataset's results folder (results/NAME), returns a DatasetSources naming its videos folder, corpus, "
+    "test/train/durations annotation files, per-event truth and box labels (None where absent) and a "
+    "function counting its videos; a kind with no raw-video DAG has sources None and a `no_dag` message "
+    "the workflow stops with",
+)
+
+
+def world_dir(results: str) -> str:
+    """The synthetic world `psvl synth` writes under a dataset's results folder."""
+    return f"{results}/world"
+
+
+def _synthetic(cfg: Mapping[str, Any], results: str) -> DatasetSources:
+    world = world_dir(results)
+    return DatasetSources(
+        videos_dir=f"{world}/videos",
+        corpus=f"{world}/corpus.txt",
+        test=f"{world}/test.txt",
+        train=f"{world}/train.txt",
+        durations=f"{world}/durations.csv",
+        truth=f"{world}/events.parquet",
+        box_labels=f"{world}/boxes.parquet",
+        count_videos=lambda: cfg["synthetic"]["videos"],
+    )
+
+
+def _folder(cfg: Mapping[str, Any], results: str) -> DatasetSources:
+    """A folder of videos plus the files config.dataset names (custom, Charades-STA, ActivityNet)."""
+    ds = cfg["dataset"]
+    return DatasetSources(
+        videos_dir=ds["videos_dir"],
+        corpus=ds["corpus"],
+        test=ds["annotations"],
+        train=ds["train_annotations"],
+        durations=ds["durations"],
+        truth=None,
+        box_labels=None,
+        count_videos=lambda: len(list_videos(ds["videos_dir"], ds["video_glob"])),
+    )
+
+
+_ANNOTATED_FOLDER = DatasetKind(
+    requires=("videos_dir", "annotations", "corpus"), sources=_folder, no_dag=None
+)
+
+DATASETS.register("synthetic")(DatasetKind(requires=(), sources=_synthetic, no_dag=None))
+DATASETS.register("custom")(DatasetKind(requires=("videos_dir", "corpus"), sources=_folder, no_dag=None))
+DATASETS.register("charades_sta")(_ANNOTATED_FOLDER)
+DATASETS.register("activitynet_captions")(_ANNOTATED_FOLDER)
+DATASETS.register("psvl_release")(
+    DatasetKind(
+        requires=("features_dir", "pseudo_labels", "annotations"),
+        sources=None,
+        no_dag=(
+            "config.dataset.name: psvl_release has no workflow DAG yet; train from PSVL's release with "
+            "`psvl train --psvl-json PSEUDO_LABELS --features-dir FEATURES_DIR --out-dir DIR` (docs/model.md)"
+        ),
+    )
+)
