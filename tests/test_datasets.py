@@ -227,7 +227,9 @@ def test_synthetic_sources_are_the_generated_world_and_count_the_configured_vide
         f"results/synthetic/world/{f}" for f in ("test.txt", "train.txt", "durations.csv")
     )
     assert src.truth == "results/synthetic/world/events.parquet" and src.box_labels
-    assert src.count_videos() == 10
+    listed = src.videos()
+    assert src.generated and len(listed) == 10 and listed[3].video_id == "synth_0003"
+    assert listed[3].size_bytes is None  # the world is not written yet: listed by name, never stat'ed
 
 
 def test_folder_sources_list_the_videos_and_name_the_configured_files(tmp_path):
@@ -245,7 +247,8 @@ def test_folder_sources_list_the_videos_and_name_the_configured_files(tmp_path):
         None,
         None,
     )
-    assert src.count_videos() == 2
+    assert [v.video_id for v in src.videos()] == ["a", "b"] and not src.generated
+    assert src.videos()[0].size_bytes == 0
 
 
 def test_psvl_release_has_no_dag_and_says_what_to_run_instead():

@@ -84,3 +84,24 @@ def test_scan_sees_a_replaced_file_by_size_and_time(tmp_path):
     os.utime(tmp_path / "a.mp4", ns=(before[0].mtime_ns + 10**9, before[0].mtime_ns + 10**9))
     assert scan(tmp_path)[0] != before[0]
     assert scan(tmp_path, look=False)[0].size_bytes is None
+
+
+def test_plan_command_counts_new_changed_and_kept_shards(tmp_path, monkeypatch, capsys):
+    from psvl.cli import main
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for name in ("a", "b", "c"):
+        (videos / f"{name}.mp4").write_bytes(b"x")
+    record = tmp_path / "results" / "custom" / "shards" / "record"
+    first = plan(scan(videos), {}, shard_size=1)
+    for shard, listed in first.shards.items():
+        write_list(listed, record / f"{shard}.tsv")
+    (videos / "b.mp4").write_bytes(b"longer")  # replaced
+    (videos / "d.mp4").write_bytes(b"x")  # new
+    monkeypatch.chdir(tmp_path)
+    ds = f'dataset={{"name": "custom", "videos_dir": "{videos}", "corpus": "c.txt"}}'
+    assert main(["plan", "--set", ds, "--set", "shard_size=1"]) == 0
+    out = capsys.readouterr().out
+    assert "4 videos in 4 shards: 1 new, 1 changed, 2 kept" in out
+    assert "00001  changed  1 file(s) replaced" in out and "00003  new" in out

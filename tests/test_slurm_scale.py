@@ -17,7 +17,7 @@ from workflow_helpers import SNAKEFILE, run_env
 pytestmark = pytest.mark.slow
 
 N_VIDEOS = 20_000
-SHARD_RULES = ("frames", "features", "detect", "proposals")
+SHARD_RULES = ("shards", "frames", "features", "detect", "proposals")
 
 
 @pytest.fixture(scope="module")

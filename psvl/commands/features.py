@@ -13,6 +13,7 @@ from psvl.commands._common import add_config_arguments, load_config
 from psvl.config import build
 from psvl.core.artifacts import read_frame, write_table
 from psvl.core.failures import FailureLog
+from psvl.datasets.shards import videos_of_shard
 from psvl.features.extractors import WeightsError
 from psvl.features.features import FeaturesConfig, extract_features, shaping
 
@@ -20,8 +21,12 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--manifest", required=True, help="manifest.parquet (video_id, path, split, shard)")
-    parser.add_argument("--shard", required=True, help="shard number, e.g. 00003")
+    parser.add_argument(
+        "--manifest",
+        required=True,
+        help="the shard's list shards/{shard}.tsv, or manifest.parquet with --shard",
+    )
+    parser.add_argument("--shard", help="shard number, e.g. 00003 (with a manifest.parquet)")
     parser.add_argument("--frames", required=True, help="frames/{shard}.parquet (2D extractors read it)")
     parser.add_argument("--out", required=True, help="features/{shard}.parquet to write")
     parser.add_argument("--failures", required=True, help="failures/features/{shard}.parquet to write")
@@ -42,9 +47,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads > 0:
         torch.set_num_threads(args.threads)  # a cluster node runs several jobs: do not take every core
     fcfg = build(FeaturesConfig, cfg["features"])
-    manifest = read_frame(args.manifest, "manifest")
-    manifest = manifest[manifest["shard"] == int(args.shard)]
-    paths = dict(zip(manifest["video_id"].astype(str), manifest["path"].astype(str)))
+    paths = dict(videos_of_shard(args.manifest, args.shard))
     columns = None if fcfg.extractor != "precomputed" else ["video_id", "frame_idx", "time_s"]
     frames = read_frame(args.frames, "frames" if columns is None else None, columns=columns)
     frames = frames[frames["video_id"].isin(paths)] if paths else frames

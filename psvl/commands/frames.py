@@ -6,17 +6,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import pyarrow.compute as pc
-
 from psvl.commands._common import add_config_arguments, load_config
 from psvl.config import build
-from psvl.core.artifacts import read_table
+from psvl.datasets.shards import videos_of_shard
 from psvl.frames.frames import FramesConfig, extract_many, write_frames
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument("--manifest", help="manifest.parquet (with --shard)")
+    src.add_argument("--manifest", help="a shard's list shards/{shard}.tsv, or manifest.parquet with --shard")
     src.add_argument("--video", action="append", help="a video file (repeatable); its id is the file stem")
     parser.add_argument("--shard", help="shard number or name (00003) of the manifest to process")
     parser.add_argument("--out", required=True, help="frames Parquet to write")
@@ -24,17 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
 
 
-def videos_of_shard(manifest: str, shard: str) -> list[tuple[str, str]]:
-    """(video_id, path) of the manifest rows in `shard`, in manifest order."""
-    table = read_table(manifest, "manifest")
-    rows = table.filter(pc.equal(table["shard"], int(shard)))
-    return list(zip(rows["video_id"].to_pylist(), rows["path"].to_pylist()))
-
-
 def run(args: argparse.Namespace) -> int:
     cfg = build(FramesConfig, load_config(args)["frames"])
     if args.manifest:
-        if args.shard is None:
+        if args.shard is None and not args.manifest.endswith(".tsv"):
             raise SystemExit("psvl frames: --manifest needs --shard")
         videos = videos_of_shard(args.manifest, args.shard)
     else:

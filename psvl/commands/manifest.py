@@ -1,4 +1,4 @@
-"""`psvl manifest --videos-dir DIR --glob G --annotations A --shard-size N --out manifest.parquet`."""
+"""`psvl manifest --videos-dir DIR --glob G --annotations A --shard-size N [--shard-lists L...] --out M`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--glob", default="**/*", help="glob under the folder (default **/*)")
     parser.add_argument("--annotations", help="annotations.parquet; videos with test queries get split=test")
     parser.add_argument("--shard-size", type=int, default=64, help="videos per shard (default 64)")
+    parser.add_argument(
+        "--shard-lists", nargs="+", help="shards/{shard}.tsv lists (the workflow's): keep their assignment"
+    )
     parser.add_argument("--out", required=True, help="manifest.parquet to write")
 
 
@@ -21,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     if args.annotations:
         ann = read_frame(args.annotations, "annotations", columns=["video_id", "split"])
         test_ids = ann.loc[ann["split"] == "test", "video_id"].unique().tolist()
-    df = build_manifest(args.videos_dir, args.glob, test_ids, args.shard_size)
+    df = build_manifest(args.videos_dir, args.glob, test_ids, args.shard_size, args.shard_lists)
     shaping = {"videos_dir": args.videos_dir, "glob": args.glob, "shard_size": args.shard_size}
     write_table("manifest", df, args.out, stage="manifest", shaping=shaping)
     return 0

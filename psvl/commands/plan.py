@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
             f"psvl plan: dataset {ds['name']!r} has no videos_dir; the synthetic world is regenerated "
             "whole from its config, so its shards never change one by one"
         )
-    record_dir = f"{cfg['results']}/{ds['name']}/shards"
+    record_dir = f"{cfg['results']}/{ds['name']}/shards/record"
     p = plan(scan(ds["videos_dir"], ds["video_glob"]), read_record(record_dir), cfg["shard_size"])
     counts = Counter(p.status.values())
     n_videos = sum(len(v) for v in p.shards.values())

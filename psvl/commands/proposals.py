@@ -9,6 +9,7 @@ import logging
 from psvl.commands._common import add_config_arguments, load_config
 from psvl.config import build
 from psvl.core.artifacts import read_frame, read_metadata, write_table
+from psvl.datasets.shards import videos_of_shard
 from psvl.features.segments import load_features
 from psvl.proposals.proposals import ProposalsConfig, propose
 
@@ -17,7 +18,9 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--features", required=True, nargs="+", help="features/{shard}.parquet")
-    parser.add_argument("--manifest", help="manifest.parquet: videos without features are logged")
+    parser.add_argument(
+        "--manifest", help="the shard's list (.tsv) or manifest.parquet: videos it lacks are logged"
+    )
     parser.add_argument("--out", required=True, help="proposals/{shard}.parquet to write")
     parser.add_argument("--workers", type=int, default=1, help="processes over videos (same result)")
     add_config_arguments(parser)
@@ -27,7 +30,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = build(ProposalsConfig, load_config(args)["proposals"])
     features = load_features(args.features)
     if args.manifest:
-        known = set(read_frame(args.manifest, columns=["video_id"])["video_id"].astype(str))
+        if args.manifest.endswith(".tsv"):
+            known = {v for v, _ in videos_of_shard(args.manifest)}
+        else:
+            known = set(read_frame(args.manifest, columns=["video_id"])["video_id"].astype(str))
         unknown = sorted(set(features) - known)
         if unknown:
             log.warning("%d videos with features are not in the manifest, e.g. %s", len(unknown), unknown[:3])

@@ -1,4 +1,4 @@
-"""`psvl shards --videos-dir D --record R --shard-size N --shard K --out R/K.tsv`: write one shard's list.
+"""`psvl shards --videos-dir D --record R --shard-size N --shard K --out L`: write one shard's list.
 
 The workflow's `shards` rule runs it per shard; the plan is `psvl.datasets.shards.plan` over the folder
 and the record, the same one the Snakefile computed at parse time.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from psvl.datasets.shards import plan, read_record, scan, write_list
 
@@ -17,10 +18,19 @@ log = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--videos-dir", required=True, help="folder of videos")
     parser.add_argument("--glob", default="**/*", help="glob under the folder (default **/*)")
-    parser.add_argument("--record", required=True, help="folder of the shard lists (results/DATASET/shards)")
+    parser.add_argument(
+        "--record",
+        required=True,
+        help="folder of the record's copies of the lists (results/DATASET/shards/record)",
+    )
     parser.add_argument("--shard-size", type=int, required=True, help="videos per new shard")
     parser.add_argument("--shard", required=True, help="the shard to write (00003)")
     parser.add_argument("--out", required=True, help="the shard's list to write (RECORD/SHARD.tsv)")
+    parser.add_argument(
+        "--first-new",
+        type=int,
+        help="the plan's first new shard number (the workflow passes it: lists from there on are this run's)",
+    )
     parser.add_argument(
         "--no-stat",
         action="store_true",
@@ -31,9 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     shard = f"{int(args.shard):05d}"
     current = scan(args.videos_dir, args.glob, look=not args.no_stat)
-    p = plan(current, read_record(args.record), args.shard_size)
+    p = plan(current, read_record(args.record), args.shard_size, args.first_new)
     if shard not in p.shards:
         raise SystemExit(f"psvl shards: shard {shard} is not in the plan (shards: {', '.join(p.shards)})")
+    # The record's copy first: Snakemake deletes a job's output before rerunning it, so the declared list
+    # cannot be the record a changed shard's job reads its own videos from.
+    write_list(p.shards[shard], Path(args.record) / f"{shard}.tsv")
     write_list(p.shards[shard], args.out)
     log.info("shard %s: %d videos (%s) -> %s", shard, len(p.shards[shard]), p.reasons[shard], args.out)
     return 0

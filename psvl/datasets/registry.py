@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from psvl.core.registry import Registry
-from psvl.datasets.videos import list_videos
+from psvl.datasets.shards import VideoFile, expected, scan
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,8 @@ class DatasetSources:
     durations: str | None  # charades.json or a video_id,duration_s CSV
     truth: str | None  # per-event truth (object, action) for `psvl eval-pseudo-queries --events`
     box_labels: str | None  # per-frame box labels a detector can be trained on (boxes.parquet)
-    count_videos: Callable[[], int]  # how many videos (called at parse time, to count shards)
+    videos: Callable[[], list[VideoFile]]  # the videos, listed at parse time (psvl.datasets.shards)
+    generated: bool  # the workflow writes the videos itself: list them by name, never stat them
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,11 @@ DATASETS: Registry[DatasetKind] = Registry(
 )
 
 
+def synthetic_video_id(index: int) -> str:
+    """The id (file stem) of the synthetic world's video `index`, known before the world is written."""
+    return f"synth_{index:04d}"
+
+
 def world_dir(results: str) -> str:
     """The synthetic world `psvl synth` writes under a dataset's results folder."""
     return f"{results}/world"
@@ -92,7 +98,10 @@ def _synthetic(cfg: Mapping[str, Any], results: str) -> DatasetSources:
         durations=f"{world}/durations.csv",
         truth=f"{world}/events.parquet",
         box_labels=f"{world}/boxes.parquet",
-        count_videos=lambda: cfg["synthetic"]["videos"],
+        videos=lambda: expected(
+            f"{world}/videos", [f"{synthetic_video_id(i)}.mp4" for i in range(cfg["synthetic"]["videos"])]
+        ),
+        generated=True,
     )
 
 
@@ -107,7 +116,8 @@ def _folder(cfg: Mapping[str, Any], results: str) -> DatasetSources:
         durations=ds["durations"],
         truth=None,
         box_labels=None,
-        count_videos=lambda: len(list_videos(ds["videos_dir"], ds["video_glob"])),
+        videos=lambda: scan(ds["videos_dir"], ds["video_glob"]),
+        generated=False,
     )
 
 

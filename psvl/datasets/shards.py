@@ -4,7 +4,8 @@ Why: every per-video stage writes one file per shard, and a shard job reruns whe
 shards were cut from the sorted listing, one new video would shift every later video into another shard
 and redo hours of detection. So the record of which video is in which shard is kept next to the
 results, in one small list per shard (`results/{dataset}/shards/{shard}.tsv`), and each run plans from
-that record:
+that record (`shards/record/{shard}.tsv`, the jobs' own copies: Snakemake deletes a declared list
+before its job rewrites it):
 
 - a recorded video that is still there keeps its shard;
 - new videos fill new shards after the highest recorded one, `shard_size` at a time, in id order;
@@ -53,6 +54,7 @@ class ShardPlan:
     status: dict[str, str]  # shard -> kept | new | changed
     reasons: dict[str, str]  # shard -> one line, for `psvl plan`
     dropped: tuple[str, ...]  # recorded shards whose videos are all gone
+    first_new: int  # new videos go to shards numbered from here (1 + the highest recorded shard)
 
     def digest(self, shard: str) -> str:
         return digest(self.shards[shard])
@@ -111,10 +113,22 @@ def write_list(videos: Iterable[VideoFile], path: str | os.PathLike) -> None:
     os.replace(tmp, path)
 
 
-def plan(current: list[VideoFile], record: dict[str, tuple[VideoFile, ...]], shard_size: int) -> ShardPlan:
-    """Assign `current` videos to shards, keeping the `record`'s assignment (see the module docstring)."""
+def plan(
+    current: list[VideoFile],
+    record: dict[str, tuple[VideoFile, ...]],
+    shard_size: int,
+    first_new: int | None = None,
+) -> ShardPlan:
+    """Assign `current` videos to shards, keeping the `record`'s assignment (see the module docstring).
+
+    `first_new` is for the `shards` jobs of a run: the plan was made at parse time, and lists numbered
+    from `first_new` on may have been written by this very run since; they are not part of the record
+    the plan was made from, so they are left out (else a job would see its sibling's new list as old).
+    """
     if shard_size < 1:
         raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+    if first_new is not None:
+        record = {s: v for s, v in record.items() if int(s) < first_new}
     now = {v.video_id: v for v in current}
     shards: dict[str, tuple[VideoFile, ...]] = {}
     status: dict[str, str] = {}
@@ -160,7 +174,34 @@ def plan(current: list[VideoFile], record: dict[str, tuple[VideoFile, ...]], sha
         {s: status[s] for s in order},
         {s: reasons[s] for s in order},
         tuple(dropped),
+        first,
     )
+
+
+def videos_of_shard(source: str | os.PathLike, shard: str | int | None = None) -> list[tuple[str, str]]:
+    """(video_id, path) of one shard, in order: from its list (`.tsv`, what the workflow passes), or
+    from the rows of `shard` in a manifest.parquet (by hand)."""
+    if str(source).endswith(".tsv"):
+        return [(v.video_id, v.path) for v in read_list(source)]
+    if shard is None:
+        raise ValueError(f"{source}: a manifest needs --shard (or pass a shard list .tsv)")
+    from psvl.core.artifacts import read_frame  # lazy: the Snakefile imports this module at parse time
+
+    table = read_frame(source, "manifest", columns=["video_id", "path", "shard"])
+    rows = table[table["shard"] == int(shard)]
+    return list(zip(rows["video_id"].astype(str), rows["path"].astype(str)))
+
+
+class Untracked:
+    """A rule parameter Snakemake formats into the command but does not record as a rerun trigger (it
+    records only builtin types): the first new shard number changes whenever shards are added, and must
+    not rerun the lists of the shards that were kept."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return str(self.value)
 
 
 def digest(videos: Iterable[VideoFile]) -> str:

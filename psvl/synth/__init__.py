@@ -22,6 +22,7 @@ import numpy as np
 from psvl import config as _config
 from psvl.core.artifacts import write_table, write_text
 from psvl.core.progress import progress
+from psvl.datasets.registry import synthetic_video_id
 from psvl.synth.render import render_video, write_mp4
 from psvl.synth.text import caption, corpus
 from psvl.synth.world import OBJECTS, VideoPlan, plan_video
@@ -57,7 +58,7 @@ class SynthConfig:
 
 
 def video_id(index: int) -> str:
-    return f"synth_{index:04d}"
+    return synthetic_video_id(index)
 
 
 def fmt_seconds(x: float) -> str:

@@ -6,7 +6,7 @@ import shlex
 
 from psvl.config import section_json
 from psvl.datasets.registry import DATASETS, world_dir
-from psvl.datasets.videos import shard_names
+from psvl.datasets.shards import Untracked, plan, read_record
 
 DATASET = config["dataset"]
 NAME = DATASET["name"]
@@ -26,11 +26,32 @@ if not KIND.has_dag:
 SOURCES = KIND.sources(config, R)
 
 
-def count_videos():
-    return SOURCES.count_videos()
+# Stable shards (psvl.datasets.shards): a video keeps the shard its list under shards/ records; new
+# videos go to new shards. A shard's `shards` job reruns only when its digest (a rule parameter) changes.
+SHARD_LISTS = f"{R}/shards"
+SHARD_RECORD = (
+    f"{SHARD_LISTS}/record"  # the jobs' copies, kept while Snakemake replaces a list
+)
+PLAN = plan(SOURCES.videos(), read_record(SHARD_RECORD), config["shard_size"])
+SHARDS = list(PLAN.shards)
 
 
-SHARDS = shard_names(count_videos(), config["shard_size"])
+def shard_digest(wildcards):
+    return PLAN.digest(wildcards.shard)
+
+
+def shards_inputs(wildcards):
+    """A generated world's videos folder (its shard lists follow the world); a user's folder is no
+    input: its listing is in the digest, so touching the folder reruns nothing."""
+    return {"videos": videos_dir()} if SOURCES.generated else {}
+
+
+def shards_args():
+    """`--first-new N` (untracked: adding shards must not rerun the kept ones' lists), `--no-stat` for a
+    generated world."""
+    return Untracked(
+        f"--first-new {PLAN.first_new}" + (" --no-stat" if SOURCES.generated else "")
+    )
 
 
 def sets(*sections):

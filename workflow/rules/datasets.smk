@@ -45,10 +45,35 @@ rule annotations:
         "psvl annotations {params.args} --out {output:q} > {log:q} 2>&1"
 
 
+rule shards:
+    input:
+        unpack(shards_inputs),
+    output:
+        f"{SHARD_LISTS}/{{shard}}.tsv",
+    log:
+        f"{LOGS}/shards/{{shard}}.log",
+    conda:
+        "../../envs/psvl-cpu.yaml"
+    resources:
+        runtime=10,
+        mem_mb=1000,
+    params:
+        digest=shard_digest,  # changes exactly when this shard's videos do: the rerun trigger
+        videos=videos_dir(),
+        glob=DATASET["video_glob"],
+        shard_size=config["shard_size"],
+        record=SHARD_RECORD,
+        extra=shards_args(),
+    shell:
+        "psvl shards --videos-dir {params.videos:q} --glob {params.glob:q} --record {params.record:q} "
+        "--shard-size {params.shard_size} --shard {wildcards.shard} --out {output:q} {params.extra} "
+        "> {log:q} 2>&1"
+
+
 rule manifest:
     input:
         annotations=f"{R}/annotations.parquet",
-        videos=videos_dir(),
+        lists=per_shard(f"{SHARD_LISTS}/{{shard}}.tsv"),
     output:
         f"{R}/manifest.parquet",
     log:
@@ -59,9 +84,10 @@ rule manifest:
         runtime=10,
         mem_mb=2000,
     params:
+        videos=videos_dir(),
         glob=DATASET["video_glob"],
         shard_size=config["shard_size"],
     shell:
-        "psvl manifest --videos-dir {input.videos:q} --glob {params.glob:q} "
-        "--annotations {input.annotations:q} --shard-size {params.shard_size} "
-        "--out {output:q} > {log:q} 2>&1"
+        "psvl manifest --videos-dir {params.videos:q} --glob {params.glob:q} "
+        "--shard-lists {input.lists:q} --annotations {input.annotations:q} "
+        "--shard-size {params.shard_size} --out {output:q} > {log:q} 2>&1"

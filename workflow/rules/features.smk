@@ -5,7 +5,7 @@
 rule features:
     input:
         unpack(features_inputs),
-        manifest=f"{R}/manifest.parquet",
+        manifest=f"{SHARD_LISTS}/{{shard}}.tsv",  # this shard's videos only
         frames=f"{R}/frames/{{shard}}.parquet",
     output:
         features=f"{R}/features/{{shard}}.parquet",

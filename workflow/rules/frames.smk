@@ -3,7 +3,7 @@
 
 rule frames:
     input:
-        manifest=f"{R}/manifest.parquet",
+        manifest=f"{SHARD_LISTS}/{{shard}}.tsv",  # this shard's videos only
     output:
         frames=f"{R}/frames/{{shard}}.parquet",
         failures=f"{R}/failures/frames/{{shard}}.parquet",

@@ -3,7 +3,7 @@
 
 rule proposals:
     input:
-        manifest=f"{R}/manifest.parquet",
+        manifest=f"{SHARD_LISTS}/{{shard}}.tsv",  # this shard's videos only
         features=f"{R}/features/{{shard}}.parquet",
     output:
         f"{R}/proposals/{{shard}}.parquet",
