@@ -1,15 +1,18 @@
 """Detection stage: noun table, row conversion (detectron2-style plain tensors), the torchvision path with
-`weights: none` end to end on CPU, one-line errors for bad weights, corrupt JPEGs as failures rows."""
+`weights: none` end to end on CPU (seeded), one-line errors for bad weights, corrupt JPEGs as failures
+rows, and a shard without frames that writes its files without loading the detector."""
 
 from __future__ import annotations
 
 import io
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import torch
 from PIL import Image
 
+import psvl.commands.detect as detect_command
 from psvl.cli import main
 from psvl.config import ConfigError, default, validate
 from psvl.core.artifacts import read_frame, read_metadata, write_table
@@ -32,6 +35,24 @@ def square_frame(size: int, color: tuple[int, int, int], box: tuple[int, int, in
     x1, y1, x2, y2 = box
     img[y1:y2, x1:x2] = color
     return img
+
+
+FRAME_COLUMNS = ["video_id", "frame_idx", "time_s", "width", "height", "jpeg"]
+TINY = '{"name": "fasterrcnn_tiny", "weights": "none", "score_threshold": 0.0, "device": "cpu"}'
+
+
+def write_frames(path, rows) -> str:
+    cols = dict(zip(FRAME_COLUMNS, map(list, zip(*rows)))) if rows else {c: [] for c in FRAME_COLUMNS}
+    write_table("frames", cols, path, stage="frames")
+    return str(path)
+
+
+def detect(frames: str, out_dir, section: str = TINY) -> tuple:
+    out, failures = out_dir / "det.parquet", out_dir / "fail.parquet"
+    out_dir.mkdir(exist_ok=True)
+    assert main(["detect", "--frames", frames, "--out", str(out), "--failures", str(failures),
+                 "--set", f"detector={section}"]) == 0  # fmt: skip
+    return out, failures
 
 
 @pytest.fixture()
@@ -179,3 +200,60 @@ def test_checkpoint_loads_with_weights_only_and_builds_the_same_detector(tmp_pat
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ConfigError, match="cannot read detector checkpoint"):
         load_detector(default(DetectorConfig, "detector", device="cpu"), checkpoint=tmp_path / "bad.pt")
+
+
+def test_a_video_whose_jpegs_are_all_garbage_is_one_failures_row_and_the_shard_completes(tmp_path):
+    good = [("v1", i, i * 0.5, 64, 64, jpeg_of(square_frame(64, (255, 0, 0), (8 + 4 * i, 10, 40, 44))))
+            for i in range(3)]  # fmt: skip
+    garbage = [b"not a jpeg at all", good[0][5][:40], b""]  # foreign bytes, truncated JPEG, empty
+    bad = [("v2", i, i * 0.5, 64, 64, g) for i, g in enumerate(garbage)]
+    out, failures = detect(write_frames(tmp_path / "mixed.parquet", good + bad), tmp_path / "mixed")
+    fail = read_frame(failures, "failures")
+    assert fail[["video_id", "stage"]].values.tolist() == [["v2", "detect"]]
+    assert (
+        fail["error"].iloc[0]
+        == "3 frame(s) could not be decoded as JPEG (frame 0: Not a JPEG file: starts with 0x6e 0x6f)"
+    )
+    det = read_frame(out, "detections")
+    assert len(det) > 0 and set(det["video_id"]) == {"v1"}
+    # the good video's rows are exactly those of a shard holding only it (weights none is seeded)
+    alone, alone_failures = detect(write_frames(tmp_path / "v1.parquet", good), tmp_path / "alone")
+    assert det.equals(read_frame(alone, "detections"))
+    assert len(read_frame(alone_failures, "failures")) == 0
+
+
+def test_shard_without_frames_boundary_mock_detector_is_not_loaded_and_files_keep_their_schemas(
+    tmp_path, monkeypatch
+):
+    reference, reference_failures = detect(write_frames(tmp_path / "one.parquet", [
+        ("v1", 0, 0.0, 64, 64, jpeg_of(square_frame(64, (0, 0, 255), (8, 8, 40, 40)))),
+        ("v2", 0, 0.0, 64, 64, b"garbage"),
+    ]), tmp_path / "reference")  # fmt: skip
+    loads = []
+    monkeypatch.setattr(detect_command, "load_detector", lambda *a, **k: loads.append(a) or 1 / 0)
+    out, failures = detect(write_frames(tmp_path / "empty.parquet", []), tmp_path / "empty")
+    assert loads == []
+    assert len(read_frame(out, "detections")) == 0 and len(read_frame(failures, "failures")) == 0
+    for mine, theirs in ((out, reference), (failures, reference_failures)):
+        assert pq.read_schema(mine).remove_metadata() == pq.read_schema(theirs).remove_metadata()
+    meta = read_metadata(out)["config"]
+    assert (
+        meta["detector"] == "fasterrcnn_tiny" and meta["weights"] == "none" and meta["score_threshold"] == 0
+    )
+
+
+def test_random_init_is_seeded_by_detector_train_seed_and_leaves_the_global_rng_alone():
+    def params(seed: int, global_seed: int) -> list:
+        cfg = default(DetectorConfig, "detector", weights="none", device="cpu")  # fasterrcnn_tiny
+        cfg.train = {**cfg.train, "seed": seed}
+        torch.manual_seed(global_seed)  # whatever the global RNG holds does not matter
+        return [p.detach().clone() for p in load_detector(cfg).model.parameters()]
+
+    first, second, other = params(0, 100), params(0, 200), params(1, 100)
+    assert len(first) > 10 and all(torch.equal(a, b) for a, b in zip(first, second))
+    assert not all(torch.equal(a, b) for a, b in zip(first, other))
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    load_detector(default(DetectorConfig, "detector", weights="none", device="cpu"))
+    assert torch.equal(torch.rand(3), expected)

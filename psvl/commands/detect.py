@@ -1,9 +1,11 @@
 """`psvl detect --frames frames.parquet [--checkpoint model.pt --classes classes.txt] --out detections.parquet
---failures F`: run the configured detector over one shard's frames."""
+--failures F`: run the configured detector over one shard's frames. A shard without frames (all its videos
+failed earlier) writes its empty files without loading the detector."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 
 import torch
 
@@ -12,7 +14,9 @@ from psvl.config import build
 from psvl.core.artifacts import read_table
 from psvl.detection.config import DetectorConfig
 from psvl.detection.detect import detect_frames, write_detections
-from psvl.detection.detectors import load_detector
+from psvl.detection.detectors import describe_detector, load_detector
+
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +34,11 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     cfg = build(DetectorConfig, load_config(args)["detector"])
     frames = read_table(args.frames, "frames")
-    detector = load_detector(cfg, args.checkpoint, args.classes)
+    if frames.num_rows:
+        detector = load_detector(cfg, args.checkpoint, args.classes)
+    else:  # nothing to detect: loading the model would only cost seconds
+        log.info("%s has no frames: detector not loaded, empty detections written", args.frames)
+        detector = describe_detector(cfg, args.checkpoint, args.classes)
     detections, failures = detect_frames(frames, detector, cfg)
     write_detections(detections, failures, args.out, args.failures, cfg, detector)
     return 0

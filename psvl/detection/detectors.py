@@ -18,10 +18,15 @@ from typing import Any
 
 from psvl.config import ConfigError
 from psvl.core.devices import resolve_device as _resolve
-from psvl.detection.checkpoints import from_checkpoint
+from psvl.detection.checkpoints import from_checkpoint, read_classes
 from psvl.detection.config import DetectorConfig
 from psvl.detection.detectron2_backend import D2_INSTALL, load_detectron2
-from psvl.detection.registry import DETECTORS, Detector, DetectorError, get_builder
+from psvl.detection.nouns import BACKGROUND
+from psvl.detection.registry import DETECTORS, TORCHVISION_DETECTORS, Detector, DetectorError, get_builder
+from psvl.detection.weights import check_weights
+
+NO_WEIGHTS_SEED = 0
+"""Seeds `weights: none` when the detector section has no `train.seed` (it always has one once validated)."""
 
 
 def resolve_device(device: str) -> str:
@@ -78,22 +83,52 @@ def load_detector(
         path = checkpoint or weights
         model, labels, arch = from_checkpoint(cfg, path, classes)
         desc = str(path)
+    elif weights == "none":  # random init, seeded: two runs over the same frames give the same boxes
+        import torch  # lazy: keeps the Snakefile's parse fast (no torch)
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(cfg.train.get("seed", NO_WEIGHTS_SEED)))
+            model, labels = get_builder(cfg.name)(num_classes=None, weights=None)
+        arch, desc = cfg.name, weights
     else:
-        builder = get_builder(cfg.name)
-        model, labels = builder(num_classes=None, weights=None if weights == "none" else weights)
+        model, labels = get_builder(cfg.name)(num_classes=None, weights=weights)
         arch, desc = cfg.name, weights
     _limit_postprocessing(model, cfg)
     _set_input_size(model, cfg.input_size)
     model.eval().to(device)
-    return Detector(_torchvision_predict(model, device), labels, arch, desc, device)
+    return Detector(_torchvision_predict(model, device), labels, arch, desc, device, model=model)
+
+
+def _not_loaded(images: list) -> list[tuple]:
+    raise DetectorError("this detector was described, not loaded (a shard without frames); it cannot predict")
+
+
+def describe_detector(
+    cfg: DetectorConfig, checkpoint: str | os.PathLike | None = None, classes: str | None = None
+) -> Detector:
+    """The detector `load_detector` would build, for provenance only, without building it (a shard with no
+    frames needs no model): labels from the class-name file, else the COCO names of a torchvision model,
+    else none. Its `predict` raises."""
+    classes = classes or cfg.classes
+    if classes:
+        labels = [BACKGROUND, *read_classes(classes)]
+    elif cfg.backend == "torchvision" and cfg.name in TORCHVISION_DETECTORS and not checkpoint:
+        from torchvision.models import get_model_weights  # lazy: no torchvision at the Snakefile's parse
+
+        labels = list(get_model_weights(cfg.name).DEFAULT.meta["categories"])
+    else:
+        labels = []
+    desc = str(checkpoint or cfg.weights)
+    return Detector(_not_loaded, labels, cfg.name, desc, resolve_device(cfg.device), cfg.backend)
 
 
 def check_backend(cfg: Mapping[str, Any]) -> None:
     """Stop a run before any job when the detector cannot work (call it from the Snakefile, on the
     validated config).
 
-    Cheap: no torch import. Checks the backend is installed, the detector name is registered, and the
-    files a configuration needs are named.
+    Cheap: no torch import unless a torchvision weights name is configured. Checks the backend is
+    installed, the detector name is registered, the files a configuration needs are named, and every
+    file it reads exists (weights names: their file in the torch hub cache, see weights.py).
     """
     det = cfg["detector"]
     if det["backend"] == "detectron2":
@@ -122,3 +157,23 @@ def check_backend(cfg: Mapping[str, Any]) -> None:
             "use a COCO weights name (DEFAULT), or a checkpoint path plus detector.classes "
             "(train one with `psvl train-detector --coco FILE --images DIR`)"
         )
+    _check_files(cfg)
+
+
+def _check_files(cfg: Mapping[str, Any]) -> None:
+    """Every weights file the run will read is there now: jobs run offline (torchvision backend)."""
+    det, feats = cfg["detector"], cfg["features"]
+    check_weights("detector.weights", det["name"], det["weights"])
+    if "trained" in (det["weights"], feats["weights"]):  # the workflow trains the detector first
+        check_weights("detector.train.weights", det["name"], det["train"]["weights"])
+    if det.get("classes") and not Path(det["classes"]).is_file():
+        raise ConfigError(f"config.detector.classes: class-name file {det['classes']} does not exist")
+    extractor, weights = feats["extractor"], feats["weights"]
+    if extractor == "detector_backbone":
+        if weights != "trained" and not Path(os.path.expanduser(weights)).is_file():
+            raise ConfigError(
+                f"config.features.weights: detector_backbone needs a detector checkpoint file or trained; "
+                f"{weights} does not exist"
+            )
+    elif extractor != "precomputed":
+        check_weights("features.weights", extractor, weights, expand_user=True)

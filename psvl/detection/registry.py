@@ -28,7 +28,8 @@ class DetectorError(ConfigError):
 @dataclass
 class Detector:
     """A ready detector: `predict(images)` takes CHW float tensors in [0, 1] on `device` and returns, per
-    image, (boxes N x 4 pixels, scores N, label indices N) on the CPU; `labels[i]` names label index i."""
+    image, (boxes N x 4 pixels, scores N, label indices N) on the CPU; `labels[i]` names label index i.
+    `model` is the torch module behind `predict` (torchvision backend; None otherwise)."""
 
     predict: Callable[[list], list[tuple]]
     labels: list[str]
@@ -36,6 +37,7 @@ class Detector:
     weights: str
     device: str
     backend: str = "torchvision"
+    model: Any = None
 
 
 DETECTORS: Registry[Callable[..., Any]] = Registry(
@@ -84,7 +86,7 @@ def _torchvision(name: str, num_classes: int | None, weights: str | None, **kwar
     try:
         chosen = enum.verify(weights)
     except (KeyError, ValueError):
-        known = ", ".join(["DEFAULT", *enum.__members__])
+        known = ", ".join(dict.fromkeys(["DEFAULT", *enum.__members__]))
         raise DetectorError(
             f"config.detector.weights: {weights!r} is not a weights name of {name} (known: {known}), "
             "nor none, trained or an existing checkpoint path"

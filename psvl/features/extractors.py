@@ -25,6 +25,7 @@ import torchvision.models as tvm
 from psvl.core.registry import Registry
 from psvl.detection.checkpoints import load_checkpoint_model
 from psvl.detection.registry import DetectorError
+from psvl.detection.weights import cached_weights_file
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,6 @@ EXTRACTORS: Registry[Callable[[str, int], Extractor]] = Registry(
     "feature extractor",
     "called with (weights, seed); returns an Extractor whose module maps a normalised batch to (B, dim)",
 )
-
-
-def _torch_home() -> Path:
-    return Path(torch.hub.get_dir()) / "checkpoints"
 
 
 def _load_checkpoint(model, path: Path) -> None:
@@ -101,9 +98,9 @@ def build_backbone(arch: str, weights: str, seed: int):
         model = tvm.get_model(arch, weights=None)
         _load_checkpoint(model, path)
         return model
-    try:
-        enum = tvm.get_model_weights(arch)[weights]
-    except KeyError:
+    try:  # DEFAULT, IMAGENET1K_V1 or the full ResNet18_Weights.IMAGENET1K_V1, as check_backend accepts
+        enum = tvm.get_model_weights(arch).verify(weights)
+    except (KeyError, ValueError):
         known = ", ".join(w.name for w in tvm.get_model_weights(arch))
         raise WeightsError(
             f"features.weights: {weights!r} is neither a local file nor a torchvision weights name of "
@@ -112,7 +109,7 @@ def build_backbone(arch: str, weights: str, seed: int):
     try:
         return tvm.get_model(arch, weights=enum)
     except Exception as exc:
-        target = _torch_home() / Path(enum.url).name
+        target = cached_weights_file(enum.url)
         raise WeightsError(
             f"features.weights: could not download {enum.url} ({type(exc).__name__}); pre-download that "
             f"file into {target} ($TORCH_HOME/hub/checkpoints), or set features.weights to a local "
