@@ -33,12 +33,17 @@ def _error(cfg: dict) -> str:
     return message
 
 
-def test_detector_weights_name_not_in_the_hub_cache_stops_with_the_file_and_folder(hub):
+def test_detector_weights_name_not_in_the_hub_cache_stops_with_the_file_and_folder(hub, monkeypatch):
+    monkeypatch.delenv("PSVL_DOWNLOAD_WEIGHTS", raising=False)
     cfg = {"dataset": CUSTOM, "detector": {"name": "fasterrcnn_resnet50_fpn_v2", "weights": "DEFAULT"}}
     assert _error(cfg) == (
-        f"config.detector.weights: DEFAULT needs {FRCNN_V2} in {hub} (offline: download "
-        f"https://download.pytorch.org/models/{FRCNN_V2} there first)"
+        f"config.detector.weights: DEFAULT needs {FRCNN_V2} in {hub}: download "
+        f"https://download.pytorch.org/models/{FRCNN_V2} there first, or set PSVL_DOWNLOAD_WEIGHTS=1 "
+        "to let the jobs download it (machines with internet)"
     )
+    monkeypatch.setenv("PSVL_DOWNLOAD_WEIGHTS", "1")
+    check_backend(validate(cfg))  # a machine that may download: the jobs fetch it
+    monkeypatch.delenv("PSVL_DOWNLOAD_WEIGHTS")
     hub.mkdir(parents=True)
     (hub / FRCNN_V2).write_bytes(b"not loaded by the check")
     check_backend(validate(cfg))  # the file is there: passes without reading it
@@ -46,7 +51,7 @@ def test_detector_weights_name_not_in_the_hub_cache_stops_with_the_file_and_fold
 
 def test_feature_weights_name_not_in_the_hub_cache_stops_with_the_file_and_folder(hub):
     cfg = {"dataset": CUSTOM, "detector": {"weights": "none"}, "features": {"weights": "IMAGENET1K_V1"}}
-    assert _error(cfg).startswith(f"config.features.weights: IMAGENET1K_V1 needs {RESNET18} in {hub} ")
+    assert _error(cfg).startswith(f"config.features.weights: IMAGENET1K_V1 needs {RESNET18} in {hub}: ")
     hub.mkdir(parents=True)
     (hub / RESNET18).write_bytes(b"")
     check_backend(validate(cfg))

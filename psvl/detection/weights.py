@@ -4,7 +4,8 @@ for detector.weights, detector.train.weights and features.weights).
 Why: a job that downloads weights on a machine without internet fails minutes into the run, once per
 shard. A torchvision weights name (DEFAULT, COCO_V1, ...) is loaded from
 `torch.hub.get_dir()/checkpoints/<file name of the weights' url>`; when that file is not there, the run
-stops at parse time with one line naming the file and the folder. torchvision is imported only when a
+stops at parse time with one line naming the file and the folder (unless PSVL_DOWNLOAD_WEIGHTS=1 says
+this machine may download it). torchvision is imported only when a
 weights name is configured (its enum holds the url); `none`, `trained` and paths import nothing.
 """
 
@@ -16,6 +17,8 @@ from urllib.parse import urlparse
 
 from psvl.config import ConfigError
 
+# Set on machines with internet to let the first job download weights missing from the cache.
+DOWNLOAD_ENV = "PSVL_DOWNLOAD_WEIGHTS"
 CHECKPOINT_SUFFIXES = frozenset({".pt", ".pth", ".ckpt", ".bin", ".pkl"})
 
 
@@ -63,8 +66,8 @@ def check_weights(key: str, arch: str, weights: str, *, expand_user: bool = Fals
             "nor none or an existing checkpoint path"
         ) from None
     target = cached_weights_file(chosen.url)
-    if not target.is_file():
+    if not target.is_file() and not os.environ.get(DOWNLOAD_ENV):
         raise ConfigError(
-            f"config.{key}: {weights} needs {target.name} in {target.parent} "
-            f"(offline: download {chosen.url} there first)"
+            f"config.{key}: {weights} needs {target.name} in {target.parent}: download {chosen.url} "
+            f"there first, or set {DOWNLOAD_ENV}=1 to let the jobs download it (machines with internet)"
         )
