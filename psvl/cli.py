@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("predict", "localize a query in one video with a trained model"),
     "plot": ("plot", "figures for the run report"),
     "stats": ("stats", "per-stage counts for the run report"),
+    "config": ("config", "print or write the effective config (files, dataset preset, defaults)"),
     "inspect": ("inspect", "print an artifact's schema, metadata, row count and first rows"),
 }
 

@@ -80,14 +80,48 @@ def _rename_sections(cfg: dict) -> None:
         cfg[new] = cfg.pop(old)
 
 
+def preset(name: str) -> dict:
+    """A dataset kind's preset (psvl/data/presets/NAME.yaml)."""
+    text = resources.files("psvl").joinpath(f"data/presets/{name}.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text) or {}
+
+
+def _merged(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict:
+    """`top` over `base`, nested sections key by key."""
+    out = copy.deepcopy(dict(base))
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _with_preset(cfg: dict) -> dict:
+    """The user's config over its dataset kind's preset (the synthetic world's sizes stay its own)."""
+    name = (cfg.get("dataset") or {}).get(
+        "name", schema()["properties"]["dataset"]["properties"]["name"]["default"]
+    )
+    kind = DATASETS.get(name) if name in DATASETS else None
+    return _merged(preset(kind.preset), cfg) if kind is not None and kind.preset else cfg
+
+
+def _filled(cfg: dict) -> dict:
+    """`cfg` checked against the schema, with its defaults filled in (in place)."""
+    errors = sorted(_Validator(schema()).iter_errors(cfg), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(_describe(e) for e in errors))
+    return cfg
+
+
 def validate(config: Mapping[str, Any] | None) -> dict:
     """Return a copy of `config` with defaults filled in; raise ConfigError naming every bad key."""
     cfg = copy.deepcopy(dict(config or {}))
     _rename_sections(cfg)
-    errors = sorted(_Validator(schema()).iter_errors(cfg), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        raise ConfigError("invalid config:\n  " + "\n  ".join(_describe(e) for e in errors))
+    cfg = _with_preset(cfg)
+    cfg = _filled(cfg)
     _check_dataset_paths(cfg)
+    _check_trained_detector(cfg)
     return cfg
 
 
@@ -99,6 +133,29 @@ def _check_dataset_paths(cfg: dict) -> None:
         raise ConfigError(
             "invalid config:\n  "
             + "\n  ".join(f"config.dataset.{k}: required when dataset.name is {ds.name!r}" for k in missing)
+        )
+
+
+def _has_box_labels(cfg: dict) -> bool:
+    kind = DATASETS.get(cfg["dataset"]["name"])
+    name = cfg["dataset"]["name"]
+    return bool(kind.has_dag and kind.sources(cfg, f"{cfg['results']}/{name}").box_labels)
+
+
+def _check_trained_detector(cfg: dict) -> None:
+    """`trained` (detector or features) needs box labels to train on; only some dataset kinds have them."""
+    if _has_box_labels(cfg):
+        return
+    if cfg["features"]["weights"] == "trained":
+        raise ConfigError(
+            "config.features.weights: 'trained' uses the detector trained on the synthetic world's box "
+            "labels; for this dataset use a torchvision weights name (DEFAULT) or a checkpoint path"
+        )
+    if cfg["detector"]["weights"] == "trained":
+        raise ConfigError(
+            "config.detector.weights: 'trained' trains on the synthetic world's box labels; for this dataset "
+            "use a COCO weights name (DEFAULT), or a checkpoint path plus detector.classes "
+            "(train one with `psvl train-detector --coco FILE --images DIR`)"
         )
 
 
@@ -141,23 +198,25 @@ def build(cls: type[T], section: Mapping[str, Any]) -> T:
 
 
 def defaults(name: str) -> dict:
-    """The schema's defaults of section `name` (dotted for nested sections, e.g. `detector.train`)."""
-    node: Any = validate({})
+    """The schema's defaults of section `name` (dotted for nested sections, e.g. `detector.train`); no
+    dataset preset (the synthetic world's is psvl/data/presets/synthetic.yaml, `preset("synthetic")`)."""
+    node: Any = _filled({})
     for part in name.split("."):
         node = node[part]
     return node
 
 
-def default(cls: type[T], name: str, **overrides: Any) -> T:
-    """A stage dataclass holding the schema's defaults of section `name`, with `overrides` on top.
+def default(cls: type[T], section: str, /, **overrides: Any) -> T:
+    """A stage dataclass holding the schema's defaults of `section`, with `overrides` on top.
 
     What tests and benchmarks call instead of `cls()`, so they run the shipped defaults, never a copy.
+    (Positional-only arguments: a section may have a key called `name`.)
     """
-    section = defaults(name)
-    unknown = sorted(set(overrides) - set(section))
+    values = defaults(section)
+    unknown = sorted(set(overrides) - set(values))
     if unknown:
-        raise ConfigError(f"config.{name}: unknown key {', '.join(map(repr, unknown))}")
-    return build(cls, {**section, **overrides})
+        raise ConfigError(f"config.{section}: unknown key {', '.join(map(repr, unknown))}")
+    return build(cls, {**values, **overrides})
 
 
 def section_json(cfg: Mapping[str, Any], name: str) -> str:

@@ -6,15 +6,40 @@ import yaml
 
 from psvl import config
 
+CUSTOM = {"name": "custom", "videos_dir": "videos", "corpus": "corpus.txt"}
+
 
 def test_defaults_are_filled_from_the_schema():
-    cfg = config.validate({})
-    assert cfg["dataset"]["name"] == "synthetic"
+    assert config.validate({})["dataset"]["name"] == "synthetic"
+    cfg = config.validate({"dataset": CUSTOM})  # no preset: the schema's defaults alone
     assert cfg["shard_size"] == 64
     assert cfg["results"] == "results"
     assert cfg["proposals"]["min_frac"] == 0.15 and cfg["proposals"]["max_frac"] == 0.85
     assert cfg["pseudo_queries"]["num_nouns"] == 5 and cfg["pseudo_queries"]["num_verbs"] == 3
     assert cfg["train"]["lr"] == 0.0004 and cfg["train"]["batch_size"] == 256
+
+
+def test_the_synthetic_preset_applies_to_the_synthetic_world_only_and_user_keys_win():
+    synthetic = config.validate({"model": {"hidden": 32}})
+    assert synthetic["model"]["hidden"] == 32 and synthetic["model"]["word_dim"] == 64  # preset, then user
+    assert synthetic["detector"]["weights"] == "trained" and synthetic["shard_size"] == 16
+    custom = config.validate({"dataset": CUSTOM})
+    assert (custom["model"]["word_dim"], custom["model"]["hidden"], custom["train"]["batch_size"]) == (
+        300,
+        256,
+        256,
+    )
+    assert custom["detector"]["weights"] == "DEFAULT" and custom["features"]["extractor"] == "resnet50"
+
+
+def test_a_custom_run_that_names_no_features_is_not_told_about_trained():
+    cfg = config.validate({"dataset": CUSTOM, "detector": {"weights": "none"}})
+    assert cfg["features"]["weights"] == "DEFAULT"
+
+
+def test_trained_needs_a_dataset_with_box_labels():
+    with pytest.raises(config.ConfigError, match=r"config\.detector\.weights: 'trained' trains on"):
+        config.validate({"dataset": CUSTOM, "detector": {"weights": "trained"}})
 
 
 def test_misspelled_key_is_named():

@@ -178,9 +178,12 @@ def test_detectron2_backend_missing_stops_before_any_job_with_install_hint():
 def test_trained_weights_need_the_synthetic_world_or_a_checkpoint():
     check_backend(validate({}))  # the default: synthetic world, trained detector
     with pytest.raises(ConfigError, match="'trained' trains on the synthetic world"):
-        check_backend(validate({"dataset": {"name": "custom", "videos_dir": "v", "corpus": "c.txt"}}))
+        custom = {"name": "custom", "videos_dir": "v", "corpus": "c.txt"}
+        check_backend(validate({"dataset": custom, "detector": {"weights": "trained"}}))
     with pytest.raises(ConfigError, match="no --checkpoint"):
-        load_detector(default(DetectorConfig, "detector", weights="trained", device="cpu"))
+        load_detector(
+            default(DetectorConfig, "detector", name="fasterrcnn_tiny", weights="trained", device="cpu")
+        )
 
 
 def test_checkpoint_loads_with_weights_only_and_builds_the_same_detector(tmp_path):
@@ -191,15 +194,22 @@ def test_checkpoint_loads_with_weights_only_and_builds_the_same_detector(tmp_pat
     assert (
         ckpt["arch"] == "fasterrcnn_tiny" and ckpt["classes"] == ["ball", "cube"] and ckpt["input_size"] == 64
     )
-    det = load_detector(default(DetectorConfig, "detector", weights="trained", device="cpu"), checkpoint=path)
+    det = load_detector(
+        default(DetectorConfig, "detector", name="fasterrcnn_tiny", weights="trained", device="cpu"),
+        checkpoint=path,
+    )
     assert det.labels == [BACKGROUND, "ball", "cube"] and det.name == "fasterrcnn_tiny"
     (tmp_path / "c.txt").write_text("red\nblue\n")
     assert load_detector(
-        default(DetectorConfig, "detector", weights=str(path), device="cpu"), classes=str(tmp_path / "c.txt")
+        default(DetectorConfig, "detector", name="fasterrcnn_tiny", weights=str(path), device="cpu"),
+        classes=str(tmp_path / "c.txt"),
     ).labels[1:] == ["red", "blue"]
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ConfigError, match="cannot read detector checkpoint"):
-        load_detector(default(DetectorConfig, "detector", device="cpu"), checkpoint=tmp_path / "bad.pt")
+        load_detector(
+            default(DetectorConfig, "detector", name="fasterrcnn_tiny", device="cpu"),
+            checkpoint=tmp_path / "bad.pt",
+        )
 
 
 def test_a_video_whose_jpegs_are_all_garbage_is_one_failures_row_and_the_shard_completes(tmp_path):
@@ -244,7 +254,9 @@ def test_shard_without_frames_boundary_mock_detector_is_not_loaded_and_files_kee
 
 def test_random_init_is_seeded_by_detector_train_seed_and_leaves_the_global_rng_alone():
     def params(seed: int, global_seed: int) -> list:
-        cfg = default(DetectorConfig, "detector", weights="none", device="cpu")  # fasterrcnn_tiny
+        cfg = default(
+            DetectorConfig, "detector", name="fasterrcnn_tiny", weights="none", device="cpu"
+        )  # fasterrcnn_tiny
         cfg.train = {**cfg.train, "seed": seed}
         torch.manual_seed(global_seed)  # whatever the global RNG holds does not matter
         return [p.detach().clone() for p in load_detector(cfg).model.parameters()]
@@ -255,5 +267,5 @@ def test_random_init_is_seeded_by_detector_train_seed_and_leaves_the_global_rng_
     torch.manual_seed(5)
     expected = torch.rand(3)
     torch.manual_seed(5)
-    load_detector(default(DetectorConfig, "detector", weights="none", device="cpu"))
+    load_detector(default(DetectorConfig, "detector", name="fasterrcnn_tiny", weights="none", device="cpu"))
     assert torch.equal(torch.rand(3), expected)

@@ -16,6 +16,7 @@ from psvl.detection.detectors import check_backend
 CUSTOM = {"name": "custom", "videos_dir": "v", "corpus": "c.txt"}  # a dataset without box labels
 FRCNN_V2 = "fasterrcnn_resnet50_fpn_v2_coco-dd69338a.pth"
 RESNET18 = "resnet18-f37072fd.pth"
+R18_NONE = {"extractor": "resnet18", "weights": "none"}  # features that need no file
 
 
 @pytest.fixture()
@@ -35,7 +36,11 @@ def _error(cfg: dict) -> str:
 
 def test_detector_weights_name_not_in_the_hub_cache_stops_with_the_file_and_folder(hub, monkeypatch):
     monkeypatch.delenv("PSVL_DOWNLOAD_WEIGHTS", raising=False)
-    cfg = {"dataset": CUSTOM, "detector": {"name": "fasterrcnn_resnet50_fpn_v2", "weights": "DEFAULT"}}
+    cfg = {
+        "dataset": CUSTOM,
+        "features": R18_NONE,
+        "detector": {"name": "fasterrcnn_resnet50_fpn_v2", "weights": "DEFAULT"},
+    }
     assert _error(cfg) == (
         f"config.detector.weights: DEFAULT needs {FRCNN_V2} in {hub}: download "
         f"https://download.pytorch.org/models/{FRCNN_V2} there first, or set PSVL_DOWNLOAD_WEIGHTS=1 "
@@ -50,7 +55,11 @@ def test_detector_weights_name_not_in_the_hub_cache_stops_with_the_file_and_fold
 
 
 def test_feature_weights_name_not_in_the_hub_cache_stops_with_the_file_and_folder(hub):
-    cfg = {"dataset": CUSTOM, "detector": {"weights": "none"}, "features": {"weights": "IMAGENET1K_V1"}}
+    cfg = {
+        "dataset": CUSTOM,
+        "detector": {"weights": "none"},
+        "features": {"extractor": "resnet18", "weights": "IMAGENET1K_V1"},
+    }
     assert _error(cfg).startswith(f"config.features.weights: IMAGENET1K_V1 needs {RESNET18} in {hub}: ")
     hub.mkdir(parents=True)
     (hub / RESNET18).write_bytes(b"")
@@ -62,30 +71,50 @@ def test_training_weights_are_checked_when_the_workflow_trains_the_detector(hub)
     msg = _error({"detector": det})  # synthetic world, detector.weights: trained
     assert msg.startswith("config.detector.train.weights: COCO_V1 needs fasterrcnn_mobilenet_v3_large_fpn-")
     # not trained (no features from it either): train.weights is never read, so not checked
-    check_backend(validate({"detector": {**det, "weights": "none"}, "features": {"extractor": "resnet18"}}))
+    check_backend(validate({"detector": {**det, "weights": "none"}, "features": R18_NONE}))
 
 
 def test_missing_checkpoint_paths_and_unknown_names_are_one_line_errors(hub, tmp_path):
     missing = tmp_path / "nowhere" / "model.pt"
-    assert _error({"dataset": CUSTOM, "detector": {"weights": str(missing)}}) == (
+    assert _error({"dataset": CUSTOM, "features": R18_NONE, "detector": {"weights": str(missing)}}) == (
         f"config.detector.weights: checkpoint {missing} does not exist (give an existing file, or none)"
     )
-    msg = _error({"detector": {"weights": "none"}, "features": {"weights": "resnet.pth"}})
+    msg = _error(
+        {"detector": {"weights": "none"}, "features": {"extractor": "resnet18", "weights": "resnet.pth"}}
+    )
     assert msg.startswith("config.features.weights: checkpoint resnet.pth does not exist")
     msg = _error({"detector": {"weights": "none"}, "features": {"extractor": "detector_backbone", "weights": str(missing)}})  # fmt: skip
     assert msg.startswith("config.features.weights: detector_backbone needs a detector checkpoint file")
-    msg = _error({"dataset": CUSTOM, "detector": {"name": "retinanet_resnet50_fpn_v2", "weights": "COCO_V9"}})
+    msg = _error(
+        {
+            "dataset": CUSTOM,
+            "features": R18_NONE,
+            "detector": {"name": "retinanet_resnet50_fpn_v2", "weights": "COCO_V9"},
+        }
+    )
     assert "'COCO_V9' is not a weights name of retinanet_resnet50_fpn_v2 (known: DEFAULT, COCO_V1)" in msg
-    msg = _error({"dataset": CUSTOM, "detector": {"name": "fasterrcnn_tiny", "weights": "DEFAULT"}})
+    msg = _error(
+        {
+            "dataset": CUSTOM,
+            "features": R18_NONE,
+            "detector": {"name": "fasterrcnn_tiny", "weights": "DEFAULT"},
+        }
+    )
     assert msg.startswith("config.detector.weights: fasterrcnn_tiny has no torchvision weights")
-    msg = _error({"dataset": CUSTOM, "detector": {"weights": "none", "classes": str(tmp_path / "c.txt")}})
+    msg = _error(
+        {
+            "dataset": CUSTOM,
+            "features": R18_NONE,
+            "detector": {"weights": "none", "classes": str(tmp_path / "c.txt")},
+        }
+    )
     assert msg == f"config.detector.classes: class-name file {tmp_path / 'c.txt'} does not exist"
 
 
 def test_an_existing_checkpoint_file_passes(hub, tmp_path):
     ckpt = tmp_path / "model.pt"
     ckpt.write_bytes(b"")
-    check_backend(validate({"dataset": CUSTOM, "detector": {"weights": str(ckpt)}}))
+    check_backend(validate({"dataset": CUSTOM, "features": R18_NONE, "detector": {"weights": str(ckpt)}}))
     check_backend(validate({"detector": {"weights": "none"}, "features": {"weights": str(ckpt)}}))
 
 

@@ -146,8 +146,11 @@ def test_unknown_weights_name_and_missing_checkpoint_are_clear_errors():
 def test_features_config_defaults_come_from_the_schema():
     from psvl import config
 
-    built = config.build(FeaturesConfig, config.load(None)["features"])
-    assert built.extractor == "resnet18" and built.weights == "none"
+    built = config.default(FeaturesConfig, "features")
+    assert (built.extractor, built.weights) == tuple(
+        config.defaults("features")[k] for k in ("extractor", "weights")
+    )
+    assert (built.extractor, built.weights) == ("resnet50", "DEFAULT")  # ImageNet features for real videos
 
 
 def _write_mp4(path, n_frames: int = 16, fps: int = 8, size: int = 32) -> None:
@@ -253,6 +256,8 @@ def test_features_command_with_missing_checkpoint_exits_2_with_one_line(tmp_path
             str(tmp_path / "f.parquet"),
             "--failures",
             str(tmp_path / "x.parquet"),
+            "--set",
+            "features.extractor=resnet18",
             "--set",
             "features.weights=/no/such/r18.pth",
         ]

@@ -47,6 +47,7 @@ def test_custom_folder_with_bad_videos_runs_through_frames(tmp_path):
         {
             "dataset": dataset,
             "detector": {"weights": "none"},
+            "features": {"extractor": "resnet18", "weights": "none"},
             "shard_size": 3,
             "frames": {"fps": 2.0, "size": 32},
         },

@@ -72,8 +72,11 @@ def _dry_run(
 ) -> tuple[float, float, dict[str, int]]:
     cfg = workdir.parent / f"{workdir.name}.yaml"
     dataset = {"name": "custom", "videos_dir": str(videos_dir), "corpus": str(corpus)}
-    detector = {"weights": "none"}  # `trained` would add the synthetic world's jobs
-    cfg.write_text(json.dumps({"dataset": dataset, "detector": detector, "shard_size": shard_size}))
+    detector = {"weights": "none"}  # DEFAULT would need COCO weights in the torch hub cache
+    features = {"extractor": "resnet18", "weights": "none"}
+    cfg.write_text(
+        json.dumps({"dataset": dataset, "detector": detector, "features": features, "shard_size": shard_size})
+    )
     cmd = [
         sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "host", "reason",
         "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--configfile", str(cfg),

@@ -49,7 +49,11 @@ def test_a_growing_folder_reruns_only_the_shards_that_changed(tmp_path):
     corpus.write_text("a person opens the door\n")
     workdir = tmp_path / "run"
     dataset = {"name": "custom", "videos_dir": str(videos), "corpus": str(corpus)}
-    overrides = {"detector": {"weights": "none", "score_threshold": 0.0}, "frames": {"fps": 1.0, "size": 32}}
+    overrides = {
+        "detector": {"weights": "none", "score_threshold": 0.0},
+        "features": {"extractor": "resnet18", "weights": "none"},
+        "frames": {"fps": 1.0, "size": 32},
+    }
     write_config(workdir, {"dataset": dataset, "shard_size": 2, **overrides})
     three = ["00000", "00001", "00002"]
     run_snakemake(workdir, _targets(three))

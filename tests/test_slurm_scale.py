@@ -38,7 +38,8 @@ def _dry_run(root: Path, shard_size: int) -> tuple[dict[str, int], float, float]
     workdir.mkdir()
     config = {
         "dataset": {"name": "custom", "videos_dir": str(root / "videos"), "corpus": str(root / "corpus.txt")},
-        "detector": {"weights": "none"},  # `trained` needs the synthetic world's box labels
+        "detector": {"weights": "none"},  # DEFAULT would need COCO weights in the torch hub cache
+        "features": {"extractor": "resnet18", "weights": "none"},
         "shard_size": shard_size,
     }
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))

@@ -57,6 +57,7 @@ class DatasetKind:
     requires: tuple[str, ...]
     sources: Callable[[Mapping[str, Any], str], DatasetSources] | None
     no_dag: str | None
+    preset: str | None = None  # psvl/data/presets/<preset>.yaml, laid under the user's config
 
     def __post_init__(self) -> None:
         if (self.sources is None) == (self.no_dag is None):
@@ -73,7 +74,8 @@ DATASETS: Registry[DatasetKind] = Registry(
     "by psvl.config.validate); `sources(cfg, results)`, called with the validated config and the "
     "dataset's results folder (results/NAME), returns a DatasetSources naming its videos folder, corpus, "
     "test/train/durations annotation files, per-event truth and box labels (None where absent) and a "
-    "function counting its videos; a kind with no raw-video DAG has sources None and a `no_dag` message "
+    "function listing its videos; `preset` names settings of its own (psvl/data/presets/NAME.yaml) that "
+    "psvl.config.validate lays under the user's config; a kind with no raw-video DAG has sources None and a `no_dag` message "
     "the workflow stops with",
 )
 
@@ -125,7 +127,7 @@ _ANNOTATED_FOLDER = DatasetKind(
     requires=("videos_dir", "annotations", "corpus"), sources=_folder, no_dag=None
 )
 
-DATASETS.register("synthetic")(DatasetKind(requires=(), sources=_synthetic, no_dag=None))
+DATASETS.register("synthetic")(DatasetKind(requires=(), sources=_synthetic, no_dag=None, preset="synthetic"))
 DATASETS.register("custom")(DatasetKind(requires=("videos_dir", "corpus"), sources=_folder, no_dag=None))
 DATASETS.register("charades_sta")(_ANNOTATED_FOLDER)
 DATASETS.register("activitynet_captions")(_ANNOTATED_FOLDER)

@@ -123,12 +123,12 @@ def describe_detector(
 
 
 def check_backend(cfg: Mapping[str, Any]) -> None:
-    """Stop a run before any job when the detector cannot work (call it from the Snakefile, on the
-    validated config).
+    """Stop a run before any job when the detector cannot work on this machine (call it from the
+    Snakefile, on the validated config; the config's own consistency is psvl.config.validate's).
 
     Cheap: no torch import unless a torchvision weights name is configured. Checks the backend is
-    installed, the detector name is registered, the files a configuration needs are named, and every
-    file it reads exists (weights names: their file in the torch hub cache, see weights.py).
+    installed, the detector name is registered and every file the run reads exists (weights names:
+    their file in the torch hub cache, see weights.py).
     """
     det = cfg["detector"]
     if det["backend"] == "detectron2":
@@ -144,18 +144,6 @@ def check_backend(cfg: Mapping[str, Any]) -> None:
     if det["name"] not in DETECTORS:
         raise ConfigError(
             f"config.detector.name: unknown detector {det['name']!r}; known: {', '.join(DETECTORS.names())}"
-        )
-    synthetic = cfg["dataset"]["name"] == "synthetic"
-    if cfg["features"]["weights"] == "trained" and not synthetic:
-        raise ConfigError(
-            "config.features.weights: 'trained' uses the detector trained on the synthetic world's box "
-            "labels; for this dataset use a torchvision weights name (DEFAULT) or a checkpoint path"
-        )
-    if det["weights"] == "trained" and not synthetic:
-        raise ConfigError(
-            "config.detector.weights: 'trained' trains on the synthetic world's box labels; for this dataset "
-            "use a COCO weights name (DEFAULT), or a checkpoint path plus detector.classes "
-            "(train one with `psvl train-detector --coco FILE --images DIR`)"
         )
     _check_files(cfg)
 

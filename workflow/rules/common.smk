@@ -143,6 +143,7 @@ def detector_args(wildcards, input):
 
 def final_targets(wildcards):
     targets = [
+        f"{R}/config.effective.yaml",
         f"{R}/pseudo_queries.parquet",
         f"{R}/model/best.pt",
         f"{R}/corpus/summary.json",

@@ -125,3 +125,23 @@ rule plot_metrics:
         out=out_dir(0),
     shell:
         "psvl plot --out-dir {params.out:q} --metrics {input:q} > {log:q} 2>&1"
+
+
+rule effective_config:
+    output:
+        report(
+            f"{R}/config.effective.yaml",
+            caption="../report/config.rst",
+            category="Run",
+        ),
+    log:
+        f"{LOGS}/effective_config.log",
+    conda:
+        "../../envs/psvl-cpu.yaml"
+    resources:
+        runtime=5,
+        mem_mb=1000,
+    params:
+        cfg=sets(*config),  # every setting: a changed one rewrites the file
+    shell:
+        "psvl config --out {output:q} {params.cfg} > {log:q} 2>&1"
