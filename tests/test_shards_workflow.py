@@ -88,3 +88,21 @@ def test_a_growing_folder_reruns_only_the_shards_that_changed(tmp_path):
     assert mtimes(workdir, f"{OUT}/*/0000[123].parquet") == kept
     assert "v1 clip" not in (workdir / OUT / "shards" / "00000.tsv").read_text()
     assert _planned(workdir, four) == {}
+
+
+@pytest.mark.parametrize("case", ["missing", "empty"])
+def test_a_missing_or_empty_videos_folder_stops_before_any_job_with_one_line(tmp_path, case):
+    videos = tmp_path / "videos"
+    if case == "empty":
+        videos.mkdir()
+        (videos / "notes.txt").write_text("not a video\n")
+    dataset = {"name": "custom", "videos_dir": str(videos), "corpus": str(tmp_path / "corpus.txt")}
+    workdir = tmp_path / "run"
+    write_config(workdir, {"dataset": dataset, "detector": {"weights": "none"}})
+    proc = run_snakemake(workdir, extra=["-n"], check=False)
+    log = (workdir / "snakemake.log").read_text()
+    assert proc.returncode != 0 and "rule " not in log  # no job was planned, let alone run
+    why = "does not exist" if case == "missing" else "no videos under"
+    assert "config.dataset.videos_dir: " in log and why in log
+    if case == "empty":
+        assert "1 files under" in log and "notes.txt" in log

@@ -137,7 +137,7 @@ DATASETS.register("psvl_release")(
         sources=None,
         no_dag=(
             "config.dataset.name: psvl_release has no workflow DAG yet; train from PSVL's release with "
-            "`psvl train --psvl-json PSEUDO_LABELS --features-dir FEATURES_DIR --out-dir DIR` (docs/model.md)"
+            "`psvl train --psvl-json PSEUDO_LABELS --features-dir FEATURES_DIR --out-dir DIR` (docs/localization.md)"
         ),
     )
 )

@@ -30,6 +30,16 @@ def list_videos(videos_dir: str | os.PathLike, pattern: str = "**/*") -> list[Pa
     return sorted(found, key=lambda p: video_id_of(p, root))
 
 
+def other_files(videos_dir: str | os.PathLike, pattern: str = "**/*") -> list[Path]:
+    """Files under `videos_dir` that `list_videos` skips (not a video suffix), sorted; hidden files aside."""
+    root = Path(videos_dir)
+    return sorted(
+        p
+        for p in root.glob(pattern)
+        if p.suffix.lower() not in VIDEO_SUFFIXES and not p.name.startswith(".") and p.is_file()
+    )
+
+
 def n_shards(n_videos: int, shard_size: int) -> int:
     return max(1, math.ceil(n_videos / shard_size))
 

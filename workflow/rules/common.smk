@@ -7,6 +7,7 @@ import shlex
 from psvl.config import section_json
 from psvl.datasets.registry import DATASETS, world_dir
 from psvl.datasets.shards import Untracked, plan, read_record
+from psvl.datasets.videos import VIDEO_SUFFIXES, other_files
 
 DATASET = config["dataset"]
 NAME = DATASET["name"]
@@ -32,7 +33,32 @@ SHARD_LISTS = f"{R}/shards"
 SHARD_RECORD = (
     f"{SHARD_LISTS}/record"  # the jobs' copies, kept while Snakemake replaces a list
 )
-PLAN = plan(SOURCES.videos(), read_record(SHARD_RECORD), config["shard_size"])
+
+
+def listed_videos():
+    """The dataset's videos, or one line saying why there are none (before any job runs)."""
+    try:
+        videos = SOURCES.videos()
+    except FileNotFoundError as err:
+        raise WorkflowError(f"config.dataset.videos_dir: {err}") from None
+    if SOURCES.generated:
+        return videos
+    others = other_files(SOURCES.videos_dir, DATASET["video_glob"])
+    if others:
+        examples = ", ".join(p.name for p in others[:3])
+        logger.warning(
+            f"{len(others)} files under {SOURCES.videos_dir} are not videos by their suffix and are "
+            f"skipped (e.g. {examples})"
+        )
+    if not videos:
+        raise WorkflowError(
+            f"config.dataset.videos_dir: no videos under {SOURCES.videos_dir} matching "
+            f"{DATASET['video_glob']!r} (suffixes: {' '.join(sorted(VIDEO_SUFFIXES))})"
+        )
+    return videos
+
+
+PLAN = plan(listed_videos(), read_record(SHARD_RECORD), config["shard_size"])
 SHARDS = list(PLAN.shards)
 
 
