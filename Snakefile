@@ -2,6 +2,7 @@
 # Stages: synth/annotations/manifest -> frames -> features, detect -> proposals, corpus
 #         -> pseudo_queries, test_queries -> train -> predict -> evaluate -> report.
 from psvl.config import ConfigError, validate
+from psvl.core.failures import summary as failure_summary
 from psvl.detection.detectors import check_backend
 
 
@@ -31,3 +32,9 @@ rule all:
     default_target: True
     input:
         final_targets,
+
+
+# A closing summary of every bad video, by stage and reason (the per-video rows are in failures/).
+onsuccess:
+    if os.path.isdir(f"{R}/failures"):
+        print(failure_summary(R))

@@ -54,7 +54,8 @@ def test_custom_folder_with_bad_videos_runs_through_frames(tmp_path):
     )
     out = Path("results") / "custom"
     shards = ["00000", "00001", "00002"]  # 7 videos, 3 per shard
-    run_snakemake(workdir, [f"{out}/frames/{s}.parquet" for s in shards])
+    # frames jobs read their shard's list only; the merged manifest is its own target
+    run_snakemake(workdir, [f"{out}/manifest.parquet", *(f"{out}/frames/{s}.parquet" for s in shards)])
 
     manifest = pq.read_table(workdir / out / "manifest.parquet").to_pandas()
     assert len(manifest) == 7 and manifest["shard"].max() == 2
@@ -72,3 +73,5 @@ def test_custom_folder_with_bad_videos_runs_through_frames(tmp_path):
     assert per_video == {name: int(seconds * 2) for name, seconds in GOOD.items()}
     assert set(errors) == BAD
     assert "no video stream" in errors["audio_only"] and "empty file" in errors["empty"]
+    # the run ends with a summary of the bad videos by stage, on the console
+    assert "  frames: 4 videos (" in (workdir / "snakemake.log").read_text()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from psvl.core.artifacts import write_table
 
@@ -34,3 +36,39 @@ class FailureLog:
     def write(self, path: str | os.PathLike) -> None:
         columns = {k: [r[k] for r in self.rows] for k in ("video_id", "stage", "error")}
         write_table("failures", columns, path, stage=self.stage)
+
+
+def summary(results_dir: str | os.PathLike, examples: int = 2) -> str:
+    """One line per stage with failures under `results_dir/failures/`: how many videos, grouped by reason.
+
+    What the workflow prints when it ends, so a person sees every bad video without opening a file.
+    """
+    import pyarrow.parquet as pq  # lazy: the Snakefile imports this module at parse time
+
+    root = Path(results_dir) / "failures"
+    by_stage: dict[str, Counter] = {}
+    for path in sorted(root.glob("*/*.parquet")):
+        for row in pq.read_table(path, columns=["video_id", "error"]).to_pylist():
+            by_stage.setdefault(path.parent.name, Counter())[_reason(row["error"])] += 1
+    if not any(by_stage.values()):
+        return "failures: none (every video passed every stage)"
+    lines = ["failures (videos recorded in failures/{stage}/ and skipped; the rest completed):"]
+    for stage, reasons in by_stage.items():
+        if not reasons:
+            continue
+        top = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common(examples))
+        more = len(reasons) - examples
+        lines.append(
+            f"  {stage}: {sum(reasons.values())} videos ({top}{f', and {more} more' if more > 0 else ''})"
+        )
+    return "\n".join(lines)
+
+
+def _reason(error: str) -> str:
+    """The part of an error message before its details: up to the first ': ' outside parentheses."""
+    depth = 0
+    for i, ch in enumerate(error):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and error.startswith(": ", i):
+            return error[:i][:80]
+    return error[:80]

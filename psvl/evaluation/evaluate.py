@@ -3,11 +3,15 @@
 Why per query: the released PSVL code averages metrics per batch, which weights queries unequally when the
 last batch is short. Here every test query counts once; a query with no prediction counts as IoU 0.
 
-Why the priors: on Charades-STA a constant "mean moment" already reaches a sizeable R@0.3, so a number
-means little without what no learning gives on the same queries:
+Why the baselines: on Charades-STA a constant "mean moment" already reaches a sizeable R@0.3, so a
+number means little without what no learning gives on the same queries:
 - `mean_moment`: every query gets the mean normalized (start, end) of the training moments;
 - `random_proposal`: a seeded random span per query whose length is drawn from the training moments'
-  normalized lengths and whose start is uniform where the span fits.
+  normalized lengths and whose start is uniform where the span fits;
+- `query_shuffled`: every query gets the model's prediction for another query of its video
+  (psvl.evaluation.query_shuffled): what the model gets without reading the words.
+Every row carries percentile bootstrap intervals over queries (psvl.evaluation.bootstrap), resampled with
+the same indices for all rows, so a difference between rows can be read against its noise.
 
 Predictions are made well-formed before scoring, and the counts are reported: reversed spans are ordered,
 spans outside [0, duration] clipped, zero-length spans score IoU 0. True moments are clipped to
@@ -26,6 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from psvl.core import spans
+from psvl.evaluation import bootstrap
+from psvl.evaluation.query_shuffled import shuffled_ious
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +132,13 @@ def per_query(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
 def score(pred: pd.DataFrame, gt: pd.DataFrame, how: str = "auto") -> tuple[pd.DataFrame, dict, np.ndarray]:
     """Per-row IoU (a `predictions`-schema table), what was adjusted, and each query's IoU (best window)."""
+    return _score(pred, gt, how)[:3]
+
+
+def _score(
+    pred: pd.DataFrame, gt: pd.DataFrame, how: str
+) -> tuple[pd.DataFrame, dict, np.ndarray, np.ndarray]:
+    """`score`, plus each row's video duration as used for clipping (inf where unknown)."""
     merged, used_rule, unmatched = match(pred, gt, how)
     groups = window_groups(merged)
     cols = ["pred_start_s", "pred_end_s", "pred_duration_s"]
@@ -173,20 +186,32 @@ def score(pred: pd.DataFrame, gt: pd.DataFrame, how: str = "auto") -> tuple[pd.D
         log.warning("%d queries have no prediction: scored IoU 0", int(missing.sum()))
     if unknown:
         log.info("%d queries lack a duration in the ground truth", unknown)
-    return table, info, per_query(ious, groups)
+    return table, info, per_query(ious, groups), dur
 
 
-def _metrics(pred_spans: np.ndarray, truth: np.ndarray, groups: np.ndarray) -> dict:
-    return spans.recall_at(per_query(spans.iou(pred_spans, truth), groups), THRESHOLDS)
+def _with_metrics(rows: dict[str, dict], ious: dict[str, np.ndarray], seed: int) -> dict:
+    """Each row's metrics, then its own keys, then its bootstrap intervals (same resamples for all rows)."""
+    bands = bootstrap.intervals(ious, seed)
+    return {
+        name: {**spans.recall_at(ious[name], THRESHOLDS), **rows[name], "intervals": bands[name]}
+        for name in rows
+    }
 
 
 def baselines(gt: pd.DataFrame, train_moments: np.ndarray | None = None, seed: int = 0) -> dict:
-    """Metrics of the two priors on the queries of `gt`.
+    """Metrics of the two priors on the queries of `gt`, with bootstrap intervals.
 
     `train_moments`: normalized (start, end) training moments, N x 2; None uses the ground truth's own
     moments (optimistic: the prior has then seen the test set; the output says so). Queries whose video
     duration is unknown use their true end time as the duration.
     """
+    return _with_metrics(*_priors(gt, train_moments, seed), seed)
+
+
+def _priors(
+    gt: pd.DataFrame, train_moments: np.ndarray | None, seed: int
+) -> tuple[dict[str, dict], dict[str, np.ndarray]]:
+    """The priors' own keys and their per-query IoU (queries in first-row order)."""
     truth = gt[["start_s", "end_s"]].to_numpy(dtype=np.float64)
     dur, _ = _durations(gt, truth.max(axis=1))
     dur = np.where(np.isinf(dur), 1.0, dur)  # only truth ending at <= 0 s is left: it scores 0 anyway
@@ -207,20 +232,19 @@ def baselines(gt: pd.DataFrame, train_moments: np.ndarray | None = None, seed: i
     lengths = rng.choice(spans.length(moments), size=n_queries) if len(moments) else np.ones(n_queries)
     starts = rng.uniform(0.0, 1.0, size=n_queries) * (1.0 - lengths)
     random_pred = np.stack([starts, starts + lengths], axis=1)[codes] * dur[:, None]
-    return {
+    rows = {
         "mean_moment": {
-            **_metrics(mean_pred, truth, groups),
             "moment_normalized": [float(mean[0]), float(mean[1])],
             "source": source,
             "n_moments": len(moments),
         },
-        "random_proposal": {
-            **_metrics(random_pred, truth, groups),
-            "seed": int(seed),
-            "source": source,
-            "n_moments": len(moments),
-        },
+        "random_proposal": {"seed": int(seed), "source": source, "n_moments": len(moments)},
     }
+    ious = {
+        "mean_moment": per_query(spans.iou(mean_pred, truth), groups),
+        "random_proposal": per_query(spans.iou(random_pred, truth), groups),
+    }
+    return rows, ious
 
 
 def evaluate(
@@ -230,7 +254,8 @@ def evaluate(
     seed: int = 0,
     how: str = "auto",
 ) -> dict:
-    """metrics.json's content: R@0.1/0.3/0.5/0.7, mIoU, n_queries, what was adjusted, and the two priors.
+    """metrics.json's content: R@0.1/0.3/0.5/0.7, mIoU, n_queries, what was adjusted, the baselines (two
+    priors and the query-shuffled model), and bootstrap intervals for the model and every baseline.
 
     `pred_df` as `psvl.datasets.predictions.read_predictions` returns it, `gt_df` as `read_ground_truth` does
     (a bare DataFrame with query_id, video_id, start_s, end_s, duration_s works too).
@@ -247,10 +272,23 @@ def evaluate_with_table(
 ) -> tuple[dict, pd.DataFrame]:
     """`evaluate`, plus the per-query table (predictions schema) the plots and `--per-query` use."""
     pred_df, gt_df = _prepare(pred_df, gt_df)
-    table, info, query_ious = score(pred_df, gt_df, how)
+    table, info, query_ious, dur = _score(pred_df, gt_df, how)
     metrics = spans.recall_at(query_ious, THRESHOLDS)
     metrics.update(info)
-    metrics["baselines"] = baselines(gt_df, train_moments, seed)
+    rows, ious = _priors(gt_df, train_moments, seed)
+    ious["query_shuffled"], shuffled = shuffled_ious(
+        table[["pred_start_s", "pred_end_s"]].to_numpy(dtype=np.float64),
+        table[["gt_start_s", "gt_end_s"]].to_numpy(dtype=np.float64),
+        dur,
+        table["video_id"].to_numpy(dtype=object),
+        window_groups(table),
+        seed,
+    )
+    rows["query_shuffled"] = {"seed": int(seed), **shuffled}
+    rows_all = _with_metrics({"model": {}, **rows}, {"model": query_ious, **ious}, seed)
+    metrics["intervals"] = rows_all.pop("model")["intervals"]
+    metrics["baselines"] = rows_all
+    metrics["bootstrap"] = bootstrap.describe(seed)
     return metrics, table
 
 
