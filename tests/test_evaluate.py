@@ -12,7 +12,9 @@ import pytest
 from psvl.cli import main
 from psvl.core.artifacts import read_frame, write_table
 from psvl.datasets.predictions import FormatError, _read_jsonl_arrow, read_ground_truth, read_predictions
+from psvl.evaluation import bootstrap
 from psvl.evaluation.evaluate import baselines, evaluate
+from psvl.evaluation.query_shuffled import sources
 
 DATA = Path(__file__).parent / "data" / "eval"
 EXPECTED = json.loads((DATA / "expected_metrics.json").read_text())
@@ -49,6 +51,16 @@ def test_hand_written_jsonl_predictions_give_the_hand_computed_metrics(tmp_path)
     _assert_metrics(got["baselines"]["mean_moment"], EXPECTED["baselines"]["mean_moment"])
     assert got["baselines"]["mean_moment"]["moment_normalized"] == pytest.approx([0.2, 0.7])
     assert got["baselines"]["mean_moment"]["source"] == "train_moments"
+    # two queries per video: each takes its sibling's prediction (README.md works the IoUs out)
+    shuffled, want = got["baselines"]["query_shuffled"], EXPECTED["baselines"]["query_shuffled"]
+    _assert_metrics(shuffled, want)
+    assert [shuffled[k] for k in ("within_video", "across_video", "unshuffled")] == [8, 0, 0]
+    for row in (got, *got["baselines"].values()):
+        assert set(row["intervals"]) == {"R@0.3", "R@0.5", "R@0.7", "mIoU"}
+        for key, (lo, hi) in row["intervals"].items():
+            assert 0.0 <= lo <= row[key] <= hi <= 1.0, key
+    want_boot = {"method": "percentile", "resamples": 1000, "level": 0.95, "seed": 0, "iou_bin": 0.01}
+    assert got["bootstrap"] == want_boot
     table = read_frame(per_query, "predictions").set_index("query_id")
     for qid, iou in EXPECTED["per_query_iou"].items():
         assert table.loc[qid, "iou"] == pytest.approx(iou, abs=1e-12), qid
@@ -295,3 +307,100 @@ def test_jsonl_fast_reader_and_line_reader_agree_including_ties_and_windows_with
     assert fast[["pred_start_s", "pred_end_s"]].to_numpy().tolist() == want
     assert slow[["pred_start_s", "pred_end_s"]].to_numpy().tolist() == want
     assert fast["query_id"].tolist() == ["1", "2", "3"] and slow["query_id"].tolist() == ["1", "2", "q3"]
+
+
+def _exact_world(n_videos: int, per_video: int, seed: int = 0) -> pd.DataFrame:
+    """`per_video` disjoint true moments in each 30 s video, as a ground-truth table."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for v in range(n_videos):
+        cuts = np.sort(rng.choice(np.arange(1, 30), size=2 * per_video, replace=False)).reshape(-1, 2)
+        for q, (s, e) in enumerate(cuts):
+            rows.append(
+                {"query_id": f"v{v}q{q}", "video_id": f"v{v}", "start_s": s, "end_s": e, "duration_s": 30.0}
+            )
+    return pd.DataFrame(rows).astype({"start_s": float, "end_s": float})
+
+
+def test_query_shuffled_gives_exact_predictions_to_the_wrong_queries_and_scores_far_below_the_model():
+    gt = _exact_world(n_videos=20, per_video=3)
+    exact = gt.rename(columns={"start_s": "pred_start_s", "end_s": "pred_end_s"})
+    got = evaluate(exact, gt, seed=5)
+    shuffled = got["baselines"]["query_shuffled"]
+    assert got["R@0.5"] == 1.0 and got["mIoU"] == 1.0
+    # the moments of a video are disjoint: another query's exact answer overlaps nothing
+    assert shuffled["R@0.1"] == 0.0 and shuffled["mIoU"] == 0.0 and shuffled["n_queries"] == 60
+    assert shuffled["within_video"] == 60 and shuffled["across_video"] == shuffled["unshuffled"] == 0
+    assert shuffled["intervals"]["R@0.5"] == [0.0, 0.0]
+    # a model that ignores the words (one span per video) loses nothing when the queries are shuffled
+    blind = exact.assign(pred_start_s=0.0, pred_end_s=15.0)
+    blind_got = evaluate(blind, gt, seed=5)
+    for key in KEYS:
+        assert blind_got["baselines"]["query_shuffled"][key] == pytest.approx(blind_got[key]), key
+
+
+def test_query_shuffled_is_a_seeded_derangement_and_lone_queries_borrow_from_another_video_rescaled():
+    videos = np.array(["a", "a", "a", "b", "b", "c", "d", "e"])
+    src, across = sources(videos, np.random.default_rng(0))
+    assert (src != np.arange(8)).all()  # nobody keeps its own prediction
+    assert (videos[src[:5]] == videos[:5]).all() and not across[:5].any()
+    assert across[5:].all() and sorted(src[5:].tolist()) == [5, 6, 7]  # c, d, e form one cycle
+    again, _ = sources(videos, np.random.default_rng(0))
+    assert (src == again).all()
+    assert set(sources(videos[:6], np.random.default_rng(1))[0][5:].tolist()) <= set(
+        range(5)
+    )  # one lone query
+    # lone queries in a 10 s and a 40 s video with the same relative moment: rescaled, each fits the other
+    gt = pd.DataFrame(
+        {
+            "query_id": ["x", "y"],
+            "video_id": ["v", "w"],
+            "start_s": [2.0, 8.0],
+            "end_s": [5.0, 20.0],
+            "duration_s": [10.0, 40.0],
+        }
+    )
+    exact = gt.rename(columns={"start_s": "pred_start_s", "end_s": "pred_end_s"})
+    shuffled = evaluate(exact, gt)["baselines"]["query_shuffled"]
+    assert shuffled["mIoU"] == pytest.approx(1.0) and shuffled["across_video"] == 2
+
+
+def test_bootstrap_interval_contains_the_point_estimate_and_narrows_with_more_queries():
+    rng = np.random.default_rng(0)
+    widths = []
+    for n in (100, 10_000):
+        ious = rng.beta(2, 2, size=n)
+        got = bootstrap.intervals({"model": ious}, seed=0)["model"]
+        point = {
+            "R@0.3": (ious >= 0.3).mean(),
+            "R@0.5": (ious >= 0.5).mean(),
+            "R@0.7": (ious >= 0.7).mean(),
+            "mIoU": ious.mean(),
+        }
+        for key, (lo, hi) in got.items():
+            assert lo < point[key] < hi, (n, key)
+        widths.append(got["R@0.5"][1] - got["R@0.5"][0])
+    # the width of a proportion's interval shrinks like 1/sqrt(n): 100x the queries, about 1/10 the width
+    assert widths[1] < widths[0] / 5
+    # R@0.5 of 10 000 queries at p ~ 0.5: 95 % half-width 1.96 * sqrt(p(1-p)/n) ~ 0.0098
+    assert widths[1] == pytest.approx(2 * 1.96 * 0.5 / 100, rel=0.15)
+
+
+def test_bootstrap_is_seeded_and_fast_and_matches_resampling_every_query():
+    import time
+
+    ious = np.random.default_rng(1).random(10_000)
+    start = time.perf_counter()
+    a = bootstrap.intervals({"model": ious, "copy": ious.copy()}, seed=3)
+    assert time.perf_counter() - start < 1.0  # about 0.03 s on 2 shared cores
+    assert a["model"] == a["copy"]  # a row's interval depends on its IoUs and the seed only
+    # the same intervals as drawing every query of every resample (R@ exactly; mIoU up to 0.01-wide bins)
+    few = ious[:300]
+    drawn = few[np.random.default_rng(0).integers(0, 300, size=(20_000, 300))]
+    want = {"R@0.5": (drawn >= 0.5).mean(1), "mIoU": drawn.mean(1)}
+    got = bootstrap.interval(few, seed=0, resamples=20_000)
+    for key, stats in want.items():
+        assert got[key] == pytest.approx(np.quantile(stats, [0.025, 0.975]).tolist(), abs=0.01), key
+    assert bootstrap.intervals({"model": ious}, seed=3)["model"] == a["model"]
+    assert bootstrap.intervals({"model": ious}, seed=4)["model"] != a["model"]
+    assert bootstrap.intervals({"model": np.zeros(0)})["model"]["mIoU"] == [0.0, 0.0]

@@ -118,3 +118,31 @@ def test_stage_diagram_without_stats_still_draws_the_stages(tmp_path):
 @pytest.mark.parametrize("ious", [[], [0.0, 0.0]])
 def test_histogram_of_no_or_only_failed_queries_is_drawn(tmp_path, ious):
     _not_blank(plots.iou_histogram(ious, tmp_path / "h.png"))
+
+
+def test_metrics_table_shows_the_query_shuffled_row_and_bootstrap_intervals(tmp_path):
+    from psvl.datasets.predictions import read_ground_truth, read_predictions
+    from psvl.evaluation.evaluate import evaluate
+
+    metrics = evaluate(read_predictions(DATA / "pred.jsonl"), read_ground_truth(DATA / "gt.jsonl"))
+    labels, cells = plots.table_cells(metrics)
+    assert labels == ["model", "mean_moment", "random_proposal", "query_shuffled"]
+    lo, hi = metrics["intervals"]["R@0.5"]
+    assert cells[0][2] == f"0.625 [{lo:.2f}, {hi:.2f}]"
+    assert cells[0][0] == "0.750"  # R@0.1 has no interval
+    assert cells[3][4].startswith("0.097 [")  # query_shuffled mIoU, worked out in tests/data/eval/README.md
+    with_bands = plots.metrics_table(metrics, tmp_path / "with.png")
+    bare = {k: v for k, v in metrics.items() if k != "intervals"}
+    bare["baselines"] = {
+        "mean_moment": {k: v for k, v in metrics["baselines"]["mean_moment"].items() if k != "intervals"}
+    }
+    mean = metrics["baselines"]["mean_moment"]
+    assert plots.table_cells(bare) == (
+        ["model", "mean_moment"],
+        [["0.750", "0.750", "0.625", "0.250", "0.486"], [f"{mean[k]:.3f}" for k in plots.TABLE_KEYS]],
+    )
+    without = plots.metrics_table(bare, tmp_path / "without.png")
+    _not_blank(with_bands)
+    # two more rows and wider cells: a taller and wider figure
+    big, small = matplotlib.image.imread(with_bands).shape, matplotlib.image.imread(without).shape
+    assert big[0] > small[0] and big[1] > small[1]

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from psvl.config import default
-from psvl.proposals.eval_proposals import evaluate_proposals
+from psvl.proposals.eval_proposals import evaluate_proposals, time_only_spans, uniform_segments
 from psvl.proposals.proposals import (
     ProposalsConfig,
     contextualize,
@@ -25,13 +25,16 @@ def proposals_config(**overrides) -> ProposalsConfig:
     return default(ProposalsConfig, "proposals", **overrides)
 
 
-def piecewise_world(n_videos: int = 12, seed: int = 0, fps: float = 2.0, noise: float = 1.0):
-    """Videos of 2-4 events, each a constant 64-d feature plus noise: (features dict, annotations)."""
+def piecewise_world(
+    n_videos: int = 12, seed: int = 0, fps: float = 2.0, noise: float = 1.0, events=(2, 4), seconds=(4, 12)
+):
+    """Videos of `events` (min, max) events of `seconds` (min, max) each, each event a constant 64-d
+    feature plus noise: (features dict, annotations)."""
     rng = np.random.default_rng(seed)
     feats, rows = {}, []
     for v in range(n_videos):
-        n_ev = int(rng.integers(2, 5))
-        bounds = np.concatenate([[0.0], np.cumsum(rng.uniform(4, 12, n_ev).round(1))])
+        n_ev = int(rng.integers(events[0], events[1] + 1))
+        bounds = np.concatenate([[0.0], np.cumsum(rng.uniform(*seconds, n_ev).round(1))])
         t = np.arange(int(bounds[-1] * fps)) / fps
         label = np.searchsorted(bounds[1:], t, side="right").clip(max=n_ev - 1)
         x = (rng.normal(size=(n_ev, 64)) + 3)[label] + rng.normal(scale=noise, size=(len(t), 64))
@@ -235,6 +238,14 @@ def test_propose_and_eval_proposals_commands_write_proposals_and_report(tmp_path
     )
     report = json.loads(report_path.read_text())
     assert report["proposals_per_video"] <= 6
+    # without --features, time_only clusters a uniform grid of the features' segment length (1 / frames.fps)
+    assert report["baselines"]["time_only"]["segments"] == "uniform 0.5 s"
+    assert report["baselines"]["time_only"]["proposals_per_video"] <= report["proposals_per_video"]
+    cmd = ["eval-proposals", "--proposals", str(out), "--annotations", str(tmp_path / "annotations.parquet")]
+    with_features = tmp_path / "eval" / "proposals_features.json"
+    assert main([*cmd, "--features", str(tmp_path / "features.parquet"), "--out", str(with_features)]) == 0
+    time_only = json.loads(with_features.read_text())["baselines"]["time_only"]
+    assert time_only["segments"] == "features" and time_only["n_moments"] == report["n_moments"]
     assert report["recall@0.5"] >= report["baselines"]["random"]["recall@0.5"] + 0.1
     by_split = report["by_split"]
     assert by_split["test"]["n_videos"] == 4 and by_split["train"]["n_videos"] == 8
@@ -245,3 +256,27 @@ def test_propose_and_eval_proposals_commands_write_proposals_and_report(tmp_path
         "recall@0.7",
         "proposals_per_video",
     }
+
+
+def test_time_only_tep_clusters_time_alone_into_equal_parts():
+    starts = np.arange(60) * 0.5  # 30 s, k = 3 atomic events: thirds of the video whatever the features say
+    spans = time_only_spans(starts, starts + 0.5, 10, "v", proposals_config(k=3, max_atomic=1, min_frac=0.1))
+    bounds = np.array([[s, e] for s, e, _ in spans])
+    np.testing.assert_allclose(
+        bounds, [[0, 10], [10, 20], [20, 30]], atol=1.0
+    )  # k-means: thirds +- a segment
+    starts, ends = uniform_segments({"v": 2.2}, 0.5)["v"]
+    np.testing.assert_allclose(starts, [0, 0.5, 1, 1.5, 2])
+    np.testing.assert_allclose(ends, [0.5, 1, 1.5, 2, 2.2])
+
+
+def test_time_only_tep_is_far_worse_than_tep_on_features_when_events_are_uneven():
+    # three events of 5-25 s per video: their boundaries are where the features change, not at thirds
+    feats, ann = piecewise_world(n_videos=24, seed=0, events=(3, 3), seconds=(5, 25))
+    cfg = proposals_config(k=3, time_weight=0.5)
+    report = evaluate_proposals(propose(feats, cfg), ann, cfg, feats)
+    time_only = report["baselines"]["time_only"]
+    assert time_only["proposals_per_video"] <= report["proposals_per_video"]  # the same budget
+    assert report["recall@0.7"] >= 0.9
+    assert report["recall@0.7"] - time_only["recall@0.7"] >= 0.25
+    assert report["mean_best_iou"] > time_only["mean_best_iou"]

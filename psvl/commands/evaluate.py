@@ -76,12 +76,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _band(row: dict, key: str) -> str:
+    lo, hi = row.get("intervals", {}).get(key, (float("nan"), float("nan")))
+    return f"[{lo:.3f}, {hi:.3f}]"
+
+
 def summary(metrics: dict) -> str:
-    """The metrics as a small table, the model above its priors, and what was adjusted."""
+    """The metrics as a small table, the model above its baselines, with 95 % intervals, and what was
+    adjusted."""
     keys = ["R@0.1", "R@0.3", "R@0.5", "R@0.7", "mIoU"]
+    banded = ["R@0.5", "mIoU"]
     rows = [("model", metrics), *metrics["baselines"].items()]
-    lines = [f"{'':<16}" + "".join(f"{k:>8}" for k in keys)]
-    lines += [f"{name:<16}" + "".join(f"{m[k]:>8.4f}" for k in keys) for name, m in rows]
+    lines = [f"{'':<16}" + "".join(f"{k:>8}" for k in keys) + "".join(f"{k + ' 95%':>17}" for k in banded)]
+    lines += [
+        f"{name:<16}" + "".join(f"{m[k]:>8.4f}" for k in keys) + "".join(f"{_band(m, k):>17}" for k in banded)
+        for name, m in rows
+    ]
     adjusted = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in metrics["adjustments"].items() if v)
     source = metrics["baselines"]["mean_moment"]["source"].replace("_", " ")
     lines.append(

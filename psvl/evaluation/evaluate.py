@@ -10,8 +10,8 @@ number means little without what no learning gives on the same queries:
   normalized lengths and whose start is uniform where the span fits;
 - `query_shuffled`: every query gets the model's prediction for another query of its video
   (psvl.evaluation.query_shuffled): what the model gets without reading the words.
-Every row carries percentile bootstrap intervals over queries (psvl.evaluation.bootstrap), resampled with
-the same indices for all rows, so a difference between rows can be read against its noise.
+Every row carries 95 % percentile bootstrap intervals over queries (psvl.evaluation.bootstrap), so a
+difference between rows can be read against the noise of the test set's size.
 
 Predictions are made well-formed before scoring, and the counts are reported: reversed spans are ordered,
 spans outside [0, duration] clipped, zero-length spans score IoU 0. True moments are clipped to
@@ -190,7 +190,7 @@ def _score(
 
 
 def _with_metrics(rows: dict[str, dict], ious: dict[str, np.ndarray], seed: int) -> dict:
-    """Each row's metrics, then its own keys, then its bootstrap intervals (same resamples for all rows)."""
+    """Each row's metrics, then its own keys, then its bootstrap intervals."""
     bands = bootstrap.intervals(ious, seed)
     return {
         name: {**spans.recall_at(ious[name], THRESHOLDS), **rows[name], "intervals": bands[name]}

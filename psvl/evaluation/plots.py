@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 TRUE_COLOR = "tab:blue"
 PRED_COLOR = "tab:orange"
+TABLE_KEYS = ["R@0.1", "R@0.3", "R@0.5", "R@0.7", "mIoU"]  # columns of the metrics table
 
 # The workflow's stages in order: box label, the count shown under it (a key of stats.json's "counts"),
 # and the stage name its failures are recorded under (failures/{stage}/).
@@ -74,7 +75,7 @@ def iou_histogram(
         ax.axvline(t, color="grey", lw=0.8, ls=":")
     if ious.size:
         ax.axvline(ious.mean(), color="black", lw=1.5, label=f"model mIoU {ious.mean():.3f}")
-    for name, style in (("mean_moment", "--"), ("random_proposal", "-.")):
+    for name, style in (("mean_moment", "--"), ("random_proposal", "-."), ("query_shuffled", ":")):
         base = (metrics or {}).get("baselines", {}).get(name)
         if base:
             ax.axvline(
@@ -170,21 +171,41 @@ def training_curves(log_df: pd.DataFrame, path: str | os.PathLike) -> Path:
     return _save(fig, path)
 
 
+def _cell(row: Mapping, key: str) -> str:
+    """`0.587 [0.44, 0.72]`: the value and, where the row has one, its bootstrap interval."""
+    text = f"{float(row.get(key, np.nan)):.3f}"
+    band = (row.get("intervals") or {}).get(key)
+    return f"{text} [{band[0]:.2f}, {band[1]:.2f}]" if band else text
+
+
+def table_cells(metrics: Mapping) -> tuple[list[str], list[list[str]]]:
+    """Row labels and cell texts of the metrics table: the model, then the priors, the query-shuffled
+    model and any other baseline; `value [lo, hi]` where the row has a bootstrap interval."""
+    base = dict(metrics.get("baselines") or {})
+    order = [n for n in ("mean_moment", "random_proposal", "query_shuffled") if n in base]
+    rows = [("model", metrics)] + [(n, base[n]) for n in order + sorted(set(base) - set(order))]
+    return [r for r, _ in rows], [[_cell(m, k) for k in TABLE_KEYS] for _, m in rows]
+
+
 def metrics_table(metrics: Mapping, path: str | os.PathLike) -> Path:
-    """The model's metrics next to the two priors, as a table figure."""
+    """The model's metrics next to its baselines (priors, query-shuffled), with bootstrap intervals."""
     plt = _pyplot()
-    keys = ["R@0.1", "R@0.3", "R@0.5", "R@0.7", "mIoU"]
-    rows = [("model", metrics)] + list((metrics.get("baselines") or {}).items())
-    cells = [[f"{float(m.get(k, np.nan)):.3f}" for k in keys] for _, m in rows]
-    fig, ax = plt.subplots(figsize=(7, 0.6 + 0.45 * len(rows)))
+    keys = TABLE_KEYS
+    labels, cells = table_cells(metrics)
+    banded = any("[" in c for row in cells for c in row)
+    fig, ax = plt.subplots(figsize=(11 if banded else 7, 0.6 + 0.45 * len(labels)))
     ax.axis("off")
-    table = ax.table(
-        cellText=cells, rowLabels=[r for r, _ in rows], colLabels=keys, loc="center", cellLoc="center"
-    )
+    table = ax.table(cellText=cells, rowLabels=labels, colLabels=keys, loc="center", cellLoc="center")
     table.scale(1, 1.6)
     for j in range(len(keys)):
         table[1, j].set_facecolor("#fde9d5")
-    ax.set_title(f"R@1 at IoU and mIoU on {metrics.get('n_queries', '?')} test queries", fontsize=10)
+    title = f"R@1 at IoU and mIoU on {metrics.get('n_queries', '?')} test queries"
+    boot = metrics.get("bootstrap") or {}
+    if banded and boot:
+        title += (
+            f" [{boot.get('level', 0.95):.0%} bootstrap interval, {boot.get('resamples', '?')} resamples]"
+        )
+    ax.set_title(title, fontsize=10)
     return _save(fig, path)
 
 

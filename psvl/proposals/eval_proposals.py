@@ -1,21 +1,38 @@
 """Proposal evaluation: how many true moments some proposal recovers, against baselines at the same budget.
 
 Recall@IoU here is a *proposal* recall (does any proposal of the video overlap the moment by the IoU
-threshold), not the model's R@1. The random and sliding baselines are generated in-process with the
-same number of proposals per video as the evaluated set, so the comparison is budget for budget.
+threshold), not the model's R@1. The baselines are generated in-process with the same number of
+proposals per video as the evaluated set, so the comparison is budget for budget:
+- `random` and `sliding`: spans that look at nothing but the video's length;
+- `time_only`: the k-means TEP itself (`propose_video`, same config) with every segment's feature
+  replaced by one zero, so only the appended time column clusters: equal-time atomic events. It shows what
+  the features add over TEP's machinery (time weight, merging, windows) alone. It needs the videos'
+  segment times: the features' (`segments`), or else a uniform grid of the features' segment length.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from psvl.config import default
+from psvl.core.artifacts import read_frame
 from psvl.core.spans import pairwise_iou
-from psvl.proposals.proposals import ProposalsConfig, random_spans, sliding_spans, to_frame, video_rng
+from psvl.proposals.proposals import (
+    ProposalsConfig,
+    propose_video,
+    random_spans,
+    sliding_spans,
+    to_frame,
+    video_rng,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,24 +68,87 @@ def durations_of(proposals: pd.DataFrame, annotations: pd.DataFrame) -> dict[str
     return out
 
 
+def segment_times(paths) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{video_id: (start_s, end_s)} from features Parquet shards, reading the time columns only."""
+    cols = ["video_id", "segment_idx", "start_s", "end_s"]
+    frames = [read_frame(p, columns=cols) for p in paths]
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+    df = df.sort_values(["video_id", "segment_idx"], kind="stable")
+    return {
+        str(vid): (g["start_s"].to_numpy(np.float64), g["end_s"].to_numpy(np.float64))
+        for vid, g in df.groupby("video_id", sort=False)
+    }
+
+
+def uniform_segments(
+    durations: Mapping[str, float], seconds: float
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{video_id: (start_s, end_s)}: a grid of `seconds`-long segments, the last one cut at the video end."""
+    out = {}
+    for vid, duration in durations.items():
+        starts = np.arange(max(1, math.ceil(duration / seconds - 1e-9))) * seconds
+        out[vid] = (starts, np.minimum(starts + seconds, duration))
+    return out
+
+
+def time_only_spans(starts, ends, n: int, video_id: str, cfg: ProposalsConfig) -> list:
+    """TEP on time alone: `propose_video` (k-means, `cfg`, budget `n`) with a zero feature per segment.
+
+    Centred and normalised, zero features give a zero self-similarity block, so the k-means sees only the
+    `time_weight`-scaled time index appended by `contextualize`.
+    """
+    zeros = np.zeros((len(starts), 1), dtype=np.float32)
+    return propose_video(video_id, zeros, starts, ends, replace(cfg, method="kmeans", per_video=int(n)))
+
+
+def _median_step(segments: Mapping[str, tuple]) -> float:
+    """The median segment length over the videos (1 s when there are none)."""
+    lengths = [np.median(np.asarray(s[-1]) - np.asarray(s[-2])) for s in segments.values() if len(s[-1])]
+    return float(np.median(lengths)) if lengths else 1.0
+
+
 def baseline(
-    method: str, proposals: pd.DataFrame, annotations: pd.DataFrame, cfg: ProposalsConfig
+    method: str,
+    proposals: pd.DataFrame,
+    annotations: pd.DataFrame,
+    cfg: ProposalsConfig,
+    segments: Mapping[str, tuple] | None = None,
 ) -> pd.DataFrame:
-    """`random` or `sliding` proposals with the same count per video as `proposals`."""
+    """`random`, `sliding` or `time_only` proposals with the same count per video as `proposals`.
+
+    `segments` ({video_id: (..., start_s, end_s)}, e.g. load_features' output) is what `time_only`
+    clusters; a video missing from it gets a uniform grid of the median segment length there.
+    """
     counts = proposals.groupby("video_id").size()
     durations = durations_of(proposals, annotations)
+    segments = dict(segments or {})
+    step = _median_step(segments) if method == "time_only" else 1.0
     parts = []
     for vid, n in counts.items():
         if method == "random":
             spans = random_spans(durations[vid], int(n), cfg, video_rng(cfg.seed, str(vid)))
-        else:
+        elif method == "sliding":
             spans = sliding_spans(durations[vid], int(n), cfg)
+        elif method == "time_only":
+            grid = segments.get(vid) or uniform_segments({vid: durations[vid]}, step)[vid]
+            spans = time_only_spans(grid[-2], grid[-1], int(n), str(vid), cfg)
+        else:
+            raise ValueError(f"proposal baseline: expected random, sliding or time_only, got {method!r}")
         parts.append(to_frame(str(vid), spans))
     return pd.concat(parts, ignore_index=True) if parts else to_frame("", [])
 
 
-def evaluate_proposals(proposals: pd.DataFrame, annotations: pd.DataFrame, cfg: Any) -> dict[str, Any]:
-    """The eval/proposals.json report: recall of the proposals and of both baselines at the same budget."""
+def evaluate_proposals(
+    proposals: pd.DataFrame,
+    annotations: pd.DataFrame,
+    cfg: Any,
+    segments: Mapping[str, tuple] | None = None,
+) -> dict[str, Any]:
+    """The eval/proposals.json report: recall of the proposals and of the baselines at the same budget.
+
+    `segments` ({video_id: (..., start_s, end_s)}: load_features' output or segment times alone) enables
+    the `time_only` baseline; without it only `random` and `sliding` are reported.
+    """
     if not isinstance(cfg, ProposalsConfig):  # a (possibly partial) `proposals` section: the schema fills it
         cfg = default(ProposalsConfig, "proposals", **dict(cfg or {}))
     report: dict[str, Any] = recall(proposals, annotations)
@@ -78,14 +158,15 @@ def evaluate_proposals(proposals: pd.DataFrame, annotations: pd.DataFrame, cfg: 
             str(split): recall(proposals[proposals["video_id"].isin(group["video_id"])], group)
             for split, group in annotations.groupby("split")
         }
-    report["baselines"] = {
-        m: recall(baseline(m, proposals, annotations, cfg), annotations) for m in ("random", "sliding")
-    }
+    methods = ("random", "sliding") + (("time_only",) if segments is not None else ())
+    with threadpool_limits(1):  # many tiny k-means problems: thread start-up costs more than the maths
+        report["baselines"] = {
+            m: recall(baseline(m, proposals, annotations, cfg, segments), annotations) for m in methods
+        }
     log.info(
-        "proposals: recall@0.5 %.3f (random %.3f, sliding %.3f) at %.1f proposals/video over %d moments",
+        "proposals: recall@0.5 %.3f (%s) at %.1f proposals/video over %d moments",
         report["recall@0.5"],
-        report["baselines"]["random"]["recall@0.5"],
-        report["baselines"]["sliding"]["recall@0.5"],
+        ", ".join(f"{m} {b['recall@0.5']:.3f}" for m, b in report["baselines"].items()),
         report["proposals_per_video"],
         report["n_moments"],
     )

@@ -27,6 +27,7 @@ rule proposals:
 rule eval_proposals:
     input:
         proposals=per_shard(f"{R}/proposals/{{shard}}.parquet"),
+        features=per_shard(f"{R}/features/{{shard}}.parquet"),  # segment times of the time_only baseline
         annotations=f"{R}/annotations.parquet",
     output:
         f"{R}/eval/proposals.json",
@@ -42,5 +43,5 @@ rule eval_proposals:
     params:
         cfg=sets("proposals"),
     shell:
-        "psvl eval-proposals --proposals {input.proposals:q} --annotations {input.annotations:q} "
-        "--out {output:q} {params.cfg} > {log:q} 2>&1"
+        "psvl eval-proposals --proposals {input.proposals:q} --features {input.features:q} "
+        "--annotations {input.annotations:q} --out {output:q} {params.cfg} > {log:q} 2>&1"
