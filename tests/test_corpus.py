@@ -82,6 +82,23 @@ def test_odd_corpus_lines_are_processed_without_error(tmp_path):
     assert (out / "top_verbs.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_corpus_verbs_follow_the_simplify_rule_and_the_files_record_it(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text("person start laughing.\nperson opens a cabinet door.\n", encoding="utf-8")
+    vocab = {}
+    for rule in ("psvl", "content"):
+        out = tmp_path / rule
+        assert (
+            main(["corpus", "--corpus", str(path), "--out-dir", str(out), "--set", f"corpus.simplify={rule}"])
+            == 0
+        )
+        vocab[rule] = set(read_frame(out / "vocab.parquet", "vocab")["lemma"])
+        language = read_metadata(out / "cooccurrence.parquet")["config"]["language"]
+        assert language["simplify"] == rule
+    assert vocab["psvl"] - vocab["content"] == {"start", "cabinet"}
+    assert language["stop_verbs"] == sorted(default(CorpusConfig, "corpus").stop_verbs)
+
+
 def test_charades_annotation_file_is_read_as_sentences_without_timestamps(tmp_path):
     path = tmp_path / "charades_sta_train.txt"
     path.write_text(

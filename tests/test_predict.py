@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ import torch
 from model_fixtures import TINY, toy_world
 
 from psvl.cli import main
-from psvl.config import default
+from psvl.config import ConfigError, default
 from psvl.core.artifacts import read_frame, read_metadata, write_table
 from psvl.core.spans import iou
 from psvl.features.features import extract_features
@@ -144,6 +145,52 @@ def test_train_and_predict_commands_write_their_artifacts(tmp_path):
     table = read_frame(pred, "predictions")
     assert len(table) == len(queries) and table["query_id"].tolist() == queries["query_id"].tolist()
     assert read_metadata(pred)["stage"] == "predict"
+
+
+CONTENT = {"model": "en_core_web_sm", "simplify": "content", "stop_verbs": ["be", "keep", "start"]}
+PSVL = {"model": "en_core_web_sm", "simplify": "psvl", "stop_verbs": []}
+
+
+def test_predictor_refuses_other_language_options_than_the_checkpoints_and_accepts_old_ones(trained, caplog):
+    model_dir, _, _ = trained
+    assert Predictor.load(model_dir, "cpu").language == PSVL  # train() without language: schema defaults
+    assert Predictor.load(model_dir, "cpu").tokens("person start laughing.") == ["start", "laugh", "person"]
+    with pytest.raises(
+        ConfigError, match="was made with simplify=psvl .* but x.parquet uses simplify=content"
+    ):
+        Predictor.load(model_dir, "cpu", language=CONTENT, where="x.parquet")
+    old = torch.load(model_dir / "best.pt", weights_only=True)
+    del old["language"]  # a checkpoint from before the record
+    with caplog.at_level(logging.WARNING):
+        predictor = Predictor(old, language=CONTENT)
+    assert "records no language options" in caplog.text
+    assert predictor.tokens("person start laughing.") == ["laugh", "person"]  # simplified as given
+
+
+def test_train_records_the_pseudo_queries_language_and_predict_refuses_a_mismatch(tmp_path, capsys):
+    queries, feats = toy_world(n_videos=4)
+    pq = write_table("pseudo_queries", queries, tmp_path / "pq.parquet", "test", {"language": CONTENT})
+    shard = write_table("features", _features_frame(feats), tmp_path / "f.parquet", "features")
+    out = tmp_path / "model"
+    tiny = json.dumps(dataclasses.asdict(TINY))
+    argv = ["train", "--pseudo-queries", str(pq), "--features", str(shard), "--out-dir", str(out)]
+    cfg = ["--set", f"model={tiny}", "--set", 'train={"epochs": 1, "batch_size": 8, "threads": 1}']
+    assert main([*argv, *cfg]) == 0
+    assert torch.load(out / "best.pt", weights_only=True)["language"] == CONTENT
+
+    test = queries.drop(columns=["verbs", "nouns"]).assign(sentence=lambda d: d["tokens"].map(" ".join))
+    pred = ["predict", "--model", str(out), "--features", str(shard), "--out", str(tmp_path / "p.parquet")]
+    for language, rc in ((PSVL, 2), (CONTENT, 0)):
+        tq = write_table("test_queries", test, tmp_path / "tq.parquet", "test", {"language": language})
+        assert main([*pred, "--test-queries", str(tq)]) == rc
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "language options differ" in err[0]
+    assert "simplify=content" in err[0] and f"{tmp_path / 'tq.parquet'} uses simplify=psvl" in err[0]
+    # a test_queries file without the record is checked against the corpus section (psvl by default)
+    tq = write_table("test_queries", test, tmp_path / "tq.parquet", "test")
+    assert main([*pred, "--test-queries", str(tq)]) == 2
+    content = ["--set", "corpus.simplify=content", "--set", 'corpus.stop_verbs=["be", "keep", "start"]']
+    assert main([*pred, "--test-queries", str(tq), *content]) == 0
 
 
 def _write_mp4(path, n_frames: int = 32, fps: int = 8, size: int = 32) -> None:

@@ -11,7 +11,7 @@ from psvl.config import default
 from psvl.core.artifacts import read_frame, read_metadata, write_table
 from psvl.language.nouns import rank_nouns
 from psvl.language.pseudo_queries import PseudoQueriesConfig, compose
-from psvl.language.verbs import verb_weights
+from psvl.language.verbs import noun_idf, verb_weights
 
 
 def _dets(rows):
@@ -190,6 +190,72 @@ def test_detection_noun_weighting_and_lift_verb_weighting_by_hand():
     }
 
 
+def test_idf_noun_weighting_damps_a_noun_present_in_every_proposal():
+    # wall in all 3 proposals: idf = ln(4 / 4) + 1 = 1; ball in 2: ln(4 / 3) + 1; cube in 1: ln(4 / 2) + 1
+    nouns = pd.DataFrame(
+        {
+            "pidx": [0, 0, 1, 1, 2, 2],
+            "noun": ["wall", "ball", "wall", "cube", "wall", "ball"],
+            "weight": [9.0, 1.0, 9.0, 1.0, 9.0, 1.0],
+        }
+    )
+    assert noun_idf(np.array([0, 0, 1, 1, 2, 2]), np.array([2, 0, 2, 1, 2, 0])) == pytest.approx(
+        [1.0, np.log(4 / 3) + 1, 1.0, np.log(2) + 1, 1.0, np.log(4 / 3) + 1]
+    )
+    cooc = pd.DataFrame(
+        {
+            "noun": ["wall", "ball", "cube"],
+            "verb": ["paint", "bounce", "slide"],
+            "p_verb_given_noun": [1.0, 1.0, 1.0],
+            "count": [1, 1, 1],
+        }
+    )
+
+    def weights(noun_weighting):
+        w = verb_weights(nouns, cooc, 1.0, noun_weighting, "probability")
+        return {(r.pidx, r.verb): r.weight for r in w.itertuples()}
+
+    assert weights("uniform") == {
+        (0, "paint"): 1,
+        (0, "bounce"): 1,
+        (1, "paint"): 1,
+        (1, "slide"): 1,
+        (2, "paint"): 1,
+        (2, "bounce"): 1,
+    }
+    idf = weights("idf")
+    assert idf[(0, "paint")] == pytest.approx(1.0) and idf[(1, "paint")] == pytest.approx(1.0)
+    assert idf[(0, "bounce")] == pytest.approx(np.log(4 / 3) + 1)
+    assert idf[(1, "slide")] == pytest.approx(np.log(2) + 1)
+    # detection weighting would let the wall (9 of 10 detections) pick the verb 90% of the time
+    assert weights("detection")[(0, "paint")] == pytest.approx(0.9)
+    # through compose: wall, seen in every proposal, draws the first verb less often with idf
+    dets = _dets(
+        [
+            ("v1", 1.0, "wall", 0.9),
+            ("v1", 1.0, "ball", 0.9),
+            ("v1", 4.0, "wall", 0.9),
+            ("v1", 4.0, "cube", 0.9),
+        ]
+    )
+    props = PROPOSALS.iloc[:2].assign(start_s=[0.0, 3.5], end_s=[2.0, 5.0])
+    first = {}
+    for nw in ("uniform", "idf"):
+        cfg = default(
+            PseudoQueriesConfig,
+            "pseudo_queries",
+            per_proposal=3000,
+            num_verbs=1,
+            temperature=1.0,
+            noun_weighting=nw,
+            verb_weighting="probability",
+        )
+        table, _ = compose(props, dets, cooc, None, cfg)
+        first[nw] = np.mean([v[0] == "paint" for v in table.column("verbs").to_pylist()])
+    assert first["uniform"] == pytest.approx(0.5, abs=0.03)
+    assert first["idf"] == pytest.approx(1 / (2 + np.log(3 / 2)), abs=0.03)  # N = 2: ball idf ln(3/2) + 1
+
+
 def test_compose_command_uses_only_train_videos_and_stores_the_summary(tmp_path):
     write_table(
         "manifest",
@@ -210,7 +276,10 @@ def test_compose_command_uses_only_train_videos_and_stores_the_summary(tmp_path)
         }
     )
     write_table("features", feats, tmp_path / "features.parquet", "test")
-    write_table("cooccurrence", COOC.assign(count=1), tmp_path / "cooc.parquet", "test")
+    language = {"model": "en_core_web_sm", "simplify": "content", "stop_verbs": ["be"]}
+    write_table(
+        "cooccurrence", COOC.assign(count=1), tmp_path / "cooc.parquet", "test", {"language": language}
+    )
     out = tmp_path / "pseudo_queries.parquet"
     argv = [
         "pseudo-queries",
@@ -237,6 +306,7 @@ def test_compose_command_uses_only_train_videos_and_stores_the_summary(tmp_path)
     meta = read_metadata(out)["config"]
     assert meta["summary"]["proposals_without_detections"] == 1
     assert meta["pseudo_queries"]["num_nouns"] == 2
+    assert meta["language"] == language  # the corpus tagger's options travel on to psvl train
 
 
 def test_no_detections_at_all_gives_an_empty_table_and_counts_every_proposal():

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from psvl.cli import main
-from psvl.core.artifacts import read_frame, write_table
+from psvl.core.artifacts import read_frame, read_metadata, write_table
 from psvl.language.eval_pseudo_queries import evaluate_pseudo_queries, match, truth_from_events
 
 
@@ -33,6 +33,23 @@ def test_simplify_command_writes_test_queries_of_the_test_split_only(tmp_path):
 def test_simplify_text_prints_the_tokens(capsys):
     assert main(["test-queries", "--text", "the person puts down the bag."]) == 0
     assert capsys.readouterr().out.strip() == "put person bag"
+
+
+def test_test_queries_follow_psvl_by_default_record_the_options_and_content_is_an_option(tmp_path):
+    ann = tmp_path / "charades_sta_test.txt"
+    ann.write_text("N3U9S 0.0 4.8##person opens a cabinet door.\nJ9T5D 27.1 35.0##person start laughing.\n")
+    out = tmp_path / "test_queries.parquet"
+    base = ["test-queries", "--annotations", str(ann), "--split", "test", "--out", str(out)]
+    assert main(base) == 0
+    tokens = [list(t) for t in read_frame(out, "test_queries")["tokens"]]
+    assert tokens == [["open", "person", "cabinet", "door"], ["start", "laugh", "person"]]
+    language = read_metadata(out)["config"]["language"]
+    assert language == {"model": "en_core_web_sm", "simplify": "psvl", "stop_verbs": []}
+    assert main([*base, "--set", "corpus.simplify=content"]) == 0
+    tokens = [list(t) for t in read_frame(out, "test_queries")["tokens"]]
+    assert tokens == [["open", "person", "door"], ["laugh", "person"]]
+    language = read_metadata(out)["config"]["language"]
+    assert language["simplify"] == "content" and "start" in language["stop_verbs"]
 
 
 EVENTS = pd.DataFrame(

@@ -9,8 +9,9 @@ import pytest
 import torch
 from model_fixtures import TINY, toy_world
 
-from psvl.config import default
+from psvl.config import default, defaults
 from psvl.core.artifacts import read_frame
+from psvl.language.tagger import options
 from psvl.localization.batches import QueryDataset
 from psvl.localization.train import TrainConfig, split_videos, train
 from psvl.localization.vocab import Vocab
@@ -87,6 +88,19 @@ def test_checkpoints_carry_vocab_settings_and_val_videos_and_best_is_chosen_on_v
     assert len(val) == 2 and val <= set(queries["video_id"])
     assert best["provenance"]["features"]["config"]["extractor"] == "resnet18"
     assert best["settings"]["model"]["num_segments"] == TINY.num_segments
+
+
+def test_checkpoints_record_the_language_options_of_the_training_tokens(tmp_path):
+    queries, feats = toy_world(n_videos=4)
+    content = options({**defaults("corpus"), "simplify": "content"})
+    train(queries, feats, tmp_path / "a", TINY, dataclasses.replace(CFG, epochs=1), language=content)
+    for name in ("best.pt", "last.pt"):
+        assert torch.load(tmp_path / "a" / name, weights_only=True)["language"] == content
+    assert content["simplify"] == "content" and "start" in content["stop_verbs"]
+    # not given: the corpus section's schema defaults, PSVL's conventions
+    train(queries, feats, tmp_path / "b", TINY, dataclasses.replace(CFG, epochs=1))
+    recorded = torch.load(tmp_path / "b" / "best.pt", weights_only=True)["language"]
+    assert recorded == {"model": "en_core_web_sm", "simplify": "psvl", "stop_verbs": []}
 
 
 def test_batches_stride_sample_long_videos_pad_short_ones_and_guide_only_real_segments():

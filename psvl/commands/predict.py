@@ -1,4 +1,7 @@
-"""`psvl predict`: localize test queries in batch, or one query in one video file (config section `predict`)."""
+"""`psvl predict`: localize test queries in batch, or one query in one video file (config section `predict`).
+
+The tagger options of the queries (the test_queries file's `language`, else the `corpus` config section,
+which also simplifies `--query`) must equal those the checkpoint records; else one line names both."""
 
 from __future__ import annotations
 
@@ -11,9 +14,10 @@ import torch
 
 from psvl.commands._common import add_config_arguments, load_config
 from psvl.config import ConfigError, build
-from psvl.core.artifacts import read_frame, write_table
+from psvl.core.artifacts import read_frame, read_metadata, write_table
 from psvl.core.spans import recall_at
 from psvl.features.features import load_features
+from psvl.language.tagger import options as tagger_options
 from psvl.localization.predict import PredictConfig, Predictor
 
 log = logging.getLogger(__name__)
@@ -44,7 +48,12 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args)
     predict_cfg = build(PredictConfig, cfg["predict"])
     torch.set_num_threads(predict_cfg.threads)
-    predictor = Predictor.load(args.model, cfg=predict_cfg)
+    language, where = tagger_options(cfg["corpus"]), "the corpus config section"
+    if args.test_queries and not args.video:
+        recorded = read_metadata(args.test_queries).get("config", {}).get("language")
+        if recorded is not None:
+            language, where = recorded, str(args.test_queries)
+    predictor = Predictor.load(args.model, cfg=predict_cfg, language=language, where=where)
     if args.video:
         if not args.query:
             raise ConfigError("psvl predict --video needs --query TEXT")
@@ -81,7 +90,11 @@ def run(args: argparse.Namespace) -> int:
         table,
         args.out,
         stage="predict",
-        shaping={"model": str(args.model), "num_segments": predictor.num_segments},
+        shaping={
+            "model": str(args.model),
+            "num_segments": predictor.num_segments,
+            "language": predictor.language,
+        },
     )
     metrics = recall_at(table["iou"].to_numpy())
     log.info(

@@ -1,5 +1,6 @@
 """`psvl pseudo-queries --manifest M --proposals P... --detections D... --features F... --cooccurrence C --out PQ`:
-pseudo-queries (verbs then nouns) for the proposals of the train-split videos."""
+pseudo-queries (verbs then nouns) for the proposals of the train-split videos. The tagger options of the
+corpus verbs (the cooccurrence file's `language`) travel on in the output's metadata, for `psvl train`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 
 from psvl.commands._common import add_config_arguments, load_config
 from psvl.config import build
+from psvl.core.artifacts import read_metadata
 from psvl.language.pseudo_queries import PseudoQueriesConfig, compose, load_inputs, write_pseudo_queries
 
 log = logging.getLogger("psvl.pseudo_queries")
@@ -38,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
     table, summary = compose(
         inputs["proposals"], inputs["detections"], inputs["cooccurrence"], inputs["durations"], cfg
     )
-    write_pseudo_queries(table, summary, args.out, cfg, {"cooccurrence": str(args.cooccurrence)})
+    sources = {"cooccurrence": str(args.cooccurrence)}
+    language = read_metadata(args.cooccurrence).get("config", {}).get("language")
+    if language is not None:
+        sources["language"] = language
+    write_pseudo_queries(table, summary, args.out, cfg, sources)
     log.info("summary: %s", json.dumps(summary, sort_keys=True))
     return 0

@@ -1,4 +1,7 @@
-"""`psvl train`: train the localization model on pseudo-queries (ours, or PSVL's released labels)."""
+"""`psvl train`: train the localization model on pseudo-queries (ours, or PSVL's released labels).
+
+The checkpoint records the tagger options the training tokens were made with (`language`): those in the
+pseudo-queries' metadata, else the corpus vocabulary's, else the `corpus` config section's."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from psvl.core.artifacts import read_frame, read_metadata
 from psvl.datasets.psvl_json import read_pseudo_queries
 from psvl.features.features import FeaturesConfig, load_features
 from psvl.features.precomputed import import_features
+from psvl.language.tagger import options as tagger_options
 from psvl.localization.batches import features_dict_from_frame
 from psvl.localization.model import ModelConfig
 from psvl.localization.train import TrainConfig, train
@@ -76,6 +80,17 @@ def _features(args: argparse.Namespace, cfg: dict, queries):
     return load_features(args.features), read_metadata(args.features[0])
 
 
+def _language(sources: dict, vocab: str | None, cfg: dict) -> dict:
+    """The tagger options of the training tokens, from the first input that records them."""
+    for path in (sources["pseudo_queries"], vocab):
+        if path and str(path).endswith(".parquet"):
+            recorded = read_metadata(path).get("config", {}).get("language")
+            if recorded is not None:
+                log.info("language options of the training tokens (from %s): %s", path, recorded)
+                return recorded
+    return tagger_options(cfg["corpus"])
+
+
 def run(args: argparse.Namespace) -> int:
     cfg = load_config(args)
     model_cfg = build(ModelConfig, cfg["model"])
@@ -95,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         corpus_words=words,
         resume=args.resume,
         provenance=provenance,
+        language=_language(sources, args.vocab, cfg),
     )
     log.info(
         "trained %d epochs; best validation mIoU %.4f -> %s",

@@ -35,6 +35,7 @@ class CorpusConfig:
 
     model: str
     alpha: float
+    simplify: str
     stop_verbs: list[str]
     batch_size: int
     n_process: int
@@ -201,7 +202,11 @@ def write_outputs(
 ) -> dict[str, Path]:
     """vocab.parquet, cooccurrence.parquet, summary.json and top_verbs.png under `out_dir`."""
     out = Path(out_dir)
-    shaping = {"corpus": {k: v for k, v in cfg.__dict__.items() if k not in ("n_process",)}, "source": source}
+    shaping = {
+        "corpus": {k: v for k, v in cfg.__dict__.items() if k not in ("n_process",)},
+        "language": cfg.tagger(1).options,  # what train records in the checkpoint (psvl.language.tagger)
+        "source": source,
+    }
     n_verbs = int((vocab["pos"] == "VERB").sum())
     paths = {
         "vocab": write_table("vocab", vocab, out / "vocab.parquet", "corpus", shaping),

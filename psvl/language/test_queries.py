@@ -47,7 +47,7 @@ def write_test_queries(
     table: pa.Table, path: str | Path, tagger: Tagger, source: str, split: str | None
 ) -> Path:
     shaping = {
-        "corpus": {"model": tagger.model, "stop_verbs": sorted(tagger.stop_verbs)},
+        "language": tagger.options,  # checked by psvl predict against the checkpoint's record
         "source": source,
         "split": split,
     }

@@ -4,7 +4,8 @@ Verbs are `num_verbs` distinct verbs sampled without replacement from P(v | noun
 raised to 1 / temperature), over the verbs the corpus saw with at least one of the nouns; the sampling
 order is kept (first drawn first). s(v, n) is P(v | n) (the paper) or P(v | n) * lift, so that verbs the
 corpus uses with every noun alike (`say`, `want`) do not crowd out the specific ones; each noun's term
-may be weighted by its share of the detections (`verb_weights`). A noun unknown to the corpus proposes no
+may be weighted by its share of the detections, or by its inverse document frequency over the proposals
+(`idf`: a class detected in nearly every proposal, `wall`, `floor`, says little about what happens in one). A noun unknown to the corpus proposes no
 verb. Weighted sampling without replacement is the Gumbel-top-k trick (sort log w + Gumbel noise), which
 draws exactly as successive weighted draws would. On big corpora each noun proposes only its
 `candidate_verbs` most probable verbs, which bounds memory (the tail weighs little).
@@ -43,6 +44,37 @@ def _verb_table(cooc: pd.DataFrame, candidate_verbs: int | None) -> tuple[pd.Dat
     return top, top["verb"].map(counts / counts.sum()).to_numpy(float)
 
 
+def noun_idf(pidx: np.ndarray, label_codes: np.ndarray) -> np.ndarray:
+    """Per row (pidx, label code), the label's smoothed inverse document frequency over the proposals:
+    idf = ln((1 + N) / (1 + df)) + 1, N = proposals, df = proposals holding the label (scikit-learn's
+    smooth idf). A label in every proposal weighs 1, one in a single proposal of N ln((1 + N) / 2) + 1."""
+    if pidx.size == 0:
+        return np.zeros(0)
+    pidx, label_codes = pidx.astype(np.int64), label_codes.astype(np.int64)
+    n_labels = int(label_codes.max()) + 1
+    pairs = np.unique(pidx * n_labels + label_codes)  # a label counts once per proposal
+    df = np.bincount(pairs % n_labels, minlength=n_labels)
+    n_docs = np.unique(pidx).size
+    return np.log((1.0 + n_docs) / (1.0 + df[label_codes])) + 1.0
+
+
+def noun_shares(
+    pidx: np.ndarray, label_codes: np.ndarray, noun_weight: np.ndarray, noun_weighting: str
+) -> np.ndarray:
+    """Each noun row's factor on its verb term: 1 (`uniform`, the paper), its share of the proposal's
+    detection weight (`detection`) or its idf over the proposals (`idf`, `noun_idf`)."""
+    if noun_weighting == "uniform" or pidx.size == 0:
+        return np.ones(pidx.size)
+    if noun_weighting == "detection":
+        pidx = pidx.astype(np.int64)
+        return noun_weight / np.bincount(pidx, weights=noun_weight)[pidx]
+    if noun_weighting == "idf":
+        return noun_idf(pidx, label_codes)
+    raise ValueError(
+        f"pseudo_queries.noun_weighting: expected uniform, detection or idf, got {noun_weighting!r}"
+    )
+
+
 def verb_weight_codes(
     pidx: np.ndarray,
     label_codes: np.ndarray,
@@ -63,9 +95,7 @@ def verb_weight_codes(
     key = corpus_key(labels, set(corpus_nouns))
     n_code = pd.Index(corpus_nouns).get_indexer([key[lab] for lab in labels])[label_codes]
     pidx = pidx.astype(np.int64)
-    share = np.ones(pidx.size)
-    if noun_weighting == "detection" and pidx.size:
-        share = noun_weight / np.bincount(pidx, weights=noun_weight)[pidx]
+    share = noun_shares(pidx, label_codes, noun_weight, noun_weighting)
     known = np.flatnonzero(n_code >= 0)
     i, j = expand(n_code[known], t_noun.astype(np.int64))
     term = table["p_verb_given_noun"].to_numpy(float)[j]
@@ -93,7 +123,8 @@ def verb_weights(
 
     s(v, n) = P(v | n) (`probability`, the paper) or P(v | n) * P(v | n) / P(v) (`lift`: verbs that go with
     every noun alike, `say`, `want`, weigh less than the verbs specific to n); with `noun_weighting:
-    detection` each noun's term is scaled by its share of the proposal's detection weight.
+    detection` each noun's term is scaled by its share of the proposal's detection weight, with `idf` by
+    its inverse document frequency over the proposals in `nouns` (`noun_idf`).
     `candidate_verbs` caps the verbs each noun proposes (its most probable; None: no cap).
     """
     codes, labels = pd.factorize(nouns["noun"])

@@ -4,7 +4,9 @@
 the model's temporal attention that falls inside the predicted moment. `predict_table` localizes a whole
 test_queries table, encoding each video once; `encode_file` runs the same frame and feature extraction
 as training on one video, with the settings stored in the checkpoint. Device and batch size come from
-the `predict` config section (`PredictConfig`).
+the `predict` config section (`PredictConfig`). A sentence is simplified with the tagger options the
+checkpoint records (`language`); options given that differ from the record are refused with one line
+(`psvl.language.tagger.check_options`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from psvl.core.devices import resolve_device
 from psvl.core.spans import iou, segment_centres, to_seconds
 from psvl.features.features import extract_features
 from psvl.frames.frames import extract_frames
-from psvl.language.tagger import simplify
+from psvl.language.tagger import check_options, simplify
+from psvl.language.tagger import options as tagger_options
 from psvl.localization.batches import pad_tokens, stack_videos
 from psvl.localization.checkpoints import load_checkpoint
 from psvl.localization.model import PSVLNet
@@ -48,9 +51,24 @@ class Predictor:
 
     `cfg` (the `predict` section) gives the device and the batch size of `predict_table`; None = the
     schema's defaults. A checkpoint without stored model settings reads the `model` section's defaults.
+    `language` (tagger options, `Tagger.options`, that the queries were or will be simplified with, read
+    from `where`) must equal the checkpoint's record, else ValueError (ConfigError); None = the record.
+    A checkpoint without the record (older ones) is accepted with a warning and simplifies with `language`,
+    else with the `corpus` section's schema defaults.
     """
 
-    def __init__(self, checkpoint: Mapping[str, Any], cfg: PredictConfig | None = None) -> None:
+    def __init__(
+        self,
+        checkpoint: Mapping[str, Any],
+        cfg: PredictConfig | None = None,
+        language: Mapping[str, Any] | None = None,
+        where: str = "the corpus config section",
+        name: str = "the checkpoint",
+    ) -> None:
+        self.recorded_language = checkpoint.get("language")
+        given = language if language is not None else self.recorded_language
+        self.language = dict(given if given is not None else tagger_options(defaults("corpus")))
+        check_options(self.recorded_language, self.language, name, where)
         self.cfg = cfg or default(PredictConfig, "predict")
         self.device = resolve_device(self.cfg.device)
         self.model = PSVLNet.from_checkpoint(checkpoint["model"]).to(self.device).eval()
@@ -64,14 +82,21 @@ class Predictor:
 
     @classmethod
     def load(
-        cls, path: str | os.PathLike, device: str | None = None, cfg: PredictConfig | None = None
+        cls,
+        path: str | os.PathLike,
+        device: str | None = None,
+        cfg: PredictConfig | None = None,
+        language: Mapping[str, Any] | None = None,
+        where: str = "the corpus config section",
     ) -> Predictor:
-        """From a model folder (its best.pt) or a checkpoint file; `device` overrides `cfg.device`."""
+        """From a model folder (its best.pt) or a checkpoint file; `device` overrides `cfg.device`;
+        `language` and `where` as in the constructor."""
         path = Path(path)
         cfg = cfg or default(PredictConfig, "predict")
         if device is not None:
             cfg = replace(cfg, device=device)
-        return cls(load_checkpoint(path / "best.pt" if path.is_dir() else path), cfg)
+        file = path / "best.pt" if path.is_dir() else path
+        return cls(load_checkpoint(file), cfg, language, where, name=f"the checkpoint {file}")
 
     # -- one video ------------------------------------------------------------------------------
     def encode(self, features: np.ndarray, duration_s: float) -> Predictor:
@@ -114,9 +139,11 @@ class Predictor:
         return self.encode(np.stack([np.asarray(f, np.float32) for f in df["feature"]]), duration)
 
     def tokens(self, query: str | Sequence[str]) -> list[str]:
-        """A query's tokens: a sentence is simplified to verb then noun lemmas (the test-query tagger)."""
+        """A query's tokens: a sentence is simplified to verb then noun lemmas by the test-query tagger with
+        the checkpoint's language options."""
         if isinstance(query, str):
-            return simplify([query])[0]
+            lang = self.language
+            return simplify([query], lang["model"], lang["stop_verbs"], lang["simplify"])[0]
         return [str(t) for t in query]
 
     def predict(self, query: str | Sequence[str]) -> list[list[float]]:

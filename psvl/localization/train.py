@@ -25,9 +25,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from psvl.config import defaults
 from psvl.core.devices import resolve_device
 from psvl.core.progress import progress
 from psvl.core.spans import iou, recall_at
+from psvl.language.tagger import options as tagger_options
 from psvl.localization.batches import QueryDataset, batches
 from psvl.localization.checkpoints import LOG_COLUMNS, fingerprint, save_checkpoint, try_load, write_log
 from psvl.localization.model import ModelConfig, PSVLConfig, PSVLNet, localization_loss
@@ -126,6 +128,7 @@ class Trainer:
         train_cfg: TrainConfig,
         corpus_words: list[str] | None = None,
         provenance: Mapping[str, Any] | None = None,
+        language: Mapping[str, Any] | None = None,
     ) -> None:
         self.out, self.cfg = out, train_cfg
         torch.set_num_threads(train_cfg.threads)
@@ -147,6 +150,7 @@ class Trainer:
             vocab=self.vocab.tokens,
             n_train=len(self.train_data),
             n_val=len(self.val_data),
+            **({"language": dict(language)} if language is not None else {}),
         )
         self.steps_per_epoch = -(-len(self.train_data) // train_cfg.batch_size)
 
@@ -173,6 +177,8 @@ class Trainer:
             "settings": self.settings,
             "provenance": dict(provenance or {}),
             "val_videos": val_ids,
+            # the tagger options of the training tokens; psvl predict refuses queries simplified otherwise
+            "language": dict(language) if language is not None else tagger_options(defaults("corpus")),
         }
 
     def resume_from_last(self) -> None:
@@ -309,17 +315,20 @@ def train(
     resume: bool = False,
     provenance: Mapping[str, Any] | None = None,
     stop_after: int | None = None,
+    language: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train on `queries` (pseudo_queries table) with `features` ({video_id: (T x D, starts, ends)}).
 
     Writes best.pt, last.pt, vocab.json and train_log.parquet into `out_dir`; returns the best epoch's
     validation metrics. `provenance` (e.g. the features' metadata) is stored in the checkpoints so that
-    `psvl predict --video` can rebuild the same features. `stop_after` ends this call after that many
-    epochs (a time-boxed run); a later call with `resume=True` continues where it stopped.
+    `psvl predict --video` can rebuild the same features. `language` (the tagger options the tokens were
+    made with, `psvl.language.tagger.Tagger.options`; None: the `corpus` section's schema defaults) is
+    stored as the checkpoints' `language`, which `psvl predict` checks. `stop_after` ends this call after
+    that many epochs (a time-boxed run); a later call with `resume=True` continues where it stopped.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    run = Trainer(queries, features, out, model_cfg, train_cfg, corpus_words, provenance)
+    run = Trainer(queries, features, out, model_cfg, train_cfg, corpus_words, provenance, language)
     if resume:
         run.resume_from_last()
     run.vocab.save(out / "vocab.json")
