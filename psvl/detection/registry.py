@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from psvl.config import ConfigError
 from psvl.core.registry import Registry
 from psvl.detection.nouns import BACKGROUND
+from psvl.detection.weights import cached_weights_file, verify_weights
 
 
 class DetectorError(ConfigError):
@@ -65,9 +64,7 @@ TORCHVISION_DETECTORS = (
 
 
 def _download_hint(url: str) -> str:
-    import torch  # lazy: keeps the Snakefile's parse fast (no torch)
-
-    target = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+    target = cached_weights_file(url)
     return f"download {url} to {target} ($TORCH_HOME/hub/checkpoints) on a machine with internet"
 
 
@@ -83,14 +80,7 @@ def _torchvision(name: str, num_classes: int | None, weights: str | None, **kwar
         model = get_model(name, weights=None, weights_backbone=None, num_classes=n, **kwargs)
         labels = categories if n == len(categories) else [BACKGROUND] + [f"class{i}" for i in range(1, n)]
         return model, labels
-    try:
-        chosen = enum.verify(weights)
-    except (KeyError, ValueError):
-        known = ", ".join(dict.fromkeys(["DEFAULT", *enum.__members__]))
-        raise DetectorError(
-            f"config.detector.weights: {weights!r} is not a weights name of {name} (known: {known}), "
-            "nor none, trained or an existing checkpoint path"
-        ) from None
+    chosen = verify_weights(enum, name, weights, "detector.weights", DetectorError)
     try:  # torch.hub writes "Downloading: ..." to stderr; keep the failure to one line
         with contextlib.redirect_stderr(io.StringIO()):
             model = get_model(name, weights=chosen, progress=False, **kwargs)

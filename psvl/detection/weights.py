@@ -34,6 +34,19 @@ def cached_weights_file(url: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / PurePosixPath(urlparse(url).path).name
 
 
+def verify_weights(enum, arch: str, weights: str, key: str, error: type[Exception] = ConfigError):
+    """The member of torchvision weights `enum` that `weights` names (DEFAULT, COCO_V1, ...); else one
+    line of `error` listing the names `arch` knows."""
+    try:
+        return enum.verify(weights)
+    except (KeyError, ValueError):
+        known = ", ".join(dict.fromkeys(["DEFAULT", *enum.__members__]))
+        raise error(
+            f"config.{key}: {weights!r} is not a weights name of {arch} (known: {known}), "
+            "nor none, trained or an existing checkpoint path"
+        ) from None
+
+
 def check_weights(key: str, arch: str, weights: str, *, expand_user: bool = False) -> None:
     """Raise a one-line ConfigError unless `weights` of torchvision model `arch` loads offline.
 
@@ -57,14 +70,7 @@ def check_weights(key: str, arch: str, weights: str, *, expand_user: bool = Fals
         raise ConfigError(
             f"config.{key}: {arch} has no torchvision weights ({weights!r}); use none or a checkpoint path"
         ) from None
-    try:
-        chosen = enum.verify(weights)
-    except (KeyError, ValueError):
-        known = ", ".join(dict.fromkeys(["DEFAULT", *enum.__members__]))
-        raise ConfigError(
-            f"config.{key}: {weights!r} is not a weights name of {arch} (known: {known}), "
-            "nor none or an existing checkpoint path"
-        ) from None
+    chosen = verify_weights(enum, arch, weights, key)
     target = cached_weights_file(chosen.url)
     if not target.is_file() and not os.environ.get(DOWNLOAD_ENV):
         raise ConfigError(
