@@ -8,6 +8,7 @@ import importlib
 import logging
 import signal
 import sys
+import traceback
 
 from psvl import __version__
 
@@ -44,6 +45,31 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("config", "print or write the effective config (files, dataset preset, defaults)"),
     "inspect": ("inspect", "print an artifact's schema, metadata, row count and first rows"),
 }
+
+
+# The library's user-facing errors (module -> class): their message says what is wrong, where and what to
+# do, so `main` prints it as one line and exits 2. Looked up in sys.modules when one is raised: a module
+# not imported cannot have raised its error, and `psvl --help` imports none of them.
+USER_ERRORS: dict[str, str] = {
+    "psvl.config": "ConfigError",  # also DetectorError (psvl.detection.registry), a ConfigError
+    "psvl.datasets.table": "FormatError",
+    "psvl.core.artifacts": "ArtifactError",
+    "psvl.core.video": "VideoError",
+    "psvl.features.extractors": "WeightsError",
+}
+
+
+def user_error(exc: BaseException) -> bool:
+    """Whether `exc` is one of USER_ERRORS or a FileNotFoundError (a path the user gave)."""
+    kinds = tuple(getattr(sys.modules[m], c) for m, c in USER_ERRORS.items() if m in sys.modules)
+    return isinstance(exc, (FileNotFoundError, *kinds))
+
+
+def one_line(command: str, exc: BaseException) -> str:
+    """`psvl <command>: <message>` on one line (a message's own `psvl <command>:` prefix is not doubled)."""
+    text = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
+    prefix = f"psvl {command}:"
+    return text if text.startswith(prefix) else f"{prefix} {text}"
 
 
 # Old command names, kept for one release (0.2) so scripts written against 0.1 keep working.
@@ -86,12 +112,14 @@ def main(argv: list[str] | None = None) -> int:
     cmd_parser = argparse.ArgumentParser(prog=f"psvl {name}", description=help_text)
     module.add_arguments(cmd_parser)
     args = cmd_parser.parse_args(rest[1:] if rest and rest[0] == known.command else rest)
-    from psvl.config import ConfigError
-
     try:
         return int(module.run(args) or 0)
-    except ConfigError as exc:
-        print(f"psvl {known.command}: {exc}", file=sys.stderr)
+    except Exception as exc:
+        if not user_error(exc):
+            raise  # a bug: keep its traceback
+        if known.verbose:
+            traceback.print_exc()
+        print(one_line(known.command, exc), file=sys.stderr)
         return 2
 
 

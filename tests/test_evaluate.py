@@ -122,6 +122,7 @@ def test_parquet_predictions_match_parquet_truth_by_query_id_in_any_row_order(tm
             "gt_start_s": 0.0,
             "gt_end_s": 0.0,
             "iou": 0.0,
+            "no_known_words": False,
         }
     ).iloc[::-1]  # reversed rows: ids, not order, decide
     pred_path = tmp_path / "predictions.parquet"

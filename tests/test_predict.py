@@ -16,7 +16,7 @@ from psvl.cli import main
 from psvl.config import ConfigError, default
 from psvl.core.artifacts import read_frame, read_metadata, write_table
 from psvl.core.spans import iou
-from psvl.features.features import extract_features
+from psvl.features.features import extract_features, load_features
 from psvl.frames.frames import extract_frames
 from psvl.localization.predict import Predictor
 from psvl.localization.train import TrainConfig, train
@@ -145,6 +145,7 @@ def test_train_and_predict_commands_write_their_artifacts(tmp_path):
     table = read_frame(pred, "predictions")
     assert len(table) == len(queries) and table["query_id"].tolist() == queries["query_id"].tolist()
     assert read_metadata(pred)["stage"] == "predict"
+    assert table["no_known_words"].dtype == bool  # the flag reaches the file
 
 
 CONTENT = {"model": "en_core_web_sm", "simplify": "content", "stop_verbs": ["be", "keep", "start"]}
@@ -201,48 +202,149 @@ def _write_mp4(path, n_frames: int = 32, fps: int = 8, size: int = 32) -> None:
     )
 
 
-def test_predict_on_a_video_file_extracts_features_as_in_training_and_prints_seconds(tmp_path, capsys):
+FEAT_CFG = {"extractor": "resnet18", "weights": "none", "seed": 0, "segment_seconds": None, "frames_fps": 2.0}
+FRAMES_CFG = {"fps": 2.0, "size": 32, "jpeg_quality": 90}
+
+
+@pytest.fixture(scope="module")
+def video_model(tmp_path_factory):
+    """A tiny model on 512-d features whose checkpoint records random-init ResNet-18 features at 2 fps."""
+    out = tmp_path_factory.mktemp("video_model") / "model"
     queries, feats = toy_world(n_videos=4, dim=512)
-    feat_cfg = {
-        "extractor": "resnet18",
-        "weights": "none",
-        "seed": 0,
-        "segment_seconds": None,
-        "frames_fps": 2.0,
-    }
     train(
         queries,
         feats,
-        tmp_path / "model",
+        out,
         TINY,
         default(TrainConfig, "train", epochs=1, batch_size=8, threads=1),
-        provenance={"features": {"config": feat_cfg}, "frames": {"fps": 2.0, "size": 32, "jpeg_quality": 90}},
+        provenance={"features": {"config": FEAT_CFG}, "frames": FRAMES_CFG},
     )
+    return out
+
+
+def test_predict_on_a_video_file_extracts_features_as_in_training_and_prints_seconds(
+    video_model, tmp_path, capsys
+):
     video = tmp_path / "my clip.mp4"
     _write_mp4(video)
-    argv = [
-        "predict",
-        "--model",
-        str(tmp_path / "model"),
-        "--video",
-        str(video),
-        "--query",
-        "the ball spins",
-        "--json",
-        "--set",
-        'train={"threads": 1}',
-    ]
-    assert main(argv) == 0
+    argv = ["predict", "--model", str(video_model), "--video", str(video), "--query", "the ball spins"]
+    assert main([*argv, "--json", "--set", 'predict={"threads": 1}']) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["tokens"] == ["spin", "ball"]
+    assert out["tokens"] == ["spin", "ball"] and out["no_known_words"] is False
     assert 0.0 <= out["start_s"] <= out["end_s"] <= 4.0
     # the same moment as features made by the frames and features stages with the training settings
     frames = extract_frames(video, "my clip", fps=2.0, size=32, jpeg_quality=90)
-    table = extract_features(frames, {k: v for k, v in feat_cfg.items() if k != "frames_fps"}, {"fps": 2.0})
-    predictor = Predictor.load(tmp_path / "model", "cpu")
+    table = extract_features(frames, {k: v for k, v in FEAT_CFG.items() if k != "frames_fps"}, {"fps": 2.0})
+    predictor = Predictor.load(video_model, "cpu")
     predictor.encode(np.stack(table["feature"].map(np.asarray)), float(table["end_s"].max()))
     start, end, _ = predictor.predict(["spin", "ball"])[0]
     assert (round(start, 3), round(end, 3)) == (out["start_s"], out["end_s"])
+
+
+def test_one_video_and_batch_prediction_give_the_same_moment_for_the_same_query(
+    video_model, tmp_path, capsys
+):
+    # 33 frames at 8 fps: the container says 4.125 s, the features (2 fps, one segment per frame) end at
+    # 4.25 s. Before, `--video` took 4.25 s and the batch path the annotation's 4.125 s: 3% apart.
+    video = tmp_path / "clip.mp4"
+    _write_mp4(video, n_frames=33)
+    stage_cfg = [
+        *("--set", f"frames={json.dumps(FRAMES_CFG)}"),
+        *("--set", 'features={"extractor": "resnet18", "weights": "none", "seed": 0}'),
+    ]
+    # the workflow's frames and features stages on a one-video shard list
+    shard_list = tmp_path / "00000.tsv"
+    shard_list.write_text(f"video_id\tpath\tsize_bytes\tmtime_ns\nclip\t{video}\t\t\n")
+    frames, feats = tmp_path / "frames.parquet", tmp_path / "features.parquet"
+    assert main(["frames", "--video", str(video), "--out", str(frames), *stage_cfg]) == 0
+    failures = str(tmp_path / "failures.parquet")
+    argv = ["features", "--manifest", str(shard_list), "--frames", str(frames), "--out", str(feats)]
+    assert main([*argv, "--failures", failures, *stage_cfg]) == 0
+    assert read_frame(feats, "features")["end_s"].max() == pytest.approx(4.25)
+
+    predictor = Predictor.load(video_model, "cpu")
+    sentences = ["the ball spins", "a cube slides", "the ring bounces", "a star spins"]
+    tq = tmp_path / "test_queries.parquet"
+    test = pd.DataFrame(
+        {
+            "query_id": [f"clip#{i}" for i in range(len(sentences))],
+            "video_id": "clip",
+            "sentence": sentences,
+            "tokens": [predictor.tokens(s) for s in sentences],  # as the test-queries stage simplifies
+            "start_s": 0.5,
+            "end_s": 2.0,
+            "duration_s": 33 / 8,  # what an annotation file (or ffprobe) says
+        }
+    )
+    write_table("test_queries", test, tq, stage="test", shaping={"language": PSVL})
+
+    stored = load_features([feats])
+    batch = predictor.predict_table(test, stored)
+    predictor.encode_file(video, FRAMES_CFG)
+    for i, sentence in enumerate(sentences):
+        start, end, _ = predictor.predict(sentence)[0]
+        # exact against a batch of that one query: the same float32 features, weights and float64 seconds
+        alone = predictor.predict_table(test.iloc[[i]], stored).iloc[0]
+        assert (start, end) == (alone["pred_start_s"], alone["pred_end_s"])
+        # within 1e-6 s against the 4-query batch: BLAS kernels for 4 rows round float32 differently
+        # than for 1 (measured ~5e-7 s here, ~1e-7 of the duration)
+        assert (start, end) == pytest.approx(
+            (batch.at[i, "pred_start_s"], batch.at[i, "pred_end_s"]), abs=1e-6
+        )
+
+    # and through the CLI: `--video --json` prints the batch prediction's seconds, rounded to ms
+    pred = tmp_path / "predictions.parquet"
+    common = ["predict", "--model", str(video_model), "--set", 'predict={"threads": 1}']
+    assert main([*common, "--test-queries", str(tq), "--features", str(feats), "--out", str(pred)]) == 0
+    table = read_frame(pred, "predictions")
+    assert main([*common, "--video", str(video), "--query", sentences[0], "--json", *stage_cfg]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (out["start_s"], out["end_s"]) == (
+        round(table.at[0, "pred_start_s"], 3),
+        round(table.at[0, "pred_end_s"], 3),
+    )
+
+
+def test_a_query_without_a_trained_word_is_flagged_and_still_predicted(video_model, tmp_path, capsys, caplog):
+    video = tmp_path / "clip.mp4"
+    _write_mp4(video)
+    frames = extract_frames(video, "clip", fps=2.0, size=32, jpeg_quality=90)
+    table = extract_features(frames, {k: v for k, v in FEAT_CFG.items() if k != "frames_fps"}, {"fps": 2.0})
+    feats = {"clip": (np.stack(table["feature"].map(np.asarray)), table["start_s"], table["end_s"])}
+    test = pd.DataFrame(
+        {
+            "query_id": ["q0", "q1", "q2"],
+            "video_id": "clip",
+            "sentence": ["the ball spins", "the of and", "a zebra yawns"],
+            "tokens": [["spin", "ball"], [], ["yawn", "zebra"]],
+            "start_s": 0.5,
+            "end_s": 2.0,
+            "duration_s": 4.0,
+        }
+    )
+    predictor = Predictor.load(video_model, "cpu")
+    with caplog.at_level(logging.WARNING):
+        batch = predictor.predict_table(test, feats)
+    assert batch["no_known_words"].tolist() == [False, True, True]
+    assert "2 queries have no word the model was trained on" in caplog.text
+    assert "q1 'the of and'" in caplog.text and "q2 'a zebra yawns'" in caplog.text
+    predictor.encode(feats["clip"][0], float(table["end_s"].max()))
+    for tokens, row in zip(test["tokens"], batch.itertuples()):  # the flag leaves the numbers alone
+        start, end, _ = predictor.predict(list(tokens))[0]
+        assert (start, end) == pytest.approx((row.pred_start_s, row.pred_end_s), abs=1e-6)
+
+    argv = ["predict", "--model", str(video_model), "--video", str(video), "--query", "the of and"]
+    assert main([*argv, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["no_known_words"] is True and out["tokens"] == []
+    assert (out["start_s"], out["end_s"]) == (
+        round(batch.at[1, "pred_start_s"], 3),
+        round(batch.at[1, "pred_end_s"], 3),
+    )
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"{out['start_s']:.3f} {out['end_s']:.3f}")
+    assert lines[1].startswith("warning: no word of the query 'the of and' was trained")
 
 
 def test_training_from_the_psvl_release_json_and_npy_folder(tmp_path):

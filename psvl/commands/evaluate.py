@@ -60,9 +60,11 @@ def run(args: argparse.Namespace) -> int:
         write_json(metrics, args.out)
     print(summary(metrics))
     if args.per_query:
+        flags = pred.set_index("query_id")["no_known_words"] if "no_known_words" in pred else None
+        known = table["query_id"].map(flags) if flags is not None else None  # null: the file did not say
         write_table(
             "predictions",
-            table,
+            table.assign(no_known_words=known),
             args.per_query,
             stage="evaluate",
             shaping={"match": cfg.match, "pred": args.pred, "gt": args.gt},

@@ -1,7 +1,9 @@
 """`psvl predict`: localize test queries in batch, or one query in one video file (config section `predict`).
 
 The tagger options of the queries (the test_queries file's `language`, else the `corpus` config section,
-which also simplifies `--query`) must equal those the checkpoint records; else one line names both."""
+which also simplifies `--query`) must equal those the checkpoint records; else one line names both.
+A query without a word the model was trained on is flagged: a warning line (text), `no_known_words`
+(`--json` and the predictions table)."""
 
 from __future__ import annotations
 
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     predictor = Predictor.load(args.model, cfg=predict_cfg, language=language, where=where)
     if args.video:
         if not args.query:
-            raise ConfigError("psvl predict --video needs --query TEXT")
+            raise ConfigError("--video needs --query TEXT, e.g. --query 'person opens the door'")
         frames_cfg = {
             **predictor.provenance.get("frames", {}),
             **{
@@ -68,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
         predictor.encode_file(args.video, frames_cfg)
         tokens = predictor.tokens(args.query)
         start, end, score = predictor.predict(tokens)[0]
+        unknown = not predictor.has_known_word(tokens)
+        warning = (
+            f"warning: no word of the query {args.query!r} was trained (tokens {tokens}): the moment is the "
+            "model's prior for this video, not a match"
+        )
         if args.json:
             out = {
                 "video": args.video,
@@ -76,13 +83,20 @@ def run(args: argparse.Namespace) -> int:
                 "start_s": round(start, 3),
                 "end_s": round(end, 3),
                 "score": round(score, 4),
+                "no_known_words": unknown,
             }
             sys.stdout.write(json.dumps(out) + "\n")
+            if unknown:
+                log.warning("%s", warning)
         else:
-            sys.stdout.write(f"{start:.2f} {end:.2f}  ({' '.join(tokens)}; score {score:.3f})\n")
+            sys.stdout.write(f"{start:.3f} {end:.3f}  ({' '.join(tokens)}; score {score:.3f})\n")
+            if unknown:
+                sys.stdout.write(warning + "\n")
         return 0
     if not (args.test_queries and args.features and args.out):
-        raise ConfigError("psvl predict: give --test-queries, --features and --out, or --video and --query")
+        raise ConfigError(
+            "give --test-queries, --features and --out (batch), or --video and --query (one video)"
+        )
     queries = read_frame(args.test_queries, "test_queries")
     table = predictor.predict_table(queries, load_features(args.features))
     write_table(

@@ -115,6 +115,9 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("gt_start_s", _F64),
             ("gt_end_s", _F64),
             ("iou", _F64),
+            # no word of the query was trained (its tokens are all <unk>): still predicted, flagged;
+            # null where unknown (predictions read from another tool's file)
+            ("no_known_words", pa.bool_()),
         ]
     ),
     # the synthetic world's truth (psvl synth): one row per event, one row per rendered object per frame

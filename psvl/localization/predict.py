@@ -7,6 +7,12 @@ as training on one video, with the settings stored in the checkpoint. Device and
 the `predict` config section (`PredictConfig`). A sentence is simplified with the tagger options the
 checkpoint records (`language`); options given that differ from the record are refused with one line
 (`psvl.language.tagger.check_options`).
+
+Both paths turn the model's fractions into seconds with the same duration as training did: the end of
+the video's last feature segment (`feature_duration`; training's pseudo-queries take theirs from the
+features too), never an annotation's or a container's duration, so one query in one video gets the same
+moment from `predict` and from `predict_table`. A query none of whose tokens the model was trained on
+gets the model's prior moment; it is flagged (`has_known_word`, the `no_known_words` column) and logged.
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ import pandas as pd
 import torch
 
 from psvl.config import default, defaults
+from psvl.core.artifacts import ArtifactError
 from psvl.core.devices import resolve_device
 from psvl.core.spans import iou, segment_centres, to_seconds
+from psvl.core.video import VideoError
 from psvl.features.features import extract_features
 from psvl.frames.frames import extract_frames
 from psvl.language.tagger import check_options, simplify
@@ -32,7 +40,7 @@ from psvl.language.tagger import options as tagger_options
 from psvl.localization.batches import pad_tokens, stack_videos
 from psvl.localization.checkpoints import load_checkpoint
 from psvl.localization.model import PSVLNet
-from psvl.localization.vocab import Vocab
+from psvl.localization.vocab import SPECIALS, Vocab
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +98,37 @@ class Predictor:
         where: str = "the corpus config section",
     ) -> Predictor:
         """From a model folder (its best.pt) or a checkpoint file; `device` overrides `cfg.device`;
-        `language` and `where` as in the constructor."""
+        `language` and `where` as in the constructor.
+
+        A missing folder or best.pt is a FileNotFoundError, a file that is no psvl checkpoint an
+        ArtifactError; each message says what to give instead."""
         path = Path(path)
         cfg = cfg or default(PredictConfig, "predict")
         if device is not None:
             cfg = replace(cfg, device=device)
         file = path / "best.pt" if path.is_dir() else path
-        return cls(load_checkpoint(file), cfg, language, where, name=f"the checkpoint {file}")
+        if not path.exists():
+            raise FileNotFoundError(
+                f"model {path}: no such folder or file; give the folder `psvl train --out-dir` wrote "
+                "(it holds best.pt) or a checkpoint file"
+            )
+        if not file.exists():
+            raise FileNotFoundError(
+                f"model folder {path} has no best.pt: `psvl train` writes it after its first epoch; give a "
+                "folder `psvl train --out-dir` wrote, or a checkpoint file (e.g. last.pt)"
+            )
+        try:
+            checkpoint = load_checkpoint(file)
+        except Exception as exc:  # torch raises many kinds for a file that is not a checkpoint
+            reason = " ".join(str(exc).split())[:200]
+            raise ArtifactError(
+                f"{file}: not a readable psvl checkpoint ({type(exc).__name__}: {reason}); retrain with "
+                "`psvl train` or give another model"
+            ) from exc
+        missing = sorted({"model", "vocab"} - set(checkpoint if isinstance(checkpoint, Mapping) else ()))
+        if missing:
+            raise ArtifactError(f"{file}: not a psvl checkpoint (no {', '.join(missing)}); give a best.pt")
+        return cls(checkpoint, cfg, language, where, name=f"the checkpoint {file}")
 
     # -- one video ------------------------------------------------------------------------------
     def encode(self, features: np.ndarray, duration_s: float) -> Predictor:
@@ -110,22 +142,28 @@ class Predictor:
     def encode_file(self, path: str | os.PathLike, frames_cfg: Mapping[str, Any] | None = None) -> Predictor:
         """Decode, sample frames and extract features of one video file exactly as for training.
 
-        Frame settings missing from `frames_cfg` are the `frames` section's defaults."""
+        Frame settings missing from `frames_cfg` are the `frames` section's defaults. The duration is
+        `feature_duration` of the features, as in `predict_table`. A file that cannot be decoded is a
+        VideoError naming it."""
         feat_meta = dict(self.provenance.get("features", {}).get("config", {}))
         frames = dict(frames_cfg or {})
         if feat_meta.get("frames_fps"):
             frames["fps"] = feat_meta["frames_fps"]
         video_id = Path(path).stem
         shaped = {**defaults("frames"), **frames}
-        frames_df = extract_frames(
-            path,
-            video_id,
-            fps=float(shaped["fps"]),
-            size=int(shaped["size"]),
-            jpeg_quality=int(shaped["jpeg_quality"]),
-        )
+        try:
+            frames_df = extract_frames(
+                path,
+                video_id,
+                fps=float(shaped["fps"]),
+                size=int(shaped["size"]),
+                jpeg_quality=int(shaped["jpeg_quality"]),
+            )
+        except VideoError as exc:
+            where = "" if str(path) in str(exc) else f"{path}: "
+            raise VideoError(f"{where}{exc}; check that it plays (ffprobe), or re-encode it") from exc
         if frames_df.empty:
-            raise ValueError(f"{path}: no frames could be decoded")
+            raise VideoError(f"{path}: no frames could be decoded; check that it plays (ffprobe)")
         feats_cfg = {
             k: feat_meta[k]
             for k in ("extractor", "weights", "seed", "segment_seconds", "clip_frames", "precomputed_path")
@@ -133,9 +171,9 @@ class Predictor:
         }
         df = extract_features(frames_df, feats_cfg, frames, video_paths={video_id: str(path)})
         if df.empty:
-            raise ValueError(f"{path}: no features could be extracted")
+            raise VideoError(f"{path}: no features could be extracted from its frames")
         df = df.sort_values("segment_idx")
-        duration = float(max(df["end_s"].max(), frames_df["time_s"].max()))
+        duration = feature_duration(df["end_s"].to_numpy(np.float64))
         return self.encode(np.stack([np.asarray(f, np.float32) for f in df["feature"]]), duration)
 
     def tokens(self, query: str | Sequence[str]) -> list[str]:
@@ -145,6 +183,11 @@ class Predictor:
             lang = self.language
             return simplify([query], lang["model"], lang["stop_verbs"], lang["simplify"])[0]
         return [str(t) for t in query]
+
+    def has_known_word(self, query: str | Sequence[str]) -> bool:
+        """Whether any token of `query` (as `tokens` makes them, within `max_query_tokens`) is a word the
+        model was trained on; without one the moment is the model's prior for the video, not a match."""
+        return any(i >= len(SPECIALS) for i in self.vocab.encode(self.tokens(query), self.max_tokens))
 
     def predict(self, query: str | Sequence[str]) -> list[list[float]]:
         """[[start_s, end_s, score]] of `query` in the encoded video (a sentence or a token list)."""
@@ -167,7 +210,9 @@ class Predictor:
 
         `batch_size` queries per forward pass (None: `cfg.batch_size`), over `batch_size // 4` videos
         encoded at a time. Queries whose video has no features get no row (the evaluator counts them as
-        misses).
+        misses). Seconds are fractions of `feature_duration` of each video's features (the queries'
+        `duration_s` only where the features carry no times), as in `predict`. `no_known_words` flags the
+        queries without a trained word (logged with their ids); their moments are computed all the same.
         """
         batch_size = self.cfg.batch_size if batch_size is None else batch_size
         queries = queries.reset_index(drop=True)
@@ -200,9 +245,22 @@ class Predictor:
                         mask.to(self.device)[idx],
                     )
                     pred[part] = out["moment"].float().cpu().numpy()
-        duration = queries["duration_s"].to_numpy(dtype=np.float64)
+        spans = {v: feature_duration(features[v][2]) for v in unique}
+        duration = np.array([spans[v] for v in vids], dtype=np.float64)
+        given = queries["duration_s"].to_numpy(dtype=np.float64)
+        duration = np.where(np.isfinite(duration) & (duration > 0), duration, given)
         pred_s = to_seconds(pred, duration) if len(queries) else pred
         gt = queries[["start_s", "end_s"]].to_numpy(dtype=np.float64)
+        unknown = np.array([not self.has_known_word(list(t)) for t in queries["tokens"]], dtype=bool)
+        if unknown.any():
+            named = [f"{queries.at[r, 'query_id']} {_text(queries, r)!r}" for r in np.flatnonzero(unknown)]
+            log.warning(
+                "%d queries have no word the model was trained on (their moment is the model's prior; "
+                "column no_known_words): %s%s",
+                len(named),
+                ", ".join(named[:10]),
+                ", ..." if len(named) > 10 else "",
+            )
         return pd.DataFrame(
             {
                 "query_id": queries["query_id"].astype(str),
@@ -212,8 +270,23 @@ class Predictor:
                 "gt_start_s": gt[:, 0],
                 "gt_end_s": gt[:, 1],
                 "iou": iou(pred_s, gt) if len(queries) else [],
+                "no_known_words": unknown,
             }
         )
+
+
+def feature_duration(ends: np.ndarray) -> float:
+    """The duration model fractions are taken of: the end of the video's last feature segment, as for
+    training (pseudo-queries take `duration_s` from the features). NaN when the features carry no times."""
+    ends = np.asarray(ends, dtype=np.float64)
+    return float(np.nanmax(ends)) if ends.size and np.isfinite(ends).any() else float("nan")
+
+
+def _text(queries: pd.DataFrame, row: int) -> str:
+    """A query's sentence for messages, else its tokens joined."""
+    if "sentence" in queries and isinstance(queries.at[row, "sentence"], str):
+        return queries.at[row, "sentence"]
+    return " ".join(map(str, queries.at[row, "tokens"]))
 
 
 def attention_inside(attention: np.ndarray, moments: np.ndarray, mask: np.ndarray) -> np.ndarray:
