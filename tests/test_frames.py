@@ -13,7 +13,13 @@ import pytest
 from PIL import Image
 
 from psvl.core.artifacts import read_frame, read_metadata, write_table
-from psvl.core.video import VideoError, resized_size, sample_frames
+from psvl.core.video import (
+    SkipDecodeMismatch,
+    VideoError,
+    _plan_skipping,
+    resized_size,
+    sample_frames,
+)
 from psvl.frames.frames import FramesConfig, extract_frames, extract_many
 
 av = pytest.importorskip("av")
@@ -84,6 +90,81 @@ def test_fps_that_falls_between_frames_picks_the_nearest_one(tmp_path):
 def test_fps_above_the_video_rate_keeps_each_frame_once(tmp_path):
     path = write_video(tmp_path / "v.mp4", seconds=1.0, fps=8)
     assert [s.frame_idx for s in sample_frames(path, fps=20.0)] == list(range(8))
+
+
+def write_moving_video(path: Path, seconds: float = 4.0, fps: int = 30) -> Path:
+    """x264 defaults (B-frames, B-pyramid) on a moving gradient: many non-reference frames to skip."""
+    ys, xs = np.mgrid[0:72, 0:96]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 96, 72, "yuv420p"
+        for i in range(int(seconds * fps)):
+            img = np.stack([(xs + 3 * i) % 256, (ys + 2 * i) % 256, (xs + ys + i) % 256], -1)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img.astype(np.uint8), format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("fps", [1.0, 2.0, 0.7, 7.0, 29.0])
+def test_skipping_decode_keeps_the_frames_times_and_pixels_of_decoding_every_frame(tmp_path, fps):
+    path = write_moving_video(tmp_path / "v.mp4")
+
+    def kept(skip: bool) -> list[tuple[int, float, bytes]]:
+        frames = sample_frames(path, fps, skip_unneeded=skip)
+        return [(s.frame_idx, s.time_s, s.frame.to_ndarray(format="rgb24").tobytes()) for s in frames]
+
+    plain, skipping = kept(False), kept(True)
+    assert len(plain) == len(_plan_skipping(path, 1.0 / fps, True))  # the skipping path did run
+    assert [(i, t) for i, t, _ in skipping] == [(i, t) for i, t, _ in plain]
+    assert [px for *_, px in skipping] == [px for *_, px in plain]
+    if fps == 1.0:
+        assert [i for i, *_ in plain] == [0, 30, 60, 90]
+
+
+def test_frames_stage_writes_the_same_jpeg_bytes_with_or_without_skipping(tmp_path, monkeypatch):
+    import psvl.frames.frames as stage
+
+    path = write_moving_video(tmp_path / "v.mp4", seconds=3.0)
+    skipping = extract_frames(path, "v", fps=2.0, size=48)
+    monkeypatch.setattr(
+        stage, "sample_frames", lambda p, fps, **_: sample_frames(p, fps, skip_unneeded=False)
+    )
+    plain = extract_frames(path, "v", fps=2.0, size=48)
+    assert skipping["frame_idx"].tolist() == plain["frame_idx"].tolist() == [0, 15, 30, 45, 60, 75]
+    assert skipping.equals(plain)
+
+
+def test_skipping_decode_that_departs_from_its_plan_is_redone_decoding_every_frame(tmp_path, monkeypatch):
+    import psvl.frames.frames as stage
+
+    def departs(path, fps, skip_unneeded=True):
+        frames = sample_frames(path, fps, skip_unneeded=skip_unneeded)
+        if skip_unneeded:  # one frame out, then the decoder "disagrees" (a damaged stream)
+            yield next(frames)
+            raise SkipDecodeMismatch("kept frame 15 was not decoded")
+        yield from frames
+
+    path = write_moving_video(tmp_path / "v.mp4", seconds=2.0)
+    monkeypatch.setattr(stage, "sample_frames", departs)
+    assert extract_frames(path, "v", fps=2.0, size=48)["frame_idx"].tolist() == [0, 15, 30, 45]
+
+
+def test_frames_stage_does_not_import_pandas(custom_dir, tmp_path):
+    """pandas is 0.3 s of CPU at start-up; the frames command runs once per shard."""
+    code = (
+        "import sys\n"
+        "from psvl.frames.frames import FramesConfig, extract_many, write_frames\n"
+        "cfg = FramesConfig(fps=2.0, size=32, jpeg_quality=80)\n"
+        f"frames, failures = extract_many([('a', {str(custom_dir / 'good_a.mp4')!r}), ('t', 'gone.mp4')], cfg)\n"
+        f"write_frames(frames, failures, {str(tmp_path / 'f.parquet')!r}, {str(tmp_path / 'x.parquet')!r}, cfg)\n"
+        "assert frames.num_rows == 6 and len(failures) == 1\n"
+        "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    assert read_frame(tmp_path / "x.parquet", "failures")["video_id"].tolist() == ["t"]
 
 
 def test_shorter_side_is_resized_and_aspect_kept(tmp_path):

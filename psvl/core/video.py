@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,8 +32,12 @@ class SampledFrame:
 
 
 @contextlib.contextmanager
-def open_video(path: str | os.PathLike) -> Iterator[tuple[Any, Any]]:
-    """Open `path` and yield (container, first video stream); every failure is a VideoError saying why."""
+def open_video(path: str | os.PathLike, threads: int = 0) -> Iterator[tuple[Any, Any]]:
+    """Open `path` and yield (container, first video stream); every failure is a VideoError saying why.
+
+    threads: decoder threads; 0 (default): FFmpeg's automatic frame + slice threading. Same pixels
+    either way, but on a damaged stream one thread raises where frame threads may conceal.
+    """
     import av
 
     path = Path(path)
@@ -50,7 +54,9 @@ def open_video(path: str | os.PathLike) -> Iterator[tuple[Any, Any]]:
             kinds = sorted({s.type for s in container.streams}) or ["none"]
             raise VideoError(f"no video stream (streams: {', '.join(kinds)})")
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"  # frame + slice threads: the decoder is the hot loop
+        stream.thread_count = threads
+        if threads != 1:
+            stream.thread_type = "AUTO"
         yield container, stream
     finally:
         container.close()
@@ -68,55 +74,184 @@ def _frame_rate(stream: Any) -> float:
     return float(rate) if rate else 25.0
 
 
+class SkipDecodeMismatch(VideoError):
+    """The decoder's frames stopped matching the packet index the skipping pass was planned from (a
+    damaged stream) after some frames were already yielded; rerun with `skip_unneeded=False`."""
+
+
+# Codecs whose decoders honour skip_frame=NONREF and emit one frame per packet with the packet's pts.
+_SKIP_CODECS = frozenset({"h264", "hevc"})
+
+
+def _select(
+    frames: Iterable[SampledFrame], period: float, rate: float
+) -> Generator[SampledFrame, None, SampledFrame | None]:
+    """Yield the frame nearest each time k * period (ties: the earlier frame), each frame at most once;
+    return the last frame seen (None when there was none)."""
+    next_k, last_emitted = 0, -1
+    prev: SampledFrame | None = None
+    for current in frames:
+        t = current.time_s
+        while next_k * period <= t:
+            target = next_k * period
+            pick = prev if prev is not None and target - prev.time_s <= t - target else current
+            if pick.frame_idx > last_emitted:
+                last_emitted = pick.frame_idx
+                yield pick
+            next_k += 1
+        prev = current
+    if prev is not None and prev.frame_idx > last_emitted and next_k * period < prev.time_s + 1.0 / rate:
+        yield prev
+    return prev
+
+
+def _truncation(stream: Any, last: SampledFrame, rate: float) -> str | None:
+    declared = stream_duration(stream)
+    decoded = last.time_s + 1.0 / rate
+    if declared and decoded < declared - max(1.0, 0.05 * declared):
+        return f"truncated: frames stop at {decoded:.2f} s of the {declared:.2f} s the header declares"
+    return None
+
+
+def _seconds(pts: int, time_base: Any) -> float:
+    """PyAV's `frame.time` arithmetic, so times (and ties between frames) match the plain decode's."""
+    return float(pts) * time_base.numerator / time_base.denominator
+
+
+def _plan_skipping(path: str | os.PathLike, period: float, check_truncated: bool) -> dict[int, int] | None:
+    """Pass 1 of the skipping decode: demux (no decoding) and choose the kept frames from the packets'
+    timestamps. Returns {pts: frame_idx} of the kept frames, or None when the stream is not one this plan
+    can be trusted on (other codec, packets without pts, duplicate pts, discard/corrupt flags, truncated,
+    demux errors): the caller then decodes every frame, which also gives the exact error message."""
+    import av
+
+    try:
+        with open_video(path) as (container, stream):
+            if stream.codec_context.name not in _SKIP_CODECS or stream.start_time is None:
+                return None
+            pts = []
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue
+                if packet.pts is None or packet.is_discard or packet.is_corrupt:
+                    return None
+                pts.append(packet.pts)
+            if not pts or len(set(pts)) != len(pts):
+                return None
+            pts.sort()
+            tb, rate = stream.time_base, _frame_rate(stream)
+            t0 = float(stream.start_time * tb)
+            planned = [SampledFrame(i, _seconds(p, tb) - t0, p) for i, p in enumerate(pts)]
+            kept = {pick.frame: pick.frame_idx for pick in _select(planned, period, rate)}
+            if check_truncated and _truncation(stream, planned[-1], rate):
+                return None
+            return kept
+    except (av.error.FFmpegError, VideoError):
+        return None
+
+
+def _sample_skipping(path: str | os.PathLike, kept: dict[int, int]) -> Iterator[SampledFrame]:
+    """Pass 2: decode with skip_frame=NONREF except on the kept frames' packets, so non-reference frames
+    nobody keeps are never decoded; reference frames still are, so kept pixels are exactly the plain
+    decode's. Raises SkipDecodeMismatch when the decoder's output does not follow the plan."""
+    import av
+
+    order = sorted(kept)  # kept pts in presentation order
+    with open_video(path, threads=1) as (container, stream):  # the plain path's threads cost CPU
+        codec, tb = stream.codec_context, stream.time_base
+        t0 = float(stream.start_time * tb)
+
+        def decoded() -> Iterator[Any]:
+            sent = 0
+            for packet in container.demux(stream):
+                if sent == len(kept):  # every kept frame is in the decoder: drain it, skip the rest
+                    yield from codec.decode(None)
+                    return
+                sent += packet.pts in kept
+                codec.skip_frame = "DEFAULT" if packet.pts in kept else "NONREF"
+                yield from codec.decode(packet)
+
+        want, last_pts = 0, None
+        try:
+            for frame in decoded():
+                pts = frame.pts
+                if pts is None or (last_pts is not None and pts <= last_pts):
+                    raise SkipDecodeMismatch(f"frame pts {pts} out of order after {last_pts}")
+                last_pts = pts
+                if pts >= order[want]:
+                    if pts != order[want]:
+                        raise SkipDecodeMismatch(f"kept frame {kept[order[want]]} was not decoded")
+                    want += 1
+                    yield SampledFrame(kept[pts], _seconds(pts, tb) - t0, frame)
+                    if want == len(order):
+                        return
+        except av.error.FFmpegError as exc:
+            raise SkipDecodeMismatch(f"decoding failed: {exc}") from exc
+        if want != len(order):
+            raise SkipDecodeMismatch(f"{len(order) - want} kept frames were not decoded")
+
+
 def sample_frames(
-    path: str | os.PathLike, fps: float, check_truncated: bool = True
+    path: str | os.PathLike, fps: float, check_truncated: bool = True, skip_unneeded: bool = True
 ) -> Iterator[SampledFrame]:
     """Decode `path` once, in order, and yield the frame nearest each time k / fps (k = 0, 1, ...).
 
     A decoded frame is yielded at most once (when `fps` exceeds the video's frame rate, neighbouring
     times share a frame). Raises VideoError when nothing decodes or when the decoded frames stop well
     before the duration the header declares (a truncated file).
-    """
-    import av
 
+    skip_unneeded (H.264/HEVC): choose the kept frames from the packets' timestamps first, then skip
+    decoding the non-reference frames nobody keeps. Same frames, times and pixels as decoding every
+    frame; a stream the plan cannot be trusted on is decoded in full. If the decoder departs from the
+    plan after frames were yielded (a damaged stream), SkipDecodeMismatch is raised: rerun with False.
+    """
     if fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
     period = 1.0 / fps
+    kept = _plan_skipping(path, period, check_truncated) if skip_unneeded else None
+    if kept is not None:
+        yielded = False
+        try:
+            for sampled in _sample_skipping(path, kept):
+                yielded = True
+                yield sampled
+            return
+        except SkipDecodeMismatch:
+            if yielded:
+                raise
+            log.debug("skipping decode departed from its plan on %s; decoding every frame", path)
+    yield from _sample_all(path, period, check_truncated)
+
+
+def _sample_all(path: str | os.PathLike, period: float, check_truncated: bool) -> Iterator[SampledFrame]:
+    """The plain path: decode every frame in order and keep the nearest ones."""
+    import av
+
     with open_video(path) as (container, stream):
         rate = _frame_rate(stream)
         t0 = float(stream.start_time * stream.time_base) if stream.start_time is not None else None
-        next_k, last_emitted = 0, -1
-        prev: SampledFrame | None = None
-        idx = -1
-        try:
+        decoded = 0
+
+        def frames() -> Iterator[SampledFrame]:
+            nonlocal t0, decoded
             for idx, frame in enumerate(container.decode(stream)):
+                decoded = idx + 1
                 if frame.pts is not None and frame.time is not None:
                     if t0 is None:
                         t0 = float(frame.time)
-                    t = float(frame.time) - t0
+                    yield SampledFrame(idx, float(frame.time) - t0, frame)
                 else:
-                    t = idx / rate
-                current = SampledFrame(idx, t, frame)
-                while next_k * period <= t:
-                    target = next_k * period
-                    pick = prev if prev is not None and target - prev.time_s <= t - target else current
-                    if pick.frame_idx > last_emitted:
-                        last_emitted = pick.frame_idx
-                        yield pick
-                    next_k += 1
-                prev = current
+                    yield SampledFrame(idx, idx / rate, frame)
+
+        try:
+            last = yield from _select(frames(), period, rate)
         except av.error.FFmpegError as exc:
-            raise VideoError(f"decoding failed after {idx + 1} frames: {exc}") from exc
-        if prev is None:
+            raise VideoError(f"decoding failed after {decoded} frames: {exc}") from exc
+        if last is None:
             raise VideoError("no frames could be decoded")
-        if prev.frame_idx > last_emitted and next_k * period < prev.time_s + 1.0 / rate:
-            yield prev
-        declared = stream_duration(stream)
-        decoded = prev.time_s + 1.0 / rate
-        if check_truncated and declared and decoded < declared - max(1.0, 0.05 * declared):
-            raise VideoError(
-                f"truncated: frames stop at {decoded:.2f} s of the {declared:.2f} s the header declares"
-            )
+        reason = _truncation(stream, last, rate) if check_truncated else None
+        if reason:
+            raise VideoError(reason)
 
 
 def resized_size(width: int, height: int, size: int) -> tuple[int, int]:
