@@ -1,25 +1,36 @@
-"""Training-step speed of PSVLNet against a reference-style peer, at the reference's shapes, on CPU.
+"""Training-step speed of PSVLNet against the released PSVL code, at the reference's shapes, on CPU.
 
 Shapes (defaults): batch 256, 128 segments x 1024-d video features, 10-token queries, 2 threads, the
-reference's Charades configuration (8,207,482 parameters for both nets). The peer computes what the
-released PSVL code computes, the way it computes it: a bidirectional nn.GRU over *packed* sequences
-(whose CPU backward slices every timestep), a Linear over [features || GRU states], plain BatchNorm over
-padded positions, per-head loops in the non-local blocks. Steps alternate between the two nets so load
-from other processes hits both alike; medians are printed with the ratio.
+reference's Charades configuration (PSVLNet: 8,207,482 parameters). The peer (`--peer released`, the
+default) is the released code itself, loaded from a work tree of gistvision/PSVL given with
+`--reference DIR` (its models/simple_model_cross_modal_two_stage.py, utils/loss.py and its config parser
+merged with configs/cha_simple_model/simplemodel_cha_BS256_two-stage_attention.yml, as its train.py does;
+the parser needs `yacs`). Nothing of it is copied here. A step is what each code's training loop does:
+forward, its own loss, backward, Adam step. Steps alternate between the nets (A B, B A, ...) so load from
+other processes hits both alike; medians and best steps are printed with the ratios, and the median of
+the per-round ratios (the steadiest figure on a shared machine).
+
+`--peer style` times instead ReferenceStyleNet, this file's re-implementation of the released
+computation (packed BiGRU, Linear over [features || GRU states], plain BatchNorm, per-head loops); it is
+not the released code and its ratio is not the one to quote.
 
 It also times the data side of a real training step (QueryDataset.collate over videos longer than 128
 segments, with random-phase stride sampling) and prints its share of the step: the step waits for it.
 
-    python benchmarks/bench_train.py                # ~2 min on 2 idle cores
-    python benchmarks/bench_train.py --steps 5      # more steps, steadier medians
-    python benchmarks/bench_train.py --batch 64     # quicker, smaller shapes
+    git -C PSVL archive HEAD | tar -x -C /tmp/psvl_ref     # or a clone of github.com/gistvision/PSVL
+    python benchmarks/bench_train.py --reference /tmp/psvl_ref            # ~2 min on 2 idle cores
+    python benchmarks/bench_train.py --reference /tmp/psvl_ref --bf16     # also PSVLNet under CPU bf16
+    python benchmarks/bench_train.py --peer style --batch 64              # own re-implementation, quick
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import time
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -82,7 +93,8 @@ class _PeerNonLocal(nn.Module):
 
 
 class ReferenceStyleNet(nn.Module):
-    """The released model's computation (same parameter count as PSVLNet), for timing only."""
+    """This file's re-implementation of the released computation (not the released code), same parameter
+    count as PSVLNet; `--peer style`."""
 
     def __init__(self, c: PSVLConfig):
         super().__init__()
@@ -117,6 +129,71 @@ class ReferenceStyleNet(nn.Module):
         alpha = self.to_alpha(torch.tanh(self.feat2att(a))).squeeze(-1).masked_fill(~video_mask, -1e9)
         att = torch.softmax(alpha, -1)
         return {"moment": self.mlp(self.fc((att[:, None] @ a).squeeze(1))), "attention": att}
+
+
+RELEASED_MODEL = "models/simple_model_cross_modal_two_stage.py"
+RELEASED_LOSS = "utils/loss.py"
+RELEASED_PARSER = "config_parsers/simple_model_cross_modality_twostage_attention_config.py"
+RELEASED_YML = "configs/cha_simple_model/simplemodel_cha_BS256_two-stage_attention.yml"
+
+
+def _load_file(ref: Path, rel: str, name: str):
+    path = ref / rel
+    if not path.is_file():
+        raise SystemExit(
+            f"--reference {ref}: {rel} not found; pass a work tree of github.com/gistvision/PSVL "
+            "(a clone, or `git archive HEAD | tar -x -C DIR`)"
+        )
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except ModuleNotFoundError as exc:
+        raise SystemExit(f"--reference: {rel} imports {exc.name!r}; pip install {exc.name}") from None
+    return module
+
+
+def load_released(ref: Path, vocab_size: int, video_dim: int):
+    """(SimpleModel, NLVLLoss, cfg) of the released code, configured as its train.py configures them.
+
+    No device patching is needed on CPU: the model and loss files hold no `.cuda()`/device call; the only
+    CUDA boundary is train.py's `device = torch.device("cuda")` and `batch_to_device`, which this
+    benchmark does not run (it builds the model and the batch on the CPU directly)."""
+    # its video GRU passes dropout=0.5 with one layer (a no-op torch warns about)
+    warnings.filterwarnings("ignore", message="dropout option adds dropout after all but last")
+    cfg = _load_file(ref, RELEASED_PARSER, "psvl_released_config")._C.clone()
+    cfg.merge_from_file(str(ref / RELEASED_YML))
+    cfg.MODEL.QUERY.EMB_IDIM = vocab_size  # what CharadesBasicDatasetBuilder sets: len(wtoi)
+    cfg.MODEL.VIDEO.IDIM = video_dim
+    model = _load_file(ref, RELEASED_MODEL, "psvl_released_model").SimpleModel(cfg)
+    loss = _load_file(ref, RELEASED_LOSS, "psvl_released_loss").NLVLLoss(cfg)
+    return model, loss, cfg
+
+
+def released_batch(b: dict) -> dict:
+    """The batch of `make_batch` in the format of the released CharadesBasicDataset.collate_fn."""
+    return {
+        "query_labels": b["tokens"],  # (B, L) long
+        "query_masks": b["token_mask"],  # (B, L) bool: labels > 0
+        "video_feats": b["video"],  # (B, T, D) float
+        "video_masks": b["video_mask"][..., None].to(torch.uint8),  # (B, T, 1) ByteTensor
+        "grounding_start_pos": b["target"][:, 0],
+        "grounding_end_pos": b["target"][:, 1],
+        "attention_masks": b["guide"].float(),  # (B, T)
+    }
+
+
+def released_step_fn(model, loss_fn, batch, lr):
+    """One iteration of the released train.py's loop: zero_grad, forward, sum of its losses, backward, step."""
+    opt = torch.optim.Adam(params=model.parameters(), lr=lr, betas=(0.9, 0.999))
+
+    def step():
+        opt.zero_grad()
+        losses = loss_fn(model(batch), batch)
+        sum(losses.values()).backward()
+        opt.step()
+
+    return step
 
 
 def make_batch(batch, segments, dim, tokens, vocab_size, seed=0):
@@ -184,33 +261,54 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=3, help="timed steps per net (after one warm-up step)")
-    ap.add_argument("--no-peer", action="store_true", help="time PSVLNet only")
+    ap.add_argument(
+        "--peer",
+        choices=("released", "style", "none"),
+        default="released",
+        help="released: the released PSVL code from --reference; style: this file's re-implementation",
+    )
+    ap.add_argument(
+        "--reference", type=Path, help="work tree of github.com/gistvision/PSVL (--peer released)"
+    )
     ap.add_argument(
         "--bf16", action="store_true", help="also time PSVLNet under CPU bf16 autocast (train.cpu_bf16)"
     )
     args = ap.parse_args()
+    if args.peer == "released" and args.reference is None:
+        ap.error("--peer released needs --reference DIR (a gistvision/PSVL work tree); or use --peer style")
     torch.set_num_threads(args.threads)
     # the reference's Charades configuration: the schema's model section, its 506-word vocabulary
     cfg = PSVLConfig.from_model(default(ModelConfig, "model"), vocab_size=506, video_dim=args.dim)
     torch.manual_seed(0)
     ours = PSVLNet(cfg).train()
-    peer = ReferenceStyleNet(cfg).train()
-    n_ours, n_peer = (sum(p.numel() for p in m.parameters()) for m in (ours, peer))
+    batch = make_batch(args.batch, args.segments, args.dim, args.tokens, cfg.vocab_size)
     print(
         f"shapes: batch {args.batch}, {args.segments} segments x {args.dim}-d, {args.tokens}-token queries, "
-        f"{args.threads} threads; parameters: psvl {n_ours:,}, reference-style {n_peer:,}"
+        f"{args.threads} threads; parameters: psvl {_count(ours):,}"
     )
-    batch = make_batch(args.batch, args.segments, args.dim, args.tokens, cfg.vocab_size)
-    nets = {"psvl": step_fn(ours, batch)} | ({} if args.no_peer else {"reference": step_fn(peer, batch)})
+    nets = {"psvl": step_fn(ours, batch)}
+    if args.peer == "released":
+        model, loss_fn, ref_cfg = load_released(args.reference, cfg.vocab_size, args.dim)
+        model.train()
+        unused = _count(model.loc_regressor)  # built by SimpleModel.__init__, never called by its forward
+        print(
+            f"released SimpleModel ({args.reference / RELEASED_MODEL}): {_count(model):,} parameters, "
+            f"{_count(model) - unused:,} without its unused loc_regressor ({unused:,})"
+        )
+        nets["released"] = released_step_fn(model, loss_fn, released_batch(batch), ref_cfg.TRAIN.LR)
+    elif args.peer == "style":
+        peer = ReferenceStyleNet(cfg).train()
+        print(f"reference-style re-implementation (not the released code): {_count(peer):,} parameters")
+        nets["style"] = step_fn(peer, batch)
     if args.bf16:
         nets["psvl-bf16"] = step_fn(ours, batch, bf16=True)
     collate = data_fn(args.batch, args.segments, args.dim, args.tokens)
     times: dict[str, list[float]] = {name: [] for name in nets}
     data_times = []
-    for name, fn in nets.items():
+    for fn in nets.values():
         fn()  # warm-up
-    for _ in range(args.steps):
-        for name, fn in nets.items():
+    for i in range(args.steps):
+        for name, fn in list(nets.items())[:: 1 if i % 2 == 0 else -1]:  # ABBA: a load trend hits both
             times[name].append(timed(fn))
         data_times.append(timed(collate))
     med = {name: statistics.median(ts) for name, ts in times.items()}
@@ -223,9 +321,18 @@ def main() -> None:
     print(
         f"data: median {data:.3f} s/batch = {100 * data / (data + med['psvl']):.1f}% of a psvl training step"
     )
-    if "reference" in med:
-        for name in [n for n in med if n != "reference"]:
-            print(f"speed-up {name} vs reference-style: {med['reference'] / med[name]:.2f}x")
+    peer = next((n for n in ("released", "style") if n in med), None)
+    for name in [n for n in med if peer and n != peer]:
+        print(
+            f"speed-up {name} vs {peer}: {med[peer] / med[name]:.2f}x on medians, "
+            f"{min(times[peer]) / min(times[name]):.2f}x on best steps, "
+            f"{statistics.median(a / b for a, b in zip(times[peer], times[name])):.2f}x median of the "
+            "per-round ratios"
+        )
+
+
+def _count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
 
 
 if __name__ == "__main__":
