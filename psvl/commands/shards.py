@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 
 from psvl.datasets.shards import plan, read_record, scan, write_list
 
@@ -27,11 +26,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shard", required=True, help="the shard to write (00003)")
     parser.add_argument("--out", required=True, help="the shard's list to write (RECORD/SHARD.tsv)")
     parser.add_argument(
-        "--first-new",
-        type=int,
-        help="the plan's first new shard number (the workflow passes it: lists from there on are this run's)",
-    )
-    parser.add_argument(
         "--no-stat",
         action="store_true",
         help="record no size or time (the synthetic world, planned before its files exist)",
@@ -41,12 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     shard = f"{int(args.shard):05d}"
     current = scan(args.videos_dir, args.glob, look=not args.no_stat)
-    p = plan(current, read_record(args.record), args.shard_size, args.first_new)
+    p = plan(current, read_record(args.record), args.shard_size)
     if shard not in p.shards:
         raise SystemExit(f"psvl shards: shard {shard} is not in the plan (shards: {', '.join(p.shards)})")
-    # The record's copy first: Snakemake deletes a job's output before rerunning it, so the declared list
-    # cannot be the record a changed shard's job reads its own videos from.
-    write_list(p.shards[shard], Path(args.record) / f"{shard}.tsv")
-    write_list(p.shards[shard], args.out)
+    write_list(p.shards[shard], args.out)  # the record itself is updated by `psvl manifest --record`
     log.info("shard %s: %d videos (%s) -> %s", shard, len(p.shards[shard]), p.reasons[shard], args.out)
     return 0

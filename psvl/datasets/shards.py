@@ -4,8 +4,10 @@ Why: every per-video stage writes one file per shard, and a shard job reruns whe
 shards were cut from the sorted listing, one new video would shift every later video into another shard
 and redo hours of detection. So the record of which video is in which shard is kept next to the
 results, in one small list per shard (`results/{dataset}/shards/{shard}.tsv`), and each run plans from
-that record (`shards/record/{shard}.tsv`, the jobs' own copies: Snakemake deletes a declared list
-before its job rewrites it):
+that record (`shards/record/{shard}.tsv`). The record changes only when the `manifest` job, which
+runs after every list of a run is written, copies the lists into it: every job of a run (and every
+re-parse of the workflow inside a cluster job) plans from the same record, and a changed shard's job
+still finds its old list there after Snakemake deleted the declared one:
 
 - a recorded video that is still there keeps its shard;
 - new videos fill new shards after the highest recorded one, `shard_size` at a time, in id order;
@@ -54,7 +56,6 @@ class ShardPlan:
     status: dict[str, str]  # shard -> kept | new | changed
     reasons: dict[str, str]  # shard -> one line, for `psvl plan`
     dropped: tuple[str, ...]  # recorded shards whose videos are all gone
-    first_new: int  # new videos go to shards numbered from here (1 + the highest recorded shard)
 
     def digest(self, shard: str) -> str:
         return digest(self.shards[shard])
@@ -113,22 +114,10 @@ def write_list(videos: Iterable[VideoFile], path: str | os.PathLike) -> None:
     os.replace(tmp, path)
 
 
-def plan(
-    current: list[VideoFile],
-    record: dict[str, tuple[VideoFile, ...]],
-    shard_size: int,
-    first_new: int | None = None,
-) -> ShardPlan:
-    """Assign `current` videos to shards, keeping the `record`'s assignment (see the module docstring).
-
-    `first_new` is for the `shards` jobs of a run: the plan was made at parse time, and lists numbered
-    from `first_new` on may have been written by this very run since; they are not part of the record
-    the plan was made from, so they are left out (else a job would see its sibling's new list as old).
-    """
+def plan(current: list[VideoFile], record: dict[str, tuple[VideoFile, ...]], shard_size: int) -> ShardPlan:
+    """Assign `current` videos to shards, keeping the `record`'s assignment (see the module docstring)."""
     if shard_size < 1:
         raise ValueError(f"shard_size must be >= 1, got {shard_size}")
-    if first_new is not None:
-        record = {s: v for s, v in record.items() if int(s) < first_new}
     now = {v.video_id: v for v in current}
     shards: dict[str, tuple[VideoFile, ...]] = {}
     status: dict[str, str] = {}
@@ -174,7 +163,6 @@ def plan(
         {s: status[s] for s in order},
         {s: reasons[s] for s in order},
         tuple(dropped),
-        first,
     )
 
 
@@ -190,18 +178,6 @@ def videos_of_shard(source: str | os.PathLike, shard: str | int | None = None) -
     table = read_frame(source, "manifest", columns=["video_id", "path", "shard"])
     rows = table[table["shard"] == int(shard)]
     return list(zip(rows["video_id"].astype(str), rows["path"].astype(str)))
-
-
-class Untracked:
-    """A rule parameter Snakemake formats into the command but does not record as a rerun trigger (it
-    records only builtin types): the first new shard number changes whenever shards are added, and must
-    not rerun the lists of the shards that were kept."""
-
-    def __init__(self, value: object) -> None:
-        self.value = value
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 def digest(videos: Iterable[VideoFile]) -> str:

@@ -6,7 +6,7 @@ import shlex
 
 from psvl.config import section_json
 from psvl.datasets.registry import DATASETS, world_dir
-from psvl.datasets.shards import Untracked, plan, read_record
+from psvl.datasets.shards import plan, read_record
 from psvl.datasets.videos import VIDEO_SUFFIXES, other_files
 
 DATASET = config["dataset"]
@@ -73,11 +73,8 @@ def shards_inputs(wildcards):
 
 
 def shards_args():
-    """`--first-new N` (untracked: adding shards must not rerun the kept ones' lists), `--no-stat` for a
-    generated world."""
-    return Untracked(
-        f"--first-new {PLAN.first_new}" + (" --no-stat" if SOURCES.generated else "")
-    )
+    """A generated world is listed by name: no sizes or times to record."""
+    return "--no-stat" if SOURCES.generated else ""
 
 
 def sets(*sections):

@@ -87,7 +87,8 @@ rule manifest:
         videos=videos_dir(),
         glob=DATASET["video_glob"],
         shard_size=config["shard_size"],
+        record=SHARD_RECORD,
     shell:
         "psvl manifest --videos-dir {params.videos:q} --glob {params.glob:q} "
-        "--shard-lists {input.lists:q} --annotations {input.annotations:q} "
+        "--shard-lists {input.lists:q} --record {params.record:q} --annotations {input.annotations:q} "
         "--shard-size {params.shard_size} --out {output:q} > {log:q} 2>&1"
