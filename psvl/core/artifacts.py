@@ -131,6 +131,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("object", _STR),
             ("action", _STR),
             ("sentence", _STR),
+            ("held_out", pa.bool_()),
         ]
     ),
     "synth_boxes": pa.schema(

@@ -45,6 +45,8 @@ class DatasetSources:
     durations: str | None  # charades.json or a video_id,duration_s CSV
     truth: str | None  # per-event truth (object, action) for `psvl eval-pseudo-queries --events`
     box_labels: str | None  # per-frame box labels a detector can be trained on (boxes.parquet)
+    box_videos: str | None  # the folder of videos whose frames box_labels label
+    box_classes: str | None  # the detector's class names, one per line
     videos: Callable[[], list[VideoFile]]  # the videos, listed at parse time (psvl.datasets.shards)
     generated: bool  # the workflow writes the videos itself: list them by name, never stat them
 
@@ -73,7 +75,8 @@ DATASETS: Registry[DatasetKind] = Registry(
     "each entry is a DatasetKind: `requires` names the config.dataset keys that must be set (checked "
     "by psvl.config.validate); `sources(cfg, results)`, called with the validated config and the "
     "dataset's results folder (results/NAME), returns a DatasetSources naming its videos folder, corpus, "
-    "test/train/durations annotation files, per-event truth and box labels (None where absent) and a "
+    "test/train/durations annotation files, per-event truth and a detector's box labels with their videos "
+    "and classes (None where absent) and a "
     "function listing its videos; `preset` names settings of its own (psvl/data/presets/NAME.yaml) that "
     "psvl.config.validate lays under the user's config; a kind with no raw-video DAG has sources None and a `no_dag` message "
     "the workflow stops with",
@@ -99,7 +102,10 @@ def _synthetic(cfg: Mapping[str, Any], results: str) -> DatasetSources:
         train=f"{world}/train.txt",
         durations=f"{world}/durations.csv",
         truth=f"{world}/events.parquet",
-        box_labels=f"{world}/boxes.parquet",
+        # the detector's own clips (another seed stream), never the workflow's train or test videos
+        box_labels=f"{world}/detector/boxes.parquet",
+        box_videos=f"{world}/detector/videos",
+        box_classes=f"{world}/classes.txt",
         videos=lambda: expected(
             f"{world}/videos", [f"{synthetic_video_id(i)}.mp4" for i in range(cfg["synthetic"]["videos"])]
         ),
@@ -118,6 +124,8 @@ def _folder(cfg: Mapping[str, Any], results: str) -> DatasetSources:
         durations=ds["durations"],
         truth=None,
         box_labels=None,
+        box_videos=None,
+        box_classes=None,
         videos=lambda: scan(ds["videos_dir"], ds["video_glob"]),
         generated=False,
     )

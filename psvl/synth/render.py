@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from psvl.synth.shapes import paste
-from psvl.synth.world import OBJECTS, SCENES, Event, VideoPlan
+from psvl.synth.world import ACTOR, ACTOR_LOOK, OBJECTS, SCENES, Event, VideoPlan
 
-DISTRACTOR_SCALE = 0.7  # distractor size relative to the main object
 
 
 def background(scene: str, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -93,45 +93,129 @@ def motion(
     return cy, cx, scale, angle
 
 
-def render_event(
-    frames: np.ndarray, event: Event, fps: int, obj_size: float, rng: np.random.Generator
-) -> list[tuple[int, str, int, int, int, int]]:
-    """Draw one event into frames[event.start_frame:event.end_frame]; return (frame, label, box) rows."""
-    size = frames.shape[1]
+ACTOR_SCALE = 1.3  # the actor's height relative to an object's diameter
+OCCLUDER_RGB = np.array((90, 90, 90), np.float32)
+
+
+@dataclass
+class _Track:
+    """One object's drawing parameters for frames [first, first + len(cy))."""
+
+    label: str
+    shape: str
+    rgb: np.ndarray
+    first: int
+    cy: np.ndarray
+    cx: np.ndarray
+    size: np.ndarray
+    angle: np.ndarray
+
+
+def _still(label: str, a: int, b: int, cy: float, cx: float, size: float, angle: float) -> _Track:
+    shape, _, rgb = OBJECTS[label]
+    n = max(0, b - a)
+    return _Track(label, shape, np.array(rgb, np.float32), a, *(np.full(n, v) for v in (cy, cx, size, angle)))
+
+
+def _event_tracks(event: Event, fps: int, size: int, obj_size: float, rng: np.random.Generator) -> list[_Track]:
+    """The acting object, plus the same object sitting still before and after it acts."""
     n = event.end_frame - event.start_frame
-    bg = background(event.scene, size, rng)
-    frames[event.start_frame : event.end_frame] = bg
-    rows: list[tuple[int, str, int, int, int, int]] = []
-    if event.distractor is not None:
-        d_size = obj_size * DISTRACTOR_SCALE
-        corner = rng.integers(2)
-        dx = d_size / 2 + 3 + (0 if corner == 0 else size - d_size - 6)
-        dy = d_size / 2 + 3
-        shape, _, rgb = OBJECTS[event.distractor]
-        canvas = bg.copy()
-        box = paste(canvas, shape, d_size, 0.0, dy, dx, np.array(rgb, np.float32))
-        frames[event.start_frame : event.end_frame] = canvas
-        if box is not None:
-            rows += [(f, event.distractor, *box) for f in range(event.start_frame, event.end_frame)]
     cy, cx, scale, angle = motion(event.action, n, fps, size, obj_size, rng)
     shape, _, rgb = OBJECTS[event.obj]
-    color = np.array(rgb, np.float32)
-    for i in range(n):
-        f = event.start_frame + i
-        box = paste(frames[f], shape, obj_size * scale[i], angle[i], cy[i], cx[i], color)
-        if box is not None:
-            rows.append((f, event.obj, *box))
-    return rows
+    acting = _Track(event.obj, shape, np.array(rgb, np.float32), event.start_frame, cy, cx, obj_size * scale, angle)
+    before = _still(event.obj, event.shown_from, event.start_frame, cy[0], cx[0], obj_size * scale[0], angle[0])
+    after = _still(event.obj, event.end_frame, event.shown_to, cy[-1], cx[-1], obj_size * scale[-1], angle[-1])
+    return [before, after, acting]
+
+
+def _actor_track(n: int, fps: int, size: int, obj_size: float, rng: np.random.Generator) -> _Track:
+    """The actor walks slowly back and forth near the bottom of the frame for the whole video."""
+    t = np.arange(n) / fps
+    height = obj_size * ACTOR_SCALE
+    lo, hi = height / 2 + 2, size - height / 2 - 2
+    cx = lo + (hi - lo) * _tri(rng.uniform(0, 2) + t / rng.uniform(8, 14))
+    cy = rng.uniform(0.6, 0.75) * size + 1.5 * np.sin(2 * np.pi * 1.7 * t)
+    shape, rgb = ACTOR_LOOK
+    return _Track(ACTOR, shape, np.array(rgb, np.float32), 0, cy, cx, np.full(n, height), np.zeros(n))
+
+
+def _shift(frame: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """The frame moved by (dy, dx) pixels, the uncovered border repeating the edge (camera jitter)."""
+    h, w = frame.shape[:2]
+    p = max(abs(dy), abs(dx))
+    padded = np.pad(frame, ((p, p), (p, p), (0, 0)), mode="edge")
+    return padded[p - dy : p - dy + h, p - dx : p - dx + w]
+
+
+def _blur(frame: np.ndarray) -> np.ndarray:
+    """A 3x3 box blur (defocus, motion blur)."""
+    f = np.pad(frame.astype(np.float32), ((1, 1), (1, 1), (0, 0)), mode="edge")
+    h, w = frame.shape[:2]
+    acc = sum(f[i : i + h, j : j + w] for i in range(3) for j in range(3))
+    return np.rint(acc / 9.0).astype(np.uint8)
 
 
 def render_video(
     plan: VideoPlan, size: int, obj_size: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, list[tuple[int, str, int, int, int, int]]]:
-    """All frames of a planned video (n x size x size x 3 uint8) and its box rows."""
-    frames = np.empty((plan.n_frames, size, size, 3), dtype=np.uint8)
+    """All frames of a planned video (n x size x size x 3 uint8) and its box rows (frame, label, box).
+
+    Drawn back to front: scene, still objects, the actor, acting objects, then the effects. A box an
+    occluder covers whole is dropped; jitter moves boxes with the pixels.
+    """
+    n = plan.n_frames
+    cuts = [f for f, _ in plan.scenes] + [n]
+    backgrounds = np.empty((n, size, size, 3), np.uint8)
+    for (a, scene), b in zip(plan.scenes, cuts[1:]):
+        backgrounds[a:b] = background(scene, size, rng)
+    noise = rng.normal(0.0, 3.0, size=(4, size, size, 3)).astype(np.float32)
+    pick = rng.integers(0, 4, size=n)
+
+    tracks: list[_Track] = []
+    for still in plan.stills:
+        d = obj_size * rng.uniform(0.8, 1.0)
+        cy, cx = rng.uniform(d / 2 + 2, size - d / 2 - 2, size=2)
+        tracks.append(_still(still.obj, still.start_frame, still.end_frame, cy, cx, d, rng.uniform(0, 90)))
+    events = [_event_tracks(ev, plan.fps, size, obj_size, rng) for ev in plan.events]
+    tracks += [t for ts in events for t in ts[:2]]
+    tracks.append(_actor_track(n, plan.fps, size, obj_size, rng))
+    tracks += [ts[2] for ts in events]
+
+    fx = plan.effects
+    jitter = rng.integers(-3, 4, size=(n, 2))
+    bar_w = int(0.14 * size)
+    frames = np.empty((n, size, size, 3), np.uint8)
     rows: list[tuple[int, str, int, int, int, int]] = []
-    for event in plan.events:
-        rows += render_event(frames, event, plan.fps, obj_size, rng)
+    for f in range(n):
+        frame = np.clip(backgrounds[f] + noise[pick[f]], 0, 255).astype(np.uint8)
+        boxes: list[tuple[str, int, int, int, int]] = []
+        for tr in tracks:
+            i = f - tr.first
+            if 0 <= i < len(tr.cy):
+                box = paste(frame, tr.shape, tr.size[i], tr.angle[i], tr.cy[i], tr.cx[i], tr.rgb)
+                if box is not None:
+                    boxes.append((tr.label, *box))
+        if fx.occluder and fx.occluder[0] <= f < fx.occluder[1]:
+            a, b = fx.occluder
+            x0 = int(-bar_w + (size + bar_w) * (f - a) / max(1, b - a - 1))
+            lo, hi = max(0, x0), min(size, x0 + bar_w)
+            if lo < hi:
+                frame[:, lo:hi] = OCCLUDER_RGB.astype(np.uint8)
+                boxes = [bx for bx in boxes if not (bx[1] >= lo and bx[3] <= hi)]
+        if fx.blur and fx.blur[0] <= f < fx.blur[1]:
+            frame = _blur(frame)
+        if fx.jitter and fx.jitter[0] <= f < fx.jitter[1]:
+            dy, dx = (int(v) for v in jitter[f])
+            frame = _shift(frame, dy, dx)
+            moved = []
+            for label, x1, y1, x2, y2 in boxes:
+                x1, x2 = max(0, x1 + dx), min(size, x2 + dx)
+                y1, y2 = max(0, y1 + dy), min(size, y2 + dy)
+                if x2 > x1 and y2 > y1:
+                    moved.append((label, x1, y1, x2, y2))
+            boxes = moved
+        frames[f] = frame
+        rows += [(f, *bx) for bx in boxes]
     return frames, rows
 
 
@@ -158,7 +242,9 @@ def write_mp4(frames: np.ndarray, path: str | os.PathLike, fps: int, crf: int = 
                 "crf": str(crf),
                 "preset": "fast",
                 "g": str(2 * fps),
-                "x264-params": "threads=1",
+                # one thread for everything, lookahead included: multi-threaded x264 decides frame types
+                # and rate control by thread timing, so bytes could differ between runs
+                "x264-params": "threads=1:lookahead-threads=1:sliced-threads=0:sync-lookahead=0",
             }
             for i, arr in enumerate(frames):
                 # convert here: letting encode() convert rgb24 gave run-to-run different bytes

@@ -58,6 +58,12 @@ SHAPES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     ),
     "heart": _heart,
     "diamond": lambda x, y: np.abs(x) / 0.8 + np.abs(y) <= 1.0,
+    # the actor: a head over a body with two legs
+    "figure": lambda x, y: (
+        (x**2 + (y - 0.7) ** 2 <= 0.26**2)
+        | ((np.abs(x) <= 0.3) & (y >= -0.35) & (y <= 0.42))
+        | ((np.abs(np.abs(x) - 0.16) <= 0.1) & (y >= -1.0) & (y < -0.35))
+    ),
 }
 
 
@@ -102,7 +108,7 @@ def paste(
     if y0 >= y1 or x0 >= x1:
         return None
     a = alpha[y0 - top : y1 - top, x0 - left : x1 - left]
-    rows, cols = np.nonzero(a)
+    rows, cols = np.nonzero(a * 255.0 > 0.5)  # pixels the blend can change (a fainter sliver rounds away)
     if rows.size == 0:
         return None
     region = frame[y0:y1, x0:x1].astype(np.float32)

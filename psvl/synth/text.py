@@ -28,16 +28,43 @@ VERBS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "shake": ("shake", "shakes", "shaking", ("back and forth", "in place", "nervously")),
 }
 
-# Test/train captions. Fields: {a} (article) {color} {obj} {v} {vs} {ving} {adv} {place} {Place}.
+# Test/train captions, short like Charades-STA's (6.2 words on average). Fields: {a} (article before the
+# colour) {color} {obj} {v} {ving} {adv} {place} {Place}. ("starts sliding" would tag the gerund as a
+# noun, so "starts to slide".)
 CAPTION_TEMPLATES: tuple[str, ...] = (
-    "{a} {color} {obj} is {ving} {adv} {place}",
-    "the {obj} is {ving} {place}",
-    "someone watches as {a} {color} {obj} is {ving} {place}",
-    "{Place}, a {obj} keeps {ving} {adv}",
-    "a {obj} can be seen {ving} {place}",
-    "we can see that the {obj} is {ving} {adv}",
-    "{Place}, {a} {color} {obj} starts to {v}",
-    "{Place}, {a} {color} {obj} begins to {v} {adv}",
+    "{a} {color} {obj} is {ving}",
+    "the {obj} is {ving} {adv}",
+    "a {obj} keeps {ving} {place}",
+    "the {color} {obj} starts to {v}",
+    "a {obj} is {ving} {place}",
+    "{Place}, the {obj} begins to {v}",
+    "the {obj} is seen {ving}",
+    "{a} {color} {obj} is {ving} {adv}",
+)
+
+# Words of real English the corpus never uses, for the held-out share of test captions (a pretrained
+# text encoder can know them; a vocabulary learned from pseudo-queries cannot). Objects without a
+# plain synonym keep their name and change the verb only.
+OBJECT_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "ball": ("sphere",),
+    "cube": ("box", "block"),
+    "ring": ("hoop",),
+    "triangle": ("wedge",),
+    "diamond": ("gem",),
+}
+# action -> ((base, gerund), ...)
+VERB_SYNONYMS: dict[str, tuple[tuple[str, str], ...]] = {
+    "bounce": (("hop", "hopping"),),
+    "slide": (("glide", "gliding"),),
+    "spin": (("rotate", "rotating"), ("twirl", "twirling")),
+    "grow": (("expand", "expanding"),),
+    "shrink": (("dwindle", "dwindling"),),
+    "fall": (("drop", "dropping"),),
+    "rise": (("ascend", "ascending"), ("climb", "climbing")),
+    "shake": (("wobble", "wobbling"), ("tremble", "trembling")),
+}
+HELD_OUT_WORDS = frozenset(
+    [w for ws in OBJECT_SYNONYMS.values() for w in ws] + [w for vs in VERB_SYNONYMS.values() for v in vs for w in v]
 )
 
 # Corpus sentences about the world's objects: other templates and other places than the captions.
@@ -66,6 +93,14 @@ CORPUS_PLACES: tuple[str, ...] = (
     "on the shelf",
     "at school",
     "in the hallway",
+)
+
+# Sentences about the always-present actor (psvl.synth.world.ACTOR), ACTOR_SHARE of the corpus.
+ACTOR_SHARE = 0.1
+ACTOR_TEMPLATES: tuple[str, ...] = (
+    "a person [walks|wanders|strolls] [across the room|around the yard|past the window]",
+    "the person [stands|waits|stays] [near the door|in the hallway|by the table]",
+    "a person [watches|looks at] the [ball|cube|star|ring|triangle|cross|heart|diamond] for a while",
 )
 
 # Everyday sentences that mention none of the world's objects or actions.
@@ -121,16 +156,31 @@ def _fields(obj: str, action: str, rng: np.random.Generator) -> dict[str, str]:
     }
 
 
-def caption(obj: str, action: str, scene: str, rng: np.random.Generator) -> str:
-    """A natural sentence for one event (a random template)."""
+def caption(obj: str, action: str, scene: str, rng: np.random.Generator, held_out: bool = False) -> str:
+    """A natural sentence for one event (a random template); with `held_out`, the object's name and/or
+    the verb are replaced by synonyms the corpus never uses (at least one of the two)."""
     template = CAPTION_TEMPLATES[int(rng.integers(len(CAPTION_TEMPLATES)))]
-    return fill(template, obj, action, scene, rng)
+    if not held_out:
+        return fill(template, obj, action, scene, rng)
+    swap_obj = obj in OBJECT_SYNONYMS and rng.random() < 0.6
+    swap_verb = not swap_obj or rng.random() < 0.5
+    words = {}
+    if swap_obj:
+        names = OBJECT_SYNONYMS[obj]
+        words["obj"] = names[int(rng.integers(len(names)))]
+    if swap_verb:
+        choices = VERB_SYNONYMS[action]
+        words["v"], words["ving"] = choices[int(rng.integers(len(choices)))]
+    return fill(template, obj, action, scene, rng, words)
 
 
-def fill(template: str, obj: str, action: str, scene: str, rng: np.random.Generator) -> str:
-    """`template` filled for one (object, action, scene); capitalization of {Place} only."""
+def fill(
+    template: str, obj: str, action: str, scene: str, rng: np.random.Generator, words: dict | None = None
+) -> str:
+    """`template` filled for one (object, action, scene), `words` replacing fields; {Place} capitalised."""
     place = SCENES[scene][0]
-    return template.format(**_fields(obj, action, rng), place=place, Place=place.capitalize())
+    fields = {**_fields(obj, action, rng), **(words or {})}
+    return template.format(**fields, place=place, Place=place.capitalize())
 
 
 _ALTERNATIVES = re.compile(r"\[([^\]]+)\]")
@@ -165,7 +215,8 @@ def unrelated_sentence(rng: np.random.Generator) -> str:
 
 def corpus(n: int, rng: np.random.Generator, noise: float = 0.15, unrelated: float = 0.2) -> list[str]:
     """n unpaired sentences: objects with affinity-sampled actions, `noise` of them with a uniformly
-    random action, `unrelated` of them everyday sentences about nothing in the world."""
+    random action, `unrelated` of them everyday sentences about nothing in the world, ACTOR_SHARE of
+    them about the world's person (who is on screen all the time but never the subject of a caption)."""
     objects, aff = list(OBJECTS), affinity()
     out = []
     for _ in range(n):
@@ -173,8 +224,11 @@ def corpus(n: int, rng: np.random.Generator, noise: float = 0.15, unrelated: flo
         if r < unrelated:
             out.append(unrelated_sentence(rng))
             continue
+        if r < unrelated + ACTOR_SHARE:
+            out.append(pick_alternatives(ACTOR_TEMPLATES[int(rng.integers(len(ACTOR_TEMPLATES)))], rng))
+            continue
         obj = objects[int(rng.integers(len(objects)))]
-        if r < unrelated + noise:
+        if r < unrelated + ACTOR_SHARE + noise:
             action = ACTIONS[int(rng.integers(len(ACTIONS)))]
         else:
             action = ACTIONS[int(rng.choice(len(ACTIONS), p=aff[obj]))]

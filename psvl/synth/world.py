@@ -1,13 +1,20 @@
-"""What exists in the synthetic world and how a video's events are drawn from it.
+"""What exists in the synthetic world and how a video's events are drawn from it (world v2).
 
 Why a fixed, hand-made world: every later stage (detector, TEP, corpus statistics, the model) is checked
 against it, so objects must look different (shape and colour), actions must move differently, and the
 object-action affinities must be strong enough that the corpus statistics can recover them.
+
+Why v2 plans videos this way: the timeline statistics follow Charades-STA (psvl.synth.stats holds the
+targets). A video has one to three *moments*; each moment is described by one to three events, objects
+acting together with jittered boundaries (in Charades two queries of a video overlap with IoU 0.65 on
+average), and moments leave gaps where nothing described happens. Objects sit still before and after
+they act, other objects appear without acting, an actor (the world's "person") is always on screen,
+and the scene changes at times unrelated to the events, so neither "something is visible" nor "the
+background changed" marks an event: only motion does.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +30,10 @@ OBJECTS: dict[str, tuple[str, str, tuple[int, int, int]]] = {
     "heart": ("heart", "pink", (255, 105, 180)),
     "diamond": ("diamond", "white", (245, 245, 245)),
 }
+# The always-present actor: a detector class like Charades' "person", never the subject of a caption.
+ACTOR = "person"
+ACTOR_LOOK: tuple[str, tuple[int, int, int]] = ("figure", (0, 150, 150))
+CLASSES: tuple[str, ...] = (*OBJECTS, ACTOR)
 
 ACTIONS: tuple[str, ...] = ("bounce", "slide", "spin", "grow", "shrink", "fall", "rise", "shake")
 
@@ -40,6 +51,14 @@ _FAVOURITES: dict[str, dict[str, float]] = {
 }
 _REST = 0.15
 _NEVER: dict[str, tuple[str, ...]] = {"ball": ("spin",), "ring": ("spin",)}
+
+# How many moments a video has and how many events describe one moment (Charades-STA: 2.3-2.8 queries
+# per video, 58-65 % of videos with overlapping moments).
+_MOMENTS_P = (0.55, 0.35, 0.10)  # 1, 2, 3 moments
+_EVENTS_P = (0.42, 0.36, 0.22)  # 1, 2, 3 events per moment
+_MOMENT_BETA = (2.2, 5.8)  # moment length / video length (mean 0.275; Charades-STA 0.27)
+_JITTER = 0.18  # an event of a moment moves each boundary by up to this share of the moment's length
+_START_AT_ZERO = 0.25  # share of moments that start with the video (Charades-STA 19-21 %)
 
 
 def affinity() -> dict[str, np.ndarray]:
@@ -68,14 +87,33 @@ SCENES: dict[str, tuple[str, str, tuple[int, int, int], tuple[int, int, int]]] =
 
 @dataclass(frozen=True)
 class Event:
-    """One event: frames [start_frame, end_frame) show `obj` doing `action` over `scene`."""
+    """`obj` does `action` in frames [start_frame, end_frame); it sits still from shown_from to the start
+    and from the end to shown_to (shown_from <= start_frame < end_frame <= shown_to)."""
 
     start_frame: int
     end_frame: int
     obj: str
     action: str
-    scene: str
-    distractor: str | None = None  # a small static object of another class, or None
+    shown_from: int
+    shown_to: int
+
+
+@dataclass(frozen=True)
+class Still:
+    """An object on screen without acting (a distractor), frames [start_frame, end_frame)."""
+
+    obj: str
+    start_frame: int
+    end_frame: int
+
+
+@dataclass(frozen=True)
+class Effects:
+    """Frame spans [a, b) with camera jitter, blur and a passing occluder (None: absent)."""
+
+    jitter: tuple[int, int] | None = None
+    blur: tuple[int, int] | None = None
+    occluder: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -85,27 +123,47 @@ class VideoPlan:
     n_frames: int
     fps: int
     events: tuple[Event, ...] = field(default_factory=tuple)
+    stills: tuple[Still, ...] = field(default_factory=tuple)
+    scenes: tuple[tuple[int, str], ...] = field(default_factory=tuple)  # (first frame, scene), sorted
+    effects: Effects = field(default_factory=Effects)
 
     @property
     def duration_s(self) -> float:
         return self.n_frames / self.fps
 
+    def scene_at(self, frame: int) -> str:
+        return [s for f, s in self.scenes if f <= frame][-1]
 
-def _cut_points(
-    rng: np.random.Generator, n_units: int, k: int, min_units: int, max_units: int
-) -> list[int] | None:
-    """k event lengths (in units) summing to n_units, each within [min_units, max_units]; None if impossible."""
-    if k * min_units > n_units or k * max_units < n_units:
-        return None
-    for _ in range(200):
-        lengths = np.floor(rng.dirichlet(np.full(k, 2.0)) * n_units).astype(int)
-        lengths[-1] = n_units - lengths[:-1].sum()
-        if lengths.min() >= min_units and lengths.max() <= max_units:
-            return np.concatenate([[0], np.cumsum(lengths)]).tolist()
-    # Fallback: near-equal split (always within bounds when the check above passed).
-    base = np.full(k, n_units // k)
-    base[: n_units % k] += 1
-    return np.concatenate([[0], np.cumsum(base)]).tolist()
+
+def _spans(rng: np.random.Generator, n: int, k: int, unit: int, min_len: int) -> list[tuple[int, int]]:
+    """k disjoint moments on a grid of `unit` frames, lengths ~ Beta(_MOMENT_BETA) x n, gaps between."""
+    out: list[tuple[int, int]] = []
+    for j in range(k):
+        length = max(min_len, int(round(rng.beta(*_MOMENT_BETA) * n / unit)) * unit)
+        length = min(length, n)
+        free = np.ones(n, bool)
+        for a, b in out:
+            free[max(0, a - unit) : b + unit] = False
+        starts = [s for s in range(0, n - length + 1, unit) if free[s : s + length].all()]
+        if not starts:
+            break
+        if j == 0 and rng.random() < _START_AT_ZERO:
+            start = 0
+        else:
+            start = int(rng.choice(starts))
+        out.append((start, start + length))
+    return sorted(out)
+
+
+def _jittered(rng: np.random.Generator, a: int, b: int, n: int, unit: int, first: bool) -> tuple[int, int]:
+    """One event of the moment [a, b): the first keeps its bounds, others move each by up to _JITTER."""
+    if first:
+        return a, b
+    room = max(1, int(_JITTER * (b - a) / unit))
+    s = a + unit * int(rng.integers(-room, room + 1))
+    e = b + unit * int(rng.integers(-room, room + 1))
+    s, e = max(0, s), min(n, e)
+    return (s, e) if e - s >= 2 * unit else (a, b)
 
 
 def plan_video(
@@ -115,38 +173,53 @@ def plan_video(
     fps: int,
     min_seconds: float,
     max_seconds: float,
-    min_events: int,
-    max_events: int,
-    min_event_frac: float,
-    max_event_frac: float,
     min_event_seconds: float,
-    distractor_prob: float,
+    distractors: float,
+    scene_changes: float,
+    effects_prob: float,
 ) -> VideoPlan:
-    """Draw one video's length and events. Boundaries fall on a grid of ~0.5 s (whole frames)."""
-    unit = max(1, round(fps * 0.5))  # frames per grid unit
+    """Draw one video: its moments and their events, still objects, scenes and effects (0.5 s grid)."""
+    unit = max(1, round(fps * 0.5))
     lo, hi = int(np.ceil(min_seconds * fps / unit)), int(np.floor(max_seconds * fps / unit))
-    n_units = max(int(rng.integers(lo, max(lo, hi) + 1)), min_events, 2)
-    ks = list(range(min_events, max_events + 1))
-    rng.shuffle(ks)
-    cuts = None
-    for k in ks:
-        min_u = max(1, int(np.ceil(max(min_event_frac * n_units, min_event_seconds * fps / unit))))
-        max_u = int(np.floor(max_event_frac * n_units))
-        cuts = _cut_points(rng, n_units, k, min_u, max_u)
-        if cuts is not None:
+    n = max(int(rng.integers(lo, max(lo, hi) + 1)), 4) * unit
+    min_len = max(2 * unit, int(np.ceil(min_event_seconds * fps / unit)) * unit)
+    n_moments = 1 + int(rng.choice(len(_MOMENTS_P), p=_MOMENTS_P))
+    aff, objects = affinity(), list(OBJECTS)
+    events: list[Event] = []
+    used: set[str] = set()
+    for a, b in _spans(rng, n, n_moments, unit, min_len):
+        k = 1 + int(rng.choice(len(_EVENTS_P), p=_EVENTS_P))
+        fresh = [o for o in objects if o not in used] or objects
+        picks = rng.choice(fresh, size=min(k, len(fresh)), replace=False)
+        for j, obj in enumerate(map(str, picks)):
+            s, e = _jittered(rng, a, b, n, unit, j == 0)
+            action = ACTIONS[int(rng.choice(len(ACTIONS), p=aff[obj]))]
+            before = unit * int(rng.integers(0, 7)) if rng.random() < 0.6 else 0
+            after = unit * int(rng.integers(0, 7)) if rng.random() < 0.6 else 0
+            events.append(Event(s, e, obj, action, max(0, s - before), min(n, e + after)))
+            used.add(obj)
+    stills = []
+    for _ in range(int(rng.poisson(distractors))):
+        obj = str(rng.choice([o for o in objects if o not in used] or objects))
+        length = int(rng.uniform(0.25, 0.7) * n)
+        start = int(rng.integers(0, n - length + 1))
+        stills.append(Still(obj, start, start + length))
+    bounds = {f for ev in events for f in (ev.start_frame, ev.end_frame)}
+    cuts: list[int] = []
+    for _ in range(int(rng.poisson(scene_changes))):
+        # a change of background well away (>= 1.5 s) from every event boundary and 3 s from other changes
+        ok = [f for f in range(2 * fps, n - 2 * fps, unit) if all(abs(f - b) >= 1.5 * fps for b in bounds)]
+        ok = [f for f in ok if all(abs(f - g) >= 3 * fps for g in cuts)]
+        if not ok:
             break
-    if cuts is None:  # too short for the event bounds: min_events near-equal events
-        k = max(min_events, 1)
-        cuts = [round(j * n_units / k) for j in range(k + 1)]
-    objects, scenes, aff = list(OBJECTS), list(SCENES), affinity()
-    events, prev_obj, prev_scene = [], None, None
-    for a, b in itertools.pairwise(cuts):
-        obj = str(rng.choice([o for o in objects if o != prev_obj]))
-        scene = str(rng.choice([s for s in scenes if s != prev_scene]))
-        action = ACTIONS[int(rng.choice(len(ACTIONS), p=aff[obj]))]
-        distractor = None
-        if rng.random() < distractor_prob:
-            distractor = str(rng.choice([o for o in objects if o != obj]))
-        events.append(Event(a * unit, b * unit, obj, action, scene, distractor))
-        prev_obj, prev_scene = obj, scene
-    return VideoPlan(video_id, split, n_units * unit, fps, tuple(events))
+        cuts.append(int(rng.choice(ok)))
+    scenes = [(0, str(rng.choice(list(SCENES))))]
+    for f in sorted(cuts):
+        scenes.append((f, str(rng.choice([s for s in SCENES if s != scenes[-1][1]]))))
+    fx = {}
+    for name in ("jitter", "blur", "occluder"):
+        if rng.random() < effects_prob:
+            length = int(rng.uniform(1.5, 4.0) * fps)
+            start = int(rng.integers(0, max(1, n - length)))
+            fx[name] = (start, min(n, start + length))
+    return VideoPlan(video_id, split, n, fps, tuple(events), tuple(stills), tuple(scenes), Effects(**fx))

@@ -11,6 +11,9 @@ rule synth:
         boxes=f"{WORLD}/boxes.parquet",
         classes=f"{WORLD}/classes.txt",
         events=f"{WORLD}/events.parquet",
+        stats=f"{WORLD}/stats.json",
+        detector_videos=directory(f"{WORLD}/detector/videos"),
+        detector_boxes=f"{WORLD}/detector/boxes.parquet",
     log:
         f"{LOGS}/synth.log",
     benchmark:

@@ -1,11 +1,12 @@
-# Object detection: a torchvision detector (trained on the synthetic box labels by default) per shard.
+# Object detection: a torchvision detector per shard; for the synthetic world, one trained on the world's
+# own detector set (clips from another seed stream, never a workflow video).
 
 
 rule train_detector:
     input:
-        boxes=f"{WORLD}/boxes.parquet",
-        classes=f"{WORLD}/classes.txt",
-        videos=f"{WORLD}/videos",
+        boxes=SOURCES.box_labels or "no-box-labels",
+        classes=SOURCES.box_classes or "no-box-labels",
+        videos=SOURCES.box_videos or "no-box-labels",
     output:
         model=f"{R}/detector/model.pt",
         classes=f"{R}/detector/classes.txt",
