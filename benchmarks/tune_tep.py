@@ -4,8 +4,10 @@ Generates a world (`psvl.synth.generate`), samples frames and extracts the workf
 (resnet18, weights none, the schema's `frames` defaults) once into --workdir, then sweeps `proposals`
 settings given as `key=v1,v2` pairs (the rest: the schema's defaults). Features are cached, so later sweeps take seconds.
 
+    python benchmarks/tune_tep.py --results results/dev/synthetic atomic_seconds=3,4,6 time_weight=1,2,4
     python benchmarks/tune_tep.py --videos 64 atomic_seconds=4,5,6,7,8 time_weight=1
-    python benchmarks/tune_tep.py center=true,false
+
+Tune on the dev world (config/dev.yaml, seed 101), never on a world whose figures are reported.
 """
 
 from __future__ import annotations
@@ -71,13 +73,14 @@ def main() -> None:
     for values in itertools.product(*grid.values()):
         overrides = dict(zip(grid, values))
         cfg = default(ProposalsConfig, "proposals", **overrides)
-        r = evaluate_proposals(propose(feats, cfg, workers=2), ann, cfg)
+        r = evaluate_proposals(propose(feats, cfg, workers=2), ann, cfg, segments=feats)
         b = r["baselines"]
         print(
             f"{overrides}: R@0.3 {r['recall@0.3']:.3f} R@0.5 {r['recall@0.5']:.3f} R@0.7 {r['recall@0.7']:.3f} "
             f"| {r['proposals_per_video']:.1f}/video | random R@0.5 {b['random']['recall@0.5']:.3f} "
             f"R@0.7 {b['random']['recall@0.7']:.3f} | sliding R@0.5 {b['sliding']['recall@0.5']:.3f} "
-            f"R@0.7 {b['sliding']['recall@0.7']:.3f}"
+            f"R@0.7 {b['sliding']['recall@0.7']:.3f} | time-only R@0.5 {b['time_only']['recall@0.5']:.3f} "
+            f"R@0.7 {b['time_only']['recall@0.7']:.3f}"
         )
 
 
