@@ -9,8 +9,9 @@ import logging
 
 import torch
 
-from psvl.commands._common import add_config_arguments, load_config
+from psvl.commands._common import add_config_arguments, load_config, shard_name
 from psvl.config import build
+from psvl.core import console
 from psvl.core.artifacts import read_table
 from psvl.detection.config import DetectorConfig
 from psvl.detection.detect import detect_frames, write_detections
@@ -41,4 +42,11 @@ def run(args: argparse.Namespace) -> int:
         detector = describe_detector(cfg, args.checkpoint, args.classes)
     detections, failures = detect_frames(frames, detector, cfg)
     write_detections(detections, failures, args.out, args.failures, cfg, detector)
+    console.done(
+        f"detect {shard_name(args, args.frames)}",
+        console.count(len(set(frames.column("video_id").to_pylist())), "video"),
+        console.count(frames.num_rows, "frame"),
+        console.count(detections.num_rows, "box", "boxes"),
+        console.count(len(failures), "failure"),
+    )
     return 0
