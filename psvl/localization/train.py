@@ -26,6 +26,7 @@ import pandas as pd
 import torch
 
 from psvl.config import defaults
+from psvl.core import console
 from psvl.core.devices import resolve_device
 from psvl.core.progress import progress
 from psvl.core.spans import iou, recall_at
@@ -260,15 +261,11 @@ class Trainer:
         """The epoch's train_log row, and its line in the log."""
         values = [epoch + 1, *map(float, sums), float(val["mIoU"]), float(val["R@0.5"]), float(seconds)]
         self.rows.append(dict(zip(LOG_COLUMNS, values)))
-        log.info(
-            "epoch %d/%d: loss %.4f (loc %.4f, att %.4f), val mIoU %.4f R@0.5 %.4f, %.1fs (data %.1f%%)",
-            epoch + 1,
-            self.cfg.epochs,
-            *sums,
-            val["mIoU"],
-            val["R@0.5"],
-            seconds,
-            100 * data_seconds / max(seconds, 1e-9),
+        data = 100 * data_seconds / max(seconds, 1e-9)
+        console.say(  # the log's line, and the console's when run as a workflow job (psvl --job)
+            f"train epoch {epoch + 1}/{self.cfg.epochs}: "
+            f"loss {sums[0]:.4f} (loc {sums[1]:.4f}, att {sums[2]:.4f}), "
+            f"val mIoU {val['mIoU']:.4f} R@0.5 {val['R@0.5']:.4f}, {seconds:.1f} s (data {data:.0f}%)"
         )
 
     def save_epoch(self, epoch: int, val: dict) -> None:

@@ -4,7 +4,8 @@
 import os
 import shlex
 
-from psvl.config import section_json
+from psvl.config import ConfigError, section_json
+from psvl.datasets.preflight import check_corpus
 from psvl.datasets.registry import DATASETS, world_dir
 from psvl.datasets.shards import plan, read_record
 from psvl.datasets.videos import VIDEO_SUFFIXES, other_files
@@ -62,6 +63,11 @@ def listed_videos():
 
 
 PLAN = plan(listed_videos(), read_record(SHARD_RECORD), config["shard_size"])
+if not SOURCES.generated:  # a generated world writes its corpus in a job
+    try:
+        check_corpus(SOURCES.corpus)
+    except ConfigError as err:
+        raise WorkflowError(str(err)) from None
 SHARDS = list(PLAN.shards)
 
 
@@ -216,3 +222,10 @@ def mem_per_attempt(base_mb):
         return base_mb * attempt
 
     return mem_mb
+
+
+def attempt_number(wildcards, attempt):
+    """The job's attempt (1, 2, ...) as a resource, for its shell's `psvl --job {resources.attempt} {log}`:
+    a permanent error (exit 2) is then not retried (psvl.core.jobs), and `3>&2` before the log redirect
+    hands the command the console for its closing line (psvl.core.console)."""
+    return attempt

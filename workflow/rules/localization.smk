@@ -18,6 +18,7 @@ rule train:
         "../../envs/psvl-cpu.yaml"
     threads: 2
     resources:
+        attempt=attempt_number,  # psvl --job: its epoch lines on the console
         runtime=240,
         mem_mb=8000,
         gpu=1 if config["train"]["device"].startswith("cuda") else 0,
@@ -27,8 +28,9 @@ rule train:
         out=out_dir("best"),
     shell:
         # --resume continues from last.pt when a killed run left one; a fresh run ignores it.
-        "psvl train --pseudo-queries {input.pseudo_queries:q} --features {input.features:q} "
-        "--vocab {input.vocab:q} --out-dir {params.out:q} --resume {params.cfg} > {log:q} 2>&1"
+        "psvl --job {resources.attempt} {log:q} train --pseudo-queries {input.pseudo_queries:q} "
+        "--features {input.features:q} "
+        "--vocab {input.vocab:q} --out-dir {params.out:q} --resume {params.cfg} 3>&2 > {log:q} 2>&1"
 
 
 rule predict:
