@@ -19,6 +19,7 @@ import json
 import math
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -64,7 +65,7 @@ def _jobs(workdir: Path) -> dict[str, tuple[float, float]]:
     return out
 
 
-def release(name: str, made: dict, workdir: Path, args: argparse.Namespace, n_all_pseudo: int) -> None:
+def release(name: str, made: dict, workdir: Path) -> None:
     cfg = yaml.safe_load(made["config"].read_text())
     cfg["results"] = "results"
     cfg["train"].update(epochs=1, threads=2)  # width and batch stay the paper's (the schema's 256, 256)
@@ -79,6 +80,7 @@ def release(name: str, made: dict, workdir: Path, args: argparse.Namespace, n_al
     )
     steps = math.ceil(n_train / 256)
     per_step = seconds / steps
+    n_all_pseudo = made["pseudo_all"]
     full_steps = math.ceil(n_all_pseudo * 0.9 / 256)
     print(f"\n== {name}: {made['videos']} videos, {made['bytes'] / 2**30:.2f} GiB of stand-in features, "
           f"{made['pseudo']} pseudo-labels, {made['test_queries']} test queries; DAG {wall:.0f} s")  # fmt: skip
@@ -93,6 +95,40 @@ def release(name: str, made: dict, workdir: Path, args: argparse.Namespace, n_al
     unk, split = metrics["unknown_words"], metrics["by_vocabulary"]
     print(f"  unknown to the model: {unk['token_share']:.1%} of tokens, {unk['query_share']:.1%} of queries; "
           f"in vocabulary n={split['in_vocabulary']['n']}, with unknown n={split['with_unknown']['n']}")  # fmt: skip
+
+
+_MEMORY = """
+import json, resource, sys, numpy as np, pandas as pd
+from psvl.datasets.psvl_json import read_pseudo_queries
+from psvl.features.precomputed import PrecomputedFeatures
+from psvl.localization.batches import QueryDataset
+from psvl.localization.vocab import Vocab
+queries = read_pseudo_queries(sys.argv[1])
+durations = queries.groupby("video_id")["duration_s"].first().to_dict()
+features = PrecomputedFeatures(sys.argv[2], durations)
+if sys.argv[3] == "eager":
+    features = {v: (np.array(a, np.float32), s, e) for v, (a, s, e) in features.items()}
+data = QueryDataset(queries, features, Vocab.build(queries["tokens"]), 128, 10)
+data.feature_stats()
+for i in range(0, 2048, 256):
+    data.collate(range(i, i + 256))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def memory(workdir: Path, data: Path) -> None:
+    """Peak memory of reading every video of the whole release (QueryDataset, its normalization
+    statistics and 8 batches of 256): lazily vs every array loaded first."""
+    made = standins.charades(workdir, data, n_test_queries=1, all_videos=True)
+    feats = workdir / "features"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    peaks = {}
+    for how in ("lazy", "eager"):
+        cmd = [sys.executable, "-c", _MEMORY, str(workdir / "pseudo_labels.json"), str(feats), how]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
+        peaks[how] = float(proc.stdout.split()[-1])
+    print(f"\n== memory: {made['videos']} Charades videos, {made['bytes'] / 2**30:.2f} GiB of features: peak "
+          f"{peaks['lazy']:.0f} MB read lazily vs {peaks['eager']:.0f} MB loaded first")  # fmt: skip
 
 
 def dry_run(workdir: Path, data: Path) -> None:
@@ -112,9 +148,17 @@ def dry_run(workdir: Path, data: Path) -> None:
     config = workdir / "raw.yaml"
     config.write_text(yaml.safe_dump(cfg))
     os.environ["PSVL_DOWNLOAD_WEIGHTS"] = "1"  # listing only: no weights are read
-    seconds = [_snakemake(workdir, config, "-n", "--quiet", "rules") for _ in range(2)]
-    print(f"\n== dry run (snakemake -n) of the raw-video DAG, {len(ids)} Charades videos in "
-          f"{math.ceil(len(ids) / cfg.get('shard_size', 64))} shards: {seconds[0]:.1f} s, again {seconds[1]:.1f} s")  # fmt: skip
+    for label, weights in (("shipped config", None), ("weights: none (no torchvision import)", "none")):
+        if weights:
+            cfg["features"]["weights"] = cfg["detector"]["weights"] = weights
+            config.write_text(yaml.safe_dump(cfg))
+        for _ in range(2):
+            cpu0 = sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2])
+            wall = _snakemake(workdir, config, "-n", "--quiet", "rules")
+            cpu = sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2]) - cpu0
+            print(f"== dry run (snakemake -n), raw-video DAG of {len(ids)} Charades videos in "
+                  f"{math.ceil(len(ids) / cfg.get('shard_size', 64))} shards, {label}: {wall:.1f} s wall, "
+                  f"{cpu:.1f} s CPU (load average {os.getloadavg()[0]:.1f})")  # fmt: skip
 
 
 def release_vocabulary(data: Path, workdir: Path) -> None:
@@ -153,29 +197,29 @@ def main() -> None:
         "--train-queries", type=int, default=1024, help="pseudo-labels of the short epoch (0: all)"
     )
     parser.add_argument("--anet-test-videos", type=int, default=0, help="ActivityNet val videos (0: all)")
-    parser.add_argument("--only", choices=["charades", "activitynet", "dry-run", "vocabulary"])
+    parser.add_argument("--only", choices=["charades", "activitynet", "dry-run", "vocabulary", "memory"])
     args = parser.parse_args()
     n = args.train_queries or None
     if args.only in (None, "vocabulary"):
         release_vocabulary(args.data, args.work / "vocabulary")
     if args.only in (None, "charades"):
         t0 = time.perf_counter()
-        made = standins.charades(args.work / "charades/in", args.data, n_pseudo=n)
+        made = standins.charades(args.work / "charades/in", args.data, n_pseudo=n, all_videos=True)
         print(f"charades stand-ins written in {time.perf_counter() - t0:.0f} s")
-        release("Charades-STA (I3D-like .npy, 1024-d, 1.5/s)", made, args.work / "charades", args, 12523)
+        release("Charades-STA (I3D-like .npy, 1024-d, 1.5/s)", made, args.work / "charades")
     if args.only in (None, "activitynet"):
         t0 = time.perf_counter()
         made = standins.activitynet(
-            args.work / "activitynet/in", args.data, args.anet_test_videos or None, n_pseudo=n
+            args.work / "activitynet/in",
+            args.data,
+            args.anet_test_videos or None,
+            n_pseudo=n,
+            all_videos=True,
         )
         print(f"activitynet stand-ins written in {time.perf_counter() - t0:.0f} s")
-        release(
-            "ActivityNet Captions (C3D-like HDF5, 500-d, 1/s)",
-            made,
-            args.work / "activitynet",
-            args,
-            made["pseudo"],
-        )
+        release("ActivityNet Captions (C3D-like HDF5, 500-d, 1/s)", made, args.work / "activitynet")
+    if args.only in (None, "memory"):
+        memory(args.work / "memory", args.data)
     if args.only in (None, "dry-run"):
         dry_run(args.work / "dry_run", args.data)
 

@@ -44,9 +44,11 @@ def charades(
     rate: float = 1.5,
     dtype: str = "float32",
     seed: int = 0,
+    all_videos: bool = False,
 ) -> dict:
     """Write features/, test.txt, pseudo_labels.json under `out` (subsets when `n_*` are given) and a
-    config from config/charades_sta_psvl_release.yaml pointing at them; returns paths and counts."""
+    config from config/charades_sta_psvl_release.yaml pointing at them; returns paths and counts.
+    `all_videos`: features for every video of the whole release even when `n_pseudo` samples it."""
     out.mkdir(parents=True, exist_ok=True)
     durations = {
         k: float(v["duration"])
@@ -55,10 +57,13 @@ def charades(
     test = _charades_test(data / "charades-sta/charades_sta_test.txt", n_test_queries)
     (out / "test.txt").write_text("\n".join(test) + "\n", encoding="utf-8")
     pseudo = json.loads((data / "psvl-reference/charades_train_pseudo_supervision_TEP_PS.json").read_text())
+    n_all = len(pseudo)
+    # features for every video of the release (a short epoch trains on a sample of its labels)
+    videos = sorted({ln.split()[0] for ln in test} | {p["vid"] for p in (pseudo if all_videos else [])})
     if n_pseudo:
         pseudo = random.Random(seed).sample(pseudo, min(n_pseudo, len(pseudo)))
+    videos = sorted(set(videos) | {p["vid"] for p in pseudo})
     (out / "pseudo_labels.json").write_text(json.dumps(pseudo), encoding="utf-8")
-    videos = sorted({ln.split()[0] for ln in test} | {p["vid"] for p in pseudo})
     feats = out / "features"
     feats.mkdir(exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -80,11 +85,12 @@ def charades(
         "videos": len(videos),
         "test_queries": len(test),
         "pseudo": len(pseudo),
+        "pseudo_all": n_all,
         "bytes": n_bytes,
     }
 
 
-def _activitynet_pseudo(train: dict, n: int | None, seed: int) -> list[dict]:
+def _activitynet_pseudo(train: dict, seed: int) -> list[dict]:
     rng = random.Random(seed)
     records = []
     for vid, item in sorted(train.items()):
@@ -103,7 +109,7 @@ def _activitynet_pseudo(train: dict, n: int | None, seed: int) -> list[dict]:
                     "tokens": tokens,
                 }
             )
-    return rng.sample(records, min(n, len(records))) if n else records
+    return records
 
 
 def activitynet(
@@ -114,6 +120,7 @@ def activitynet(
     rate: float = 1.0,
     dtype: str = "float32",
     seed: int = 0,
+    all_videos: bool = False,
 ) -> dict:
     """Write features.h5, val_1.json, val_2.json (subsets of `n_test_videos` when given) and
     pseudo_labels.json under `out`, and a config from config/activitynet_captions_psvl_release.yaml."""
@@ -127,9 +134,10 @@ def activitynet(
         n_queries += sum(len(v["sentences"]) for v in ann.values())
         (out / f"{name}.json").write_text(json.dumps(ann), encoding="utf-8")
         tests.append(ann)
-    pseudo = _activitynet_pseudo(json.loads((root / "train.json").read_text()), n_pseudo, seed)
+    every = _activitynet_pseudo(json.loads((root / "train.json").read_text()), seed)
+    pseudo = random.Random(seed).sample(every, min(n_pseudo, len(every))) if n_pseudo else every
     (out / "pseudo_labels.json").write_text(json.dumps(pseudo), encoding="utf-8")
-    durations = {p["vid"]: p["duration"] for p in pseudo}
+    durations = {p["vid"]: p["duration"] for p in (every if all_videos else pseudo)}
     for ann in tests:
         durations.update({k: float(v["duration"]) for k, v in ann.items()})
     rng = np.random.default_rng(seed)
@@ -153,6 +161,7 @@ def activitynet(
         "videos": len(durations),
         "test_queries": n_queries,
         "pseudo": len(pseudo),
+        "pseudo_all": len(every),
         "bytes": n_bytes,
     }
 
