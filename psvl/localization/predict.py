@@ -37,7 +37,7 @@ from psvl.features.features import extract_features
 from psvl.frames.frames import extract_frames
 from psvl.language.tagger import check_options, simplify
 from psvl.language.tagger import options as tagger_options
-from psvl.localization.batches import pad_tokens, stack_videos
+from psvl.localization.batches import as_tensor, pad_tokens, stack_videos
 from psvl.localization.checkpoints import load_checkpoint
 from psvl.localization.model import PSVLNet
 from psvl.localization.vocab import SPECIALS, Vocab
@@ -227,7 +227,7 @@ class Predictor:
         for lo in range(0, len(unique), per_chunk):
             chunk = unique[lo : lo + per_chunk]
             slot = {v: i for i, v in enumerate(chunk)}
-            arrays = [torch.from_numpy(np.require(features[v][0], np.float32, ["C", "W"])) for v in chunk]
+            arrays = [as_tensor(features[v][0]) for v in chunk]  # lazy mappings: one chunk in memory
             video, mask = stack_videos(arrays, self.num_segments)
             rows = np.flatnonzero(np.isin(vids, chunk))
             with torch.inference_mode():
