@@ -66,13 +66,15 @@ class SentenceModelEncoder(nn.Module):
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor, texts: Sequence[str] | None = None):
         if texts is None:
             raise ValueError(f"query encoder {self.name!r} reads the query texts: pass texts=")
+        device = self.proj[0].weight.device
+        if self.backbone.device != device:  # encode new queries where the model runs (e.g. CUDA)
+            self.backbone.to(device)
         states = self.states(texts)
         L = max(len(s) for s in states)
         padded = torch.zeros(len(states), L, states[0].size(1))
         for i, s in enumerate(states):
             padded[i, : len(s)] = s
         lengths = torch.tensor([len(s) for s in states])
-        device = self.proj[0].weight.device
         out_mask = (torch.arange(L)[None, :] < lengths[:, None]).to(device)
         return self.proj(padded.to(device)) * out_mask[..., None], out_mask
 
