@@ -94,11 +94,14 @@ def test_checkpoints_from_before_the_registry_load_as_the_learned_encoder():
     assert PSVLNet.from_checkpoint(ckpt).config.query_encoder == "learned"
 
 
-def test_nearest_maps_unknown_words_to_their_trained_synonym_and_keeps_known_ones():
+def test_nearest_maps_unknown_words_to_a_close_trained_synonym_and_leaves_unrelated_ones_unknown():
     known = ["ball", "cube", "star", "ring", "spin", "slide", "bounce", "person", "door", "cup", "run"]
-    nearest = NearestWords(known, MINILM)
-    words = ["sphere", "doorway", "mug", "sprint", "rotate", "human", "cube"]
-    assert nearest(words) == ["ball", "door", "cup", "run", "spin", "person", "cube"]
+    threshold = default(PredictConfig, "predict").nearest_min_similarity
+    words = ["sphere", "doorway", "mug", "rotate", "human", "cube", "kitchen", "beach"]
+    # synonyms map; scene words, whose nearest trained words are unrelated, stay unknown
+    mapped = ["ball", "door", "cup", "spin", "person", "cube", "kitchen", "beach"]
+    assert NearestWords(known, MINILM, threshold)(words) == mapped
+    assert NearestWords(known, MINILM, -1.0)(["kitchen", "sprint"]) == ["door", "run"]  # every word maps
 
 
 def test_predict_with_nearest_reads_a_synonym_as_its_trained_word_and_unk_reads_it_as_unknown(tmp_path):

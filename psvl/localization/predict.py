@@ -57,6 +57,7 @@ class PredictConfig:
     threads: int
     batch_size: int
     unknown_words: str
+    nearest_min_similarity: float
 
 
 class Predictor:
@@ -94,7 +95,9 @@ class Predictor:
         self.nearest = None  # `unknown_words: nearest` with the learned encoder: unknown -> nearest trained
         if self.cfg.unknown_words == "nearest" and self.model.config.query_encoder == "learned":
             trained = self.vocab.tokens[len(SPECIALS) : self.vocab.n_trained]
-            self.nearest = NearestWords(trained, str(model["sentence_model"]))
+            self.nearest = NearestWords(
+                trained, str(model["sentence_model"]), self.cfg.nearest_min_similarity
+            )
         self._video: tuple[torch.Tensor, torch.Tensor, float] | None = None
 
     @classmethod
