@@ -124,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
             "model": str(args.model),
             "num_segments": predictor.num_segments,
             "language": predictor.language,
+            "query_encoder": predictor.model.config.query_encoder,
+            "unknown_words": predict_cfg.unknown_words,
         },
     )
     metrics = recall_at(table["iou"].to_numpy())

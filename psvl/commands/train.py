@@ -16,7 +16,8 @@ from psvl.features.features import load_features
 from psvl.features.precomputed import PrecomputedFeatures
 from psvl.language.tagger import options as tagger_options
 from psvl.localization.model import ModelConfig
-from psvl.localization.train import TrainConfig, train
+from psvl.localization.refine import train_rounds
+from psvl.localization.train import TrainConfig
 from psvl.localization.vocab import corpus_words
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     if args.vocab and model_cfg.vocab_from_corpus:
         words = corpus_words(read_frame(args.vocab, "vocab"))
     provenance = {"features": feat_meta, "inputs": sources, "frames": cfg["frames"]}
-    result = train(
+    result = train_rounds(
         queries,
         features,
         args.out_dir,

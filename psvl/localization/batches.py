@@ -34,12 +34,13 @@ class Batch:
     target: torch.Tensor  # (B, 2) normalized start, end
     guide: torch.Tensor  # (B, T) bool, segments inside the target moment
     rows: np.ndarray  # (B,) row positions in the dataset's query table
+    texts: list[str]  # (B,) the queries' tokens joined by spaces (read by sentence-model query encoders)
 
     def to(self, device: torch.device | str) -> Batch:
         move = {
             k: v.to(device, non_blocking=True) for k, v in vars(self).items() if isinstance(v, torch.Tensor)
         }
-        return Batch(**move, rows=self.rows)
+        return Batch(**move, rows=self.rows, texts=self.texts)
 
 
 def features_dict_from_frame(df: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -91,6 +92,7 @@ class QueryDataset:
             raise ValueError(f"videos have features of different dimensions: {sorted(dims)}")
         self.video_dim = dims.pop() if dims else 0
         self.token_ids = [vocab.encode(list(t), max_tokens) for t in self.queries["tokens"]]
+        self.texts = [query_text(t, max_tokens) for t in self.queries["tokens"]]
         spans = self.queries[["start_s", "end_s"]].to_numpy(dtype=np.float64)
         self.duration = self.queries["duration_s"].to_numpy(dtype=np.float64)
         self.spans = to_normalized(spans, self.duration).astype(np.float32) if len(spans) else spans
@@ -144,6 +146,7 @@ class QueryDataset:
             torch.from_numpy(np.asarray(spans, np.float32)),
             guide,
             rows,
+            [self.texts[r] for r in rows],
         )
 
 
@@ -182,6 +185,12 @@ def stack_videos(
     for i, (v, pick) in enumerate(zip(videos, picks)):
         out[i, : len(pick)] = v[torch.from_numpy(pick)] if len(pick) < len(v) else v
     return out, torch.from_numpy(np.arange(T)[None, :] < n_valid[:, None])
+
+
+def query_text(tokens: Sequence[str], max_tokens: int) -> str:
+    """A query as text for a sentence-model encoder: its first `max_tokens` tokens joined by spaces (the
+    same words the learned encoder reads, in the same order)."""
+    return " ".join(str(t) for t in list(tokens)[:max_tokens])
 
 
 def pad_tokens(id_lists: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
