@@ -163,6 +163,8 @@ def _release(cfg: Mapping[str, Any], results: str) -> DatasetSources:
         durations=ds["durations"],
         truth=None,
         box_labels=None,
+        box_videos=None,
+        box_classes=None,
         videos=list,
         generated=False,
         pseudo_labels=ds["pseudo_labels"],
