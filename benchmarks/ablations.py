@@ -28,6 +28,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,19 +206,21 @@ def main(argv: list[str] | None = None) -> int:
         for run in runs:
             linked = link_upstream(upstream / dataset, run.results / dataset)
             overlay = run.results / "overlay.yaml"
+            overlay.parent.mkdir(parents=True, exist_ok=True)
             overlay.write_text(yaml.safe_dump(run.overlay, sort_keys=False))
             target = str(run.results / dataset / "eval" / "metrics.json")
             print(
                 f"== {run.variant} seed {run.seed}: {linked} upstream files linked -> {run.results}",
                 flush=True,
             )
+            started = time.time()
             execute(
                 snakemake(args.base, overlay, [target], args.cores, args.dry_run),
                 run.results / "snakemake.log",
             )
             for stage in ("train", "predict", "evaluate"):  # the workflow's logs/ is shared by every run
                 log = REPO / "logs" / dataset / f"{stage}.log"
-                if log.exists() and not args.dry_run:
+                if not args.dry_run and log.exists() and log.stat().st_mtime >= started:  # rerun now
                     shutil.copy2(log, run.results / f"{stage}.log")
     text, records = table(runs, dataset)
     print(text)
