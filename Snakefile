@@ -3,16 +3,19 @@
 #         -> pseudo_queries, test_queries -> train -> predict -> evaluate -> report.
 from psvl.config import ConfigError, validate
 from psvl.core.failures import summary as failure_summary
+from psvl.datasets.registry import reads_videos
 from psvl.detection.detectors import check_backend
 
 
 configfile: "config.yaml"
 
 
-# Fill defaults and name any bad key before a job runs; then check the detector can work at all.
+# Fill defaults and name any bad key before a job runs; then check the detector can work at all (where
+# the dataset reads videos: the release path trains on precomputed features).
 try:
     config.update(validate(config))
-    check_backend(config)
+    if reads_videos(config):
+        check_backend(config)
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 

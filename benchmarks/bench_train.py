@@ -21,11 +21,18 @@ segments, with random-phase stride sampling) and prints its share of the step: t
     python benchmarks/bench_train.py --reference /tmp/psvl_ref            # ~2 min on 2 idle cores
     python benchmarks/bench_train.py --reference /tmp/psvl_ref --bf16     # also PSVLNet under CPU bf16
     python benchmarks/bench_train.py --peer style --batch 64              # own re-implementation, quick
+    python benchmarks/bench_train.py --peer none --encoders               # minilm vs learned query encoder
+
+`--encoders` also times PSVLNet with `model.query_encoder: minilm` (frozen all-MiniLM-L6-v2, learned
+projection) at the same size and prints its step time over the learned encoder's (goal <= 1.5x). Its
+steps read cached token states, as training does after each distinct query's first encoding; the one-time
+cost of encoding the batch's distinct queries is timed and printed apart.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import statistics
 import time
@@ -196,9 +203,52 @@ def released_step_fn(model, loss_fn, batch, lr):
     return step
 
 
+WORDS = [
+    "person",
+    "open",
+    "close",
+    "door",
+    "hold",
+    "cup",
+    "drink",
+    "pour",
+    "water",
+    "sit",
+    "chair",
+    "stand",
+    "table",
+    "take",
+    "phone",
+    "put",
+    "bag",
+    "walk",
+    "room",
+    "eat",
+    "sandwich",
+    "read",
+    "book",
+    "wash",
+    "dish",
+    "turn",
+    "light",
+    "laugh",
+    "smile",
+    "run",
+    "throw",
+    "ball",
+    "roll",
+    "cube",
+    "spin",
+    "slide",
+    "bounce",
+]
+
+
 def make_batch(batch, segments, dim, tokens, vocab_size, seed=0):
     g = torch.Generator().manual_seed(seed)
+    picks = torch.randint(len(WORDS), (batch, tokens), generator=g).tolist()
     return {
+        "texts": [" ".join(WORDS[i] for i in row) for row in picks],  # read by the minilm encoder
         "tokens": torch.randint(4, vocab_size, (batch, tokens), generator=g),
         "token_mask": torch.ones(batch, tokens, dtype=torch.bool),
         "video": torch.randn(batch, segments, dim, generator=g),
@@ -213,7 +263,9 @@ def step_fn(net, batch, bf16=False):
 
     def step():
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            out = net(batch["tokens"], batch["token_mask"], batch["video"], batch["video_mask"])
+            out = net(
+                batch["tokens"], batch["token_mask"], batch["video"], batch["video_mask"], batch["texts"]
+            )
         loss = localization_loss(out["moment"], batch["target"], out["attention"], batch["guide"])["loss"]
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -273,6 +325,9 @@ def main() -> None:
     ap.add_argument(
         "--bf16", action="store_true", help="also time PSVLNet under CPU bf16 autocast (train.cpu_bf16)"
     )
+    ap.add_argument(
+        "--encoders", action="store_true", help="also time the minilm query encoder (model.query_encoder)"
+    )
     args = ap.parse_args()
     if args.peer == "released" and args.reference is None:
         ap.error("--peer released needs --reference DIR (a gistvision/PSVL work tree); or use --peer style")
@@ -302,6 +357,17 @@ def main() -> None:
         nets["style"] = step_fn(peer, batch)
     if args.bf16:
         nets["psvl-bf16"] = step_fn(ours, batch, bf16=True)
+    if args.encoders:
+        torch.manual_seed(0)
+        minilm = PSVLNet(dataclasses.replace(cfg, query_encoder="minilm")).train()
+        cold = timed(lambda: minilm.query_encoder.states(batch["texts"]))
+        n_texts = len(set(batch["texts"]))
+        print(
+            f"minilm: {_count(minilm):,} trainable parameters (+ the frozen sentence model's "
+            f"{_count(minilm.query_encoder.backbone):,}); encoding the batch's {n_texts} distinct queries "
+            f"once: {cold:.2f} s ({1000 * cold / n_texts:.1f} ms per query)"
+        )
+        nets["minilm"] = step_fn(minilm, batch)
     collate = data_fn(args.batch, args.segments, args.dim, args.tokens)
     times: dict[str, list[float]] = {name: [] for name in nets}
     data_times = []
@@ -321,8 +387,14 @@ def main() -> None:
     print(
         f"data: median {data:.3f} s/batch = {100 * data / (data + med['psvl']):.1f}% of a psvl training step"
     )
+    if "minilm" in med:
+        ratios = statistics.median(a / b for a, b in zip(times["minilm"], times["psvl"]))
+        print(
+            f"minilm vs learned query encoder: {med['minilm'] / med['psvl']:.2f}x on medians, "
+            f"{ratios:.2f}x median of the per-round ratios (goal <= 1.5x)"
+        )
     peer = next((n for n in ("released", "style") if n in med), None)
-    for name in [n for n in med if peer and n != peer]:
+    for name in [n for n in med if peer and n not in (peer, "minilm")]:
         print(
             f"speed-up {name} vs {peer}: {med[peer] / med[name]:.2f}x on medians, "
             f"{min(times[peer]) / min(times[name]):.2f}x on best steps, "

@@ -11,6 +11,7 @@ import sys
 import traceback
 
 from psvl import __version__
+from psvl.core import console, jobs
 
 # name -> (module under psvl.commands, one-line help). Order is the order of the workflow.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -82,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"psvl {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--job",
+        nargs=2,
+        metavar=("ATTEMPT", "LOG"),
+        help="run as attempt ATTEMPT of a workflow job logging to LOG: a permanent error (exit 2) is not "
+        "retried (psvl.core.jobs); the closing line also goes to file descriptor 3 (the console)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="<stage>")
     for name, (_, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)
@@ -91,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if argv is None and hasattr(signal, "SIGPIPE"):
+    as_program = argv is None
+    if as_program and hasattr(signal, "SIGPIPE"):
         # Run as a program: like any Unix tool, end quietly when the reader goes away
         # (`psvl inspect X | head -3`). Not when called in-process (tests), whose pipes are not ours.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
@@ -107,20 +116,40 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     name = ALIASES.get(known.command, known.command)
+    if known.job is None:
+        return _run(name, known, rest)[0]
+    attempt, log_file = int(known.job[0]), known.job[1]
+    if as_program:  # fd 3 is the rule's `3>&2`; in-process callers' descriptors are not ours to write
+        console.attach(3)
+    stop = jobs.refuse_retry(log_file, attempt)
+    if stop:
+        print(f"psvl {known.command}: {stop}", file=sys.stderr)
+        return jobs.PERMANENT
+    status, message = _run(name, known, rest)
+    jobs.record(log_file, status, message)
+    return status
+
+
+def _run(name: str, known: argparse.Namespace, rest: list[str]) -> tuple[int, str]:
+    """Run command `name`: its exit status and, for a user error, the one line printed."""
     module_name, help_text = COMMANDS[name]
     module = importlib.import_module(f"psvl.commands.{module_name}")
     cmd_parser = argparse.ArgumentParser(prog=f"psvl {name}", description=help_text)
     module.add_arguments(cmd_parser)
-    args = cmd_parser.parse_args(rest[1:] if rest and rest[0] == known.command else rest)
     try:
-        return int(module.run(args) or 0)
+        args = cmd_parser.parse_args(rest[1:] if rest and rest[0] == known.command else rest)
+    except SystemExit as exc:  # argparse printed its usage error (or --help): its code says which
+        return (exc.code if isinstance(exc.code, int) else 2), f"psvl {name}: bad arguments (see usage)"
+    try:
+        return int(module.run(args) or 0), ""
     except Exception as exc:
         if not user_error(exc):
             raise  # a bug: keep its traceback
         if known.verbose:
             traceback.print_exc()
-        print(one_line(known.command, exc), file=sys.stderr)
-        return 2
+        message = one_line(known.command, exc)
+        print(message, file=sys.stderr)
+        return 2, message
 
 
 if __name__ == "__main__":

@@ -251,12 +251,16 @@ def test_folder_sources_list_the_videos_and_name_the_configured_files(tmp_path):
     assert src.videos()[0].size_bytes == 0
 
 
-def test_psvl_release_has_no_dag_and_says_what_to_run_instead():
-    from psvl.datasets.registry import DATASETS
+def test_psvl_release_is_a_release_path_with_no_videos_and_needs_no_detector():
+    from psvl import config
+    from psvl.datasets.registry import DATASETS, reads_videos
 
-    kind = DATASETS.get("psvl_release")
-    assert not kind.has_dag and kind.sources is None
-    assert "psvl train --psvl-json" in kind.no_dag
+    ds = {"name": "psvl_release", "features_dir": "f", "pseudo_labels": "p.json", "annotations": ["a", "b"]}
+    cfg = config.validate({"dataset": ds})
+    src = DATASETS.get("psvl_release").sources(cfg, "results/psvl_release")
+    assert src.from_release and (src.pseudo_labels, src.features, src.test) == ("p.json", "f", ["a", "b"])
+    assert src.videos() == [] and src.videos_dir is None
+    assert not reads_videos(cfg) and reads_videos(config.validate({}))
 
 
 def test_required_dataset_keys_come_from_the_registry(monkeypatch):

@@ -313,3 +313,15 @@ def test_truncated_faststart_mp4_fails_with_the_time_its_frames_stop(tmp_path):
     with pytest.raises(VideoError, match=r"truncated: frames stop at \d+\.\d+ s of the 10\.00 s"):
         extract_frames(cut, "cut")
     assert len(extract_frames(full, "full", fps=1.0)) == 10
+
+
+def test_the_frames_command_imports_neither_torch_nor_tqdm_in_a_job():
+    """Start-up is part of every frames job: no torch, and no tqdm (nor its asyncio) when stderr is a log."""
+    code = (
+        "import sys; from psvl.core.progress import progress; list(progress([1], desc='x'));"
+        "import psvl.commands.frames; print(sorted(m for m in ('torch', 'tqdm', 'asyncio') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL
+    )
+    assert out.stdout.strip() == "[]"

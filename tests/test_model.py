@@ -51,6 +51,8 @@ def tiny(**kw) -> PSVLNet:
         "nonlocal_blocks": 2,
         "nonlocal_heads": 2,
         "dropout": 0.0,
+        "query_encoder": "learned",
+        "sentence_model": "",
     }
     cfg.update(kw)
     return PSVLNet(PSVLConfig(**cfg))

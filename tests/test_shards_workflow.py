@@ -106,3 +106,21 @@ def test_a_missing_or_empty_videos_folder_stops_before_any_job_with_one_line(tmp
     assert "config.dataset.videos_dir: " in log and why in log
     if case == "empty":
         assert "1 files under" in log and "notes.txt" in log
+
+
+@pytest.mark.parametrize("case", ["missing", "empty"])
+def test_a_missing_or_empty_corpus_stops_before_any_job_with_one_line(tmp_path, case):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_video(videos / "v0.mp4", seconds=1.0)
+    corpus = tmp_path / "corpus.txt"
+    if case == "empty":
+        corpus.write_text("\n  \n")
+    dataset = {"name": "custom", "videos_dir": str(videos), "corpus": str(corpus)}
+    workdir = tmp_path / "run"
+    write_config(workdir, {"dataset": dataset, "detector": {"weights": "none"}})
+    proc = run_snakemake(workdir, extra=["-n"], check=False)
+    log = (workdir / "snakemake.log").read_text()
+    assert proc.returncode != 0 and "rule " not in log  # no job was planned, let alone run
+    why = "does not exist" if case == "missing" else "is empty"
+    assert f"config.dataset.corpus: {corpus} {why}" in log

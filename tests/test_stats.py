@@ -91,6 +91,8 @@ def test_stats_counts_rows_videos_and_failures_per_stage(tmp_path):
         "detect": {"rows": 1, "videos": 1, "files": 1},
     }
     assert stats["counts"] == {"videos": 5, "frames": 20, "detections": 3, "failures": 1}
+    # the run's closing failure summary, by stage and reason, is in the report's stats.json too
+    assert stats["failure_summary"][1:] == ["  detect: 1 videos (1 boom)"]
     assert "proposals" not in stats["artifacts"]  # absent stages are left out, not zero
 
 
@@ -106,7 +108,8 @@ def test_stats_reads_only_the_video_id_column_mock_read_table(tmp_path, monkeypa
 
     monkeypatch.setattr(pq, "read_table", spy)
     collect(tmp_path)
-    assert asked and all(cols in {("video_id",), ("split",)} for cols in asked)
+    # (the failure summary reads the failures files' video_id and error)
+    assert asked and all(cols in {("video_id",), ("split",), ("video_id", "error")} for cols in asked)
 
 
 def test_a_file_that_is_not_parquet_is_listed_and_the_rest_still_counted(tmp_path):

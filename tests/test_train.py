@@ -143,3 +143,14 @@ def test_corpus_only_words_read_as_unk_and_word_dropout_trains_unk():
     dropped = data.collate(rows, torch.Generator().manual_seed(0), word_dropout=0.5).tokens
     assert (kept != 1).all() and 0.25 < (dropped == 1).float().mean().item() < 0.75
     assert torch.equal(dropped, data.collate(rows, torch.Generator().manual_seed(0), word_dropout=0.5).tokens)
+
+
+def test_cpu_training_is_float32_by_default_because_cpu_bf16_measured_slower(tmp_path):
+    from psvl.localization.train import Trainer
+
+    queries, feats = toy_world(n_videos=4)
+    cfg = default(TrainConfig, "train", device="cpu", epochs=1, threads=1)
+    assert cfg.cpu_bf16 is False  # docs/localization.md: ~7x slower in bf16 on this project's CPU
+    assert not Trainer(queries, feats, tmp_path, TINY, cfg, None, None, None).amp
+    with_bf16 = dataclasses.replace(cfg, cpu_bf16=True)
+    assert Trainer(queries, feats, tmp_path, TINY, with_bf16, None, None, None).amp

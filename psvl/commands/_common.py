@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 from psvl import config
 
@@ -22,3 +24,14 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 def load_config(args: argparse.Namespace) -> dict:
     """The validated config (defaults filled) that `--config` and `--set` describe."""
     return config.load(args.config, args.overrides)
+
+
+def shard_name(args: argparse.Namespace, path: str | os.PathLike | None = None) -> str:
+    """The shard a command worked on, for its closing line: --shard, else the stem of the shard's list
+    (--manifest shards/00003.tsv) or of `path` (a shard's Parquet file)."""
+    if getattr(args, "shard", None):
+        return str(args.shard)
+    source = getattr(args, "manifest", None) or path
+    if isinstance(source, (list, tuple)):
+        source = source[0] if len(source) == 1 else None
+    return Path(source).stem if source else "(by hand)"

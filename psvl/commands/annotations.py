@@ -1,9 +1,13 @@
-"""`psvl annotations --test FILE [--train FILE] [--durations FILE] --out annotations.parquet`."""
+"""`psvl annotations --test FILE [FILE ...] [--train FILE] [--durations FILE] --out annotations.parquet`.
+
+Several test files (ActivityNet's val_1 and val_2 annotate the same videos) are queried together; their
+query ids are prefixed with the file's stem (`val_2:v_x#0`) so the two sets never collide."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 import pandas as pd
 
@@ -15,7 +19,12 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--test", metavar="FILE", help="test annotations, any supported format")
+    parser.add_argument(
+        "--test",
+        nargs="+",
+        metavar="FILE",
+        help="test annotations, any supported format (several: ids prefixed)",
+    )
     parser.add_argument("--train", metavar="FILE", help="train annotations (optional)")
     parser.add_argument("--durations", metavar="FILE", help="charades.json or a video_id,duration_s CSV")
     parser.add_argument("--out", required=True, help="annotations.parquet to write")
@@ -37,9 +46,19 @@ def combine(test: pd.DataFrame | None, train: pd.DataFrame | None) -> pd.DataFra
     return out
 
 
+def _tests(paths: list[str], durations) -> pd.DataFrame:
+    """The test files' queries; with several files, each id is prefixed with its file's stem."""
+    parts = [read_annotations(p, durations, split="test") for p in paths]
+    if len(parts) > 1:
+        parts = [
+            df.assign(query_id=Path(p).stem + ":" + df["query_id"].astype(str)) for p, df in zip(paths, parts)
+        ]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
 def run(args: argparse.Namespace) -> int:
     durations = read_durations(args.durations) if args.durations else None
-    test = read_annotations(args.test, durations, split="test") if args.test else None
+    test = _tests(args.test, durations) if args.test else None
     train = read_annotations(args.train, durations, split="train") if args.train else None
     table = combine(test, train)
     shaping = {"test": args.test, "train": args.train, "durations": args.durations}

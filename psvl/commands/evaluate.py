@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import logging
 
+import pyarrow.parquet as pq
+
 from psvl import config
 from psvl.commands._common import add_config_arguments, load_config
 from psvl.core.artifacts import write_json, write_table
 from psvl.datasets.predictions import read_ground_truth, read_moments, read_predictions
 from psvl.evaluation import plots
 from psvl.evaluation.evaluate import EvalConfig, evaluate_with_table, per_query, window_groups
+from psvl.evaluation.vocabulary import known_words
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", metavar="JSON", help="metrics.json to write (the table is printed either way)"
     )
+    parser.add_argument(
+        "--vocab",
+        metavar="MODEL",
+        help="the trained model (folder with best.pt, a checkpoint, or vocab.json): adds unknown_words and "
+        "by_vocabulary, measured on the --gt file's tokens (test_queries.parquet)",
+    )
     parser.add_argument("--plots", metavar="DIR", help="write iou_histogram.png and moments.png here")
     parser.add_argument(
         "--per-query", metavar="PARQUET", help="write the per-query table (predictions schema, with IoU) here"
@@ -54,8 +63,14 @@ def run(args: argparse.Namespace) -> int:
     gt = read_ground_truth(args.gt, args.durations)
     pred = read_predictions(args.pred)
     train = read_moments(args.train_moments, args.durations) if args.train_moments else None
-    metrics, table = evaluate_with_table(pred, gt, train, seed=cfg.seed, how=cfg.match)
-    metrics["inputs"] = {"pred": args.pred, "gt": args.gt, "train_moments": args.train_moments}
+    vocabulary = _vocabulary(args.gt, args.vocab) if args.vocab else None
+    metrics, table = evaluate_with_table(pred, gt, train, seed=cfg.seed, how=cfg.match, vocabulary=vocabulary)
+    metrics["inputs"] = {
+        "pred": args.pred,
+        "gt": args.gt,
+        "train_moments": args.train_moments,
+        "vocab": args.vocab,
+    }
     if args.out:
         write_json(metrics, args.out)
     print(summary(metrics))
@@ -78,6 +93,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _vocabulary(gt_path: str, model: str) -> tuple[dict, set[str]] | None:
+    """(tokens per query id of the --gt file, the model's trained words); None, with a warning, when the
+    ground truth carries no tokens (only test_queries.parquet does)."""
+    if not str(gt_path).endswith(".parquet") or "tokens" not in pq.read_schema(gt_path).names:
+        log.warning("%s has no tokens column: no unknown_words (give test_queries.parquet as --gt)", gt_path)
+        return None
+    table = pq.read_table(gt_path, columns=["query_id", "tokens"]).to_pydict()
+    tokens = {str(q): list(t or ()) for q, t in zip(table["query_id"], table["tokens"])}
+    return tokens, known_words(model)
+
+
 def _band(row: dict, key: str) -> str:
     lo, hi = row.get("intervals", {}).get(key, (float("nan"), float("nan")))
     return f"[{lo:.3f}, {hi:.3f}]"
@@ -96,6 +122,18 @@ def summary(metrics: dict) -> str:
     ]
     adjusted = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in metrics["adjustments"].items() if v)
     source = metrics["baselines"]["mean_moment"]["source"].replace("_", " ")
+    if "unknown_words" in metrics:
+        unk, split = metrics["unknown_words"], metrics["by_vocabulary"]
+        lines += [
+            f"{name:<16}"
+            + "".join(f"{split[name][k]:>8.4f}" if k in split[name] else " " * 8 for k in keys)
+            + f"  ({split[name]['n']} queries)"
+            for name in ("in_vocabulary", "with_unknown")
+        ]
+        lines.append(
+            f"unknown to the model: {unk['token_share']:.1%} of test tokens, {unk['query_share']:.1%} of "
+            "queries have one"
+        )
     lines.append(
         f"{metrics['n_queries']} queries, matched by {metrics['matched_by'].replace('_', ' ')}; "
         f"priors from {source}; adjusted: {adjusted or 'nothing'}"

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 import pandas as pd
 import torch
 
-from psvl.commands._common import add_config_arguments, load_config
+from psvl.commands._common import add_config_arguments, load_config, shard_name
 from psvl.config import build
+from psvl.core import console
 from psvl.core.artifacts import read_frame, write_table
 from psvl.core.failures import FailureLog
 from psvl.datasets.shards import videos_of_shard
 from psvl.features.extractors import WeightsError
 from psvl.features.features import FeaturesConfig, extract_features, shaping
-
-log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,12 +67,11 @@ def run(args: argparse.Namespace) -> int:
     dim = len(df["feature"].iloc[0]) if len(df) else None
     write_table("features", df, args.out, stage="features", shaping=shaping(fcfg, cfg["frames"], dim))
     failures.write(args.failures)
-    log.info(
-        "features: %d segments of %d videos (dim %s), %d failures -> %s",
-        len(df),
-        df["video_id"].nunique() if len(df) else 0,
-        dim,
-        len(failures),
-        args.out,
+    console.done(
+        f"features {shard_name(args)}",
+        console.count(df["video_id"].nunique() if len(df) else 0, "video"),
+        console.count(len(df), "segment"),
+        f"dim {dim}",
+        console.count(len(failures), "failure"),
     )
     return 0

@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from psvl.commands._common import add_config_arguments, load_config
+from psvl.commands._common import add_config_arguments, load_config, shard_name
 from psvl.config import build
+from psvl.core import console
 from psvl.datasets.shards import videos_of_shard
 from psvl.frames.frames import FramesConfig, extract_many, write_frames
 
@@ -32,5 +33,11 @@ def run(args: argparse.Namespace) -> int:
         videos = [(Path(v).stem, v) for v in args.video]
     frames, failures = extract_many(videos, cfg)
     write_frames(frames, failures, args.out, args.failures, cfg)
+    console.done(
+        f"frames {shard_name(args)}",
+        console.count(len(videos), "video"),
+        console.count(frames.num_rows, "frame"),
+        console.count(len(failures), "failure"),
+    )
     # A shard with bad videos is a success (they are recorded); by hand, a bad video is the user's error.
     return 1 if args.video and len(failures) else 0

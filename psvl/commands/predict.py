@@ -19,6 +19,7 @@ from psvl.config import ConfigError, build
 from psvl.core.artifacts import read_frame, read_metadata, write_table
 from psvl.core.spans import recall_at
 from psvl.features.features import load_features
+from psvl.features.precomputed import PrecomputedFeatures
 from psvl.language.tagger import options as tagger_options
 from psvl.localization.predict import PredictConfig, Predictor
 
@@ -36,6 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     batch.add_argument(
         "--features", nargs="+", default=[], metavar="PARQUET", help="features/{shard}.parquet"
     )
+    batch.add_argument(
+        "--features-dir",
+        metavar="DIR",
+        help="instead of --features: a folder of per-video .npy/.npz features (or an HDF5 file), read lazily",
+    )
     batch.add_argument("--out", metavar="PARQUET", help="predictions.parquet to write")
     one = parser.add_argument_group("one video")
     one.add_argument(
@@ -44,6 +50,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     one.add_argument("--query", metavar="TEXT", help="a sentence, e.g. 'person opens the door'")
     one.add_argument("--json", action="store_true", help="print JSON instead of text")
     add_config_arguments(parser)
+
+
+def _features(args: argparse.Namespace, cfg: dict, queries):
+    """The test videos' features: Parquet shards (in memory), or precomputed ones read a video at a time
+    (placed in time with the test queries' durations, as `psvl train --features-dir` does)."""
+    if not args.features_dir:
+        return load_features(args.features)
+    durations = queries.groupby("video_id")["duration_s"].first().astype(float).to_dict()
+    return PrecomputedFeatures(args.features_dir, durations, cfg["features"]["segment_seconds"])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,12 +108,13 @@ def run(args: argparse.Namespace) -> int:
             if unknown:
                 sys.stdout.write(warning + "\n")
         return 0
-    if not (args.test_queries and args.features and args.out):
+    if not (args.test_queries and (args.features or args.features_dir) and args.out):
         raise ConfigError(
-            "give --test-queries, --features and --out (batch), or --video and --query (one video)"
+            "give --test-queries, --features (or --features-dir) and --out (batch), or --video and --query "
+            "(one video)"
         )
     queries = read_frame(args.test_queries, "test_queries")
-    table = predictor.predict_table(queries, load_features(args.features))
+    table = predictor.predict_table(queries, _features(args, cfg, queries))
     write_table(
         "predictions",
         table,
@@ -108,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
             "model": str(args.model),
             "num_segments": predictor.num_segments,
             "language": predictor.language,
+            "query_encoder": predictor.model.config.query_encoder,
+            "unknown_words": predict_cfg.unknown_words,
         },
     )
     metrics = recall_at(table["iou"].to_numpy())

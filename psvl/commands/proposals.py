@@ -6,8 +6,9 @@ import argparse
 import dataclasses
 import logging
 
-from psvl.commands._common import add_config_arguments, load_config
+from psvl.commands._common import add_config_arguments, load_config, shard_name
 from psvl.config import build
+from psvl.core import console
 from psvl.core.artifacts import read_frame, read_metadata, write_table
 from psvl.datasets.shards import videos_of_shard
 from psvl.features.segments import load_features
@@ -40,5 +41,10 @@ def run(args: argparse.Namespace) -> int:
     df = propose(features, cfg, workers=args.workers)
     shaping = {**dataclasses.asdict(cfg), "features": read_metadata(args.features[0]).get("config", {})}
     write_table("proposals", df, args.out, stage="proposals", shaping=shaping)
-    log.info("propose (%s): %d proposals for %d videos -> %s", cfg.method, len(df), len(features), args.out)
+    console.done(
+        f"proposals {shard_name(args, args.out)}",
+        console.count(len(features), "video"),
+        console.count(len(df), "proposal"),
+        cfg.method,
+    )
     return 0

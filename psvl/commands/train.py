@@ -9,15 +9,15 @@ import argparse
 import logging
 
 from psvl.commands._common import add_config_arguments, load_config
-from psvl.config import ConfigError, build, default
+from psvl.config import ConfigError, build
 from psvl.core.artifacts import read_frame, read_metadata
 from psvl.datasets.psvl_json import read_pseudo_queries
-from psvl.features.features import FeaturesConfig, load_features
-from psvl.features.precomputed import import_features
+from psvl.features.features import load_features
+from psvl.features.precomputed import PrecomputedFeatures
 from psvl.language.tagger import options as tagger_options
-from psvl.localization.batches import features_dict_from_frame
 from psvl.localization.model import ModelConfig
-from psvl.localization.train import TrainConfig, train
+from psvl.localization.refine import train_rounds
+from psvl.localization.train import TrainConfig
 from psvl.localization.vocab import corpus_words
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--features-dir",
         metavar="DIR",
-        help="instead of --features: a folder of per-video .npy/.npz features (or an HDF5 file)",
+        help="instead of --features: a folder of per-video .npy/.npz features (or an HDF5 file), read lazily",
     )
     parser.add_argument(
         "--vocab",
@@ -65,16 +65,17 @@ def _queries(args: argparse.Namespace, cfg: dict):
 def _features(args: argparse.Namespace, cfg: dict, queries):
     features_dir = args.features_dir or (cfg["dataset"]["features_dir"] if not args.features else None)
     if features_dir:
-        fcfg = default(
-            FeaturesConfig, "features", extractor="precomputed", precomputed_path=str(features_dir)
-        )
         durations = queries.groupby("video_id")["duration_s"].first().astype(float).to_dict()
-        df = import_features(fcfg, sorted(durations), durations)
+        seconds = cfg["features"]["segment_seconds"]
         meta = {
             "artifact": "features",
-            "config": {"extractor": "precomputed", "precomputed_path": str(features_dir)},
+            "config": {
+                "extractor": "precomputed",
+                "precomputed_path": str(features_dir),
+                "segment_seconds": seconds,
+            },
         }
-        return features_dict_from_frame(df), meta
+        return PrecomputedFeatures(features_dir, durations, seconds), meta
     if not args.features:
         raise ConfigError("psvl train: give --features PARQUET... or --features-dir DIR")
     return load_features(args.features), read_metadata(args.features[0])
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     if args.vocab and model_cfg.vocab_from_corpus:
         words = corpus_words(read_frame(args.vocab, "vocab"))
     provenance = {"features": feat_meta, "inputs": sources, "frames": cfg["frames"]}
-    result = train(
+    result = train_rounds(
         queries,
         features,
         args.out_dir,

@@ -26,7 +26,7 @@ class DatasetConfig:
     name: str
     videos_dir: str | None
     video_glob: str
-    annotations: str | None
+    annotations: str | list[str] | None
     train_annotations: str | None
     durations: str | None
     corpus: str | None
@@ -38,9 +38,9 @@ class DatasetConfig:
 class DatasetSources:
     """Where one dataset's inputs are, as paths the workflow can name at parse time (None: absent)."""
 
-    videos_dir: str  # folder the manifest lists
-    corpus: str  # unpaired text corpus (or an annotation file whose sentences are used)
-    test: str | None  # test annotations, any supported format
+    videos_dir: str | None  # folder the manifest lists (None: no videos, the release path)
+    corpus: str | None  # unpaired text corpus (or an annotation file whose sentences are used)
+    test: str | list[str] | None  # test annotations, any supported format (a list: queried together)
     train: str | None  # train annotations (only their video ids are used)
     durations: str | None  # charades.json or a video_id,duration_s CSV
     truth: str | None  # per-event truth (object, action) for `psvl eval-pseudo-queries --events`
@@ -49,6 +49,15 @@ class DatasetSources:
     box_classes: str | None  # the detector's class names, one per line
     videos: Callable[[], list[VideoFile]]  # the videos, listed at parse time (psvl.datasets.shards)
     generated: bool  # the workflow writes the videos itself: list them by name, never stat them
+    # The release path: train on these pseudo-labels (PSVL JSON) and precomputed features (a folder of
+    # per-video .npy/.npz or one HDF5 file) instead of the per-video stages; both set or both None.
+    pseudo_labels: str | None = None
+    features: str | None = None
+
+    @property
+    def from_release(self) -> bool:
+        """No per-video stage runs: the DAG is annotations -> test queries -> train -> predict -> evaluate."""
+        return self.pseudo_labels is not None
 
 
 @dataclass(frozen=True)
@@ -78,8 +87,10 @@ DATASETS: Registry[DatasetKind] = Registry(
     "test/train/durations annotation files, per-event truth and a detector's box labels with their videos "
     "and classes (None where absent) and a "
     "function listing its videos; `preset` names settings of its own (psvl/data/presets/NAME.yaml) that "
-    "psvl.config.validate lays under the user's config; a kind with no raw-video DAG has sources None and a `no_dag` message "
-    "the workflow stops with",
+    "psvl.config.validate lays under the user's config; a kind that trains on released pseudo-labels and "
+    "precomputed features returns sources with `pseudo_labels` and `features` set (videos_dir None, no "
+    "videos): the workflow then runs annotations, test queries, train, predict, evaluate and the report "
+    "only; a kind with no workflow DAG at all has sources None and a `no_dag` message the workflow stops with",
 )
 
 
@@ -139,13 +150,36 @@ DATASETS.register("synthetic")(DatasetKind(requires=(), sources=_synthetic, no_d
 DATASETS.register("custom")(DatasetKind(requires=("videos_dir", "corpus"), sources=_folder, no_dag=None))
 DATASETS.register("charades_sta")(_ANNOTATED_FOLDER)
 DATASETS.register("activitynet_captions")(_ANNOTATED_FOLDER)
-DATASETS.register("psvl_release")(
-    DatasetKind(
-        requires=("features_dir", "pseudo_labels", "annotations"),
-        sources=None,
-        no_dag=(
-            "config.dataset.name: psvl_release has no workflow DAG yet; train from PSVL's release with "
-            "`psvl train --psvl-json PSEUDO_LABELS --features-dir FEATURES_DIR --out-dir DIR` (docs/localization.md)"
-        ),
+
+
+def _release(cfg: Mapping[str, Any], results: str) -> DatasetSources:
+    """PSVL's released pseudo-labels + precomputed features (Charades I3D .npy, ActivityNet C3D HDF5)."""
+    ds = cfg["dataset"]
+    return DatasetSources(
+        videos_dir=None,
+        corpus=ds["corpus"],  # optional: its verbs and nouns join the vocabulary (model.vocab_from_corpus)
+        test=ds["annotations"],
+        train=None,
+        durations=ds["durations"],
+        truth=None,
+        box_labels=None,
+        box_videos=None,
+        box_classes=None,
+        videos=list,
+        generated=False,
+        pseudo_labels=ds["pseudo_labels"],
+        features=ds["features_dir"],
     )
+
+
+DATASETS.register("psvl_release")(
+    DatasetKind(requires=("features_dir", "pseudo_labels", "annotations"), sources=_release, no_dag=None)
 )
+
+
+def reads_videos(cfg: Mapping[str, Any]) -> bool:
+    """Whether the configured dataset runs the per-video stages (frames, features, detection): not on
+    the release path, so its run needs no detector or backbone weights."""
+    name = cfg["dataset"]["name"]
+    kind = DATASETS.get(name)
+    return kind.has_dag and not kind.sources(cfg, f"{cfg['results']}/{name}").from_release

@@ -34,17 +34,33 @@ def resolve_device(device: str) -> str:
     return device if device != "auto" else str(_resolve(device))
 
 
+CPU_REGIONS_PER_PASS = 4000
+"""Proposed regions per forward pass on CPU, which bound an R-CNN's peak memory: its box head holds
+regions x 256 x 7 x 7 floats per layer (the COCO R-CNNs propose 1 000 per frame: 50 MB per frame per
+layer, so a 16-frame pass peaks above 3 GB). A `detector.batch_size` batch is split into passes of
+4000 // regions frames (4 for the COCO R-CNNs, the whole batch for fasterrcnn_tiny's 100); CUDA and
+models without region proposals take the batch in one pass. Same boxes for frames of one size."""
+
+
+def frames_per_pass(model, device: str, batch: int) -> int:
+    """How many of `batch` frames go through `model` at once on `device` (see CPU_REGIONS_PER_PASS)."""
+    rpn = getattr(model, "rpn", None)
+    if device.startswith("cuda") or rpn is None or not hasattr(rpn, "post_nms_top_n"):
+        return max(batch, 1)
+    return max(1, min(batch, CPU_REGIONS_PER_PASS // max(int(rpn.post_nms_top_n()), 1)))
+
+
 def _torchvision_predict(model, device: str):
     import torch  # lazy: keeps the Snakefile's parse fast (no torch)
 
     def predict(images: list) -> list[tuple]:
-        autocast = (
-            torch.autocast("cuda", dtype=torch.float16)
-            if device.startswith("cuda")
-            else contextlib.nullcontext()
-        )
+        cuda = device.startswith("cuda")
+        autocast = torch.autocast("cuda", dtype=torch.float16) if cuda else contextlib.nullcontext()
+        step = frames_per_pass(model, device, len(images))
+        outputs = []
         with torch.inference_mode(), autocast:
-            outputs = model([im.to(device) for im in images])
+            for i in range(0, len(images), step):
+                outputs += model([im.to(device) for im in images[i : i + step]])
         return [(o["boxes"].float().cpu(), o["scores"].float().cpu(), o["labels"].cpu()) for o in outputs]
 
     return predict
@@ -59,8 +75,9 @@ def _limit_postprocessing(model, cfg: DetectorConfig) -> None:
 
 
 def _set_input_size(model, size: int | None) -> None:
-    """Resize frames so the shorter side is `size` inside the model (torchvision's transform), instead of
-    the model's own default (800 px for the COCO R-CNNs: 128 px frames would be upsampled 6x)."""
+    """Resize frames so the shorter side is `size` inside the model (torchvision's transform's min_size and
+    max_size), instead of the model's own default (800 px for the COCO R-CNNs: 128 px frames would be
+    upsampled 6x, 39x the pixels, for no detail the frames do not have)."""
     transform = getattr(model, "transform", None)
     if size and transform is not None and hasattr(transform, "min_size"):
         transform.min_size = (int(size),)
@@ -68,10 +85,14 @@ def _set_input_size(model, size: int | None) -> None:
 
 
 def load_detector(
-    cfg: DetectorConfig, checkpoint: str | os.PathLike | None = None, classes: str | None = None
+    cfg: DetectorConfig,
+    checkpoint: str | os.PathLike | None = None,
+    classes: str | None = None,
+    frame_size: int | None = None,
 ) -> Detector:
     """Build the configured detector: torchvision by name with `weights` (a weights name, `none`, a
-    checkpoint path, or `trained` = the `checkpoint` argument), or the detectron2 backend."""
+    checkpoint path, or `trained` = the `checkpoint` argument), or the detectron2 backend. Its input size
+    is `detector.input_size`, else `frame_size` (the frames' stored shorter side), else the model's own."""
     device = resolve_device(cfg.device)
     if cfg.backend == "detectron2":
         return load_detectron2(cfg, device)
@@ -94,7 +115,7 @@ def load_detector(
         model, labels = get_builder(cfg.name)(num_classes=None, weights=weights)
         arch, desc = cfg.name, weights
     _limit_postprocessing(model, cfg)
-    _set_input_size(model, cfg.input_size)
+    _set_input_size(model, cfg.input_size or frame_size)
     model.eval().to(device)
     return Detector(_torchvision_predict(model, device), labels, arch, desc, device, model=model)
 

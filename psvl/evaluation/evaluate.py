@@ -22,6 +22,7 @@ without the clip a prediction equal to the annotation would score IoU < 1.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,7 @@ import pyarrow.compute as pc
 from psvl.core import spans
 from psvl.evaluation import bootstrap
 from psvl.evaluation.query_shuffled import shuffled_ious
+from psvl.evaluation.vocabulary import vocabulary_metrics
 
 log = logging.getLogger(__name__)
 
@@ -269,12 +271,18 @@ def evaluate_with_table(
     train_moments: np.ndarray | None = None,
     seed: int = 0,
     how: str = "auto",
+    vocabulary: tuple[Mapping[str, Sequence[str]], set[str]] | None = None,
 ) -> tuple[dict, pd.DataFrame]:
-    """`evaluate`, plus the per-query table (predictions schema) the plots and `--per-query` use."""
+    """`evaluate`, plus the per-query table (predictions schema) the plots and `--per-query` use.
+
+    `vocabulary` = (tokens per query id, the model's trained words) adds `unknown_words` and
+    `by_vocabulary` (psvl.evaluation.vocabulary)."""
     pred_df, gt_df = _prepare(pred_df, gt_df)
     table, info, query_ious, dur = _score(pred_df, gt_df, how)
     metrics = spans.recall_at(query_ious, THRESHOLDS)
     metrics.update(info)
+    if vocabulary is not None:
+        metrics.update(vocabulary_metrics(table, query_ious, window_groups(table), *vocabulary))
     rows, ious = _priors(gt_df, train_moments, seed)
     ious["query_shuffled"], shuffled = shuffled_ious(
         table[["pred_start_s", "pred_end_s"]].to_numpy(dtype=np.float64),

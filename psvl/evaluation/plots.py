@@ -184,6 +184,8 @@ def table_cells(metrics: Mapping) -> tuple[list[str], list[list[str]]]:
     base = dict(metrics.get("baselines") or {})
     order = [n for n in ("mean_moment", "random_proposal", "query_shuffled") if n in base]
     rows = [("model", metrics)] + [(n, base[n]) for n in order + sorted(set(base) - set(order))]
+    split = metrics.get("by_vocabulary") or {}  # the model on queries without / with an unknown word
+    rows += [(f"model, {n.replace('_', ' ')} (n={split[n]['n']})", split[n]) for n in split]
     return [r for r, _ in rows], [[_cell(m, k) for k in TABLE_KEYS] for _, m in rows]
 
 
@@ -205,6 +207,9 @@ def metrics_table(metrics: Mapping, path: str | os.PathLike) -> Path:
         title += (
             f" [{boot.get('level', 0.95):.0%} bootstrap interval, {boot.get('resamples', '?')} resamples]"
         )
+    unknown = metrics.get("unknown_words")
+    if unknown:
+        title += f"\n{unknown['token_share']:.1%} of test tokens, {unknown['query_share']:.1%} of queries unknown to the model"
     ax.set_title(title, fontsize=10)
     return _save(fig, path)
 

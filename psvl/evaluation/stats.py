@@ -14,6 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from psvl.core.failures import summary
+
 log = logging.getLogger(__name__)
 
 # artifact name -> glob under the results folder. Sharded artifacts are globs over their shards.
@@ -115,4 +117,11 @@ def collect(results_dir: str | os.PathLike) -> dict:
     failures = failure_counts(results)
     counts = {key: artifacts[a][m] for key, (a, m) in HEADLINE.items() if m in artifacts.get(a, {})}
     counts["failures"] = sum(f["rows"] for f in failures.values())
-    return {"results": str(results), "artifacts": artifacts, "failures": failures, "counts": counts}
+    return {
+        "results": str(results),
+        "artifacts": artifacts,
+        "failures": failures,
+        # the run's closing summary, by stage and reason, so the report has it too
+        "failure_summary": summary(results).splitlines() if failures else [],
+        "counts": counts,
+    }

@@ -34,12 +34,13 @@ class Batch:
     target: torch.Tensor  # (B, 2) normalized start, end
     guide: torch.Tensor  # (B, T) bool, segments inside the target moment
     rows: np.ndarray  # (B,) row positions in the dataset's query table
+    texts: list[str]  # (B,) the queries' tokens joined by spaces (read by sentence-model query encoders)
 
     def to(self, device: torch.device | str) -> Batch:
         move = {
             k: v.to(device, non_blocking=True) for k, v in vars(self).items() if isinstance(v, torch.Tensor)
         }
-        return Batch(**move, rows=self.rows)
+        return Batch(**move, rows=self.rows, texts=self.texts)
 
 
 def features_dict_from_frame(df: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -82,14 +83,16 @@ class QueryDataset:
         self.video_ids = sorted(set(vids))
         slot = {v: i for i, v in enumerate(self.video_ids)}
         self.video_of = np.array([slot[v] for v in vids], dtype=np.int64)
-        self.videos = [
-            torch.from_numpy(np.require(features[v][0], np.float32, ["C", "W"])) for v in self.video_ids
-        ]
-        dims = {v.shape[1] for v in self.videos}
+        if getattr(features, "lazy", False):  # e.g. PrecomputedFeatures: read a video when a batch needs it
+            self.videos: Sequence[torch.Tensor] = LazyVideos(features, self.video_ids)
+        else:
+            self.videos = [as_tensor(features[v][0]) for v in self.video_ids]
+        dims = {features[v][0].shape[1] for v in self.video_ids}
         if len(dims) > 1:
             raise ValueError(f"videos have features of different dimensions: {sorted(dims)}")
         self.video_dim = dims.pop() if dims else 0
         self.token_ids = [vocab.encode(list(t), max_tokens) for t in self.queries["tokens"]]
+        self.texts = [query_text(t, max_tokens) for t in self.queries["tokens"]]
         spans = self.queries[["start_s", "end_s"]].to_numpy(dtype=np.float64)
         self.duration = self.queries["duration_s"].to_numpy(dtype=np.float64)
         self.spans = to_normalized(spans, self.duration).astype(np.float32) if len(spans) else spans
@@ -101,8 +104,17 @@ class QueryDataset:
         """Per-dimension mean and standard deviation over every segment of the dataset's videos."""
         if not self.videos:
             return torch.zeros(self.video_dim), torch.ones(self.video_dim)
-        flat = torch.cat(self.videos).double()
-        return flat.mean(0).float(), flat.std(0, correction=0).float()
+        if not isinstance(self.videos, LazyVideos):
+            flat = torch.cat(self.videos).double()
+            return flat.mean(0).float(), flat.std(0, correction=0).float()
+        n, total, squares = 0, torch.zeros(self.video_dim, dtype=torch.float64), 0.0
+        for video in self.videos:  # one video in memory at a time; shifted by the first mean for accuracy
+            x = video.double()
+            if n == 0:
+                shift = x.mean(0)
+            n, total, squares = n + len(x), total + (x - shift).sum(0), squares + ((x - shift) ** 2).sum(0)
+        mean = total / n
+        return (shift + mean).float(), (squares / n - mean**2).clamp_min(0).sqrt().float()
 
     def collate(
         self, rows: Sequence[int], generator: torch.Generator | None = None, word_dropout: float = 0.0
@@ -134,7 +146,26 @@ class QueryDataset:
             torch.from_numpy(np.asarray(spans, np.float32)),
             guide,
             rows,
+            [self.texts[r] for r in rows],
         )
+
+
+def as_tensor(array) -> torch.Tensor:
+    """A float32 tensor of one video's T x D features (copied from a memory map or an HDF5 dataset)."""
+    return torch.from_numpy(np.require(array, np.float32, ["C", "W"]))
+
+
+class LazyVideos(Sequence):
+    """The videos' feature tensors by slot, read from a lazy mapping on each access (never all in RAM)."""
+
+    def __init__(self, features: Mapping[str, tuple], video_ids: Sequence[str]) -> None:
+        self.features, self.video_ids = features, list(video_ids)
+
+    def __len__(self) -> int:
+        return len(self.video_ids)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return as_tensor(self.features[self.video_ids[i]][0])
 
 
 def stack_videos(
@@ -154,6 +185,12 @@ def stack_videos(
     for i, (v, pick) in enumerate(zip(videos, picks)):
         out[i, : len(pick)] = v[torch.from_numpy(pick)] if len(pick) < len(v) else v
     return out, torch.from_numpy(np.arange(T)[None, :] < n_valid[:, None])
+
+
+def query_text(tokens: Sequence[str], max_tokens: int) -> str:
+    """A query as text for a sentence-model encoder: its first `max_tokens` tokens joined by spaces (the
+    same words the learned encoder reads, in the same order)."""
+    return " ".join(str(t) for t in list(tokens)[:max_tokens])
 
 
 def pad_tokens(id_lists: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:

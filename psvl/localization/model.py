@@ -1,7 +1,7 @@
 """PSVLNet: PSVL's cross-modality two-stage attention network, top to bottom (nanoGPT style).
 
-Small blocks first (masked helpers, GRU encoder, query/video encoders, the fusion layer, non-local
-block, regression head), then `ModelConfig` (the `model` config section), `PSVLConfig` (what builds the
+Small blocks first (masked helpers, the video encoder, the fusion layer, non-local block, regression
+head; the bi-GRU is in `layers.py`, the text side in the `query_encoders.py` registry), then `ModelConfig` (the `model` config section), `PSVLConfig` (what builds the
 network) and `PSVLNet`, which composes them.
 
 Parameter parity with the released reference (Charades config: vocab 506, word 300, video 1024, GRU 256
@@ -28,14 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from psvl.core.spans import segment_centres
-
-
-def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Reverse each sequence of `x` (B, L, D) within its first `lengths[b]` steps; padding stays put."""
-    steps = torch.arange(x.size(1), device=x.device)[None, :]
-    lens = lengths.to(x.device)[:, None]
-    idx = torch.where(steps < lens, lens - 1 - steps, steps)
-    return x.gather(1, idx[:, :, None].expand_as(x))
+from psvl.localization.layers import BiGRU, reverse_padded  # noqa: F401 - reverse_padded: re-exported
+from psvl.localization.query_encoders import build_query_encoder
 
 
 def positional_encoding(mask: torch.Tensor, dim: int) -> torch.Tensor:
@@ -50,21 +44,6 @@ def positional_encoding(mask: torch.Tensor, dim: int) -> torch.Tensor:
     pe = torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1)
     pe = F.pad(pe, (0, dim - pe.size(-1)))
     return pe * mask[..., None]
-
-
-class BiGRU(nn.Module):
-    """Bidirectional GRU over padded sequences: two fused unidirectional `nn.GRU` calls, no packing."""
-
-    def __init__(self, in_dim: int, hidden: int) -> None:
-        super().__init__()
-        self.fwd = nn.GRU(in_dim, hidden, batch_first=True)
-        self.bwd = nn.GRU(in_dim, hidden, batch_first=True)
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        lengths = mask.sum(1)
-        h_fwd, _ = self.fwd(x)
-        h_bwd, _ = self.bwd(reverse_padded(x, lengths))
-        return torch.cat([h_fwd, reverse_padded(h_bwd, lengths)], dim=-1)
 
 
 class MaskedBatchNorm1d(nn.BatchNorm1d):
@@ -93,20 +72,6 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
         out = x.new_zeros(x.size(0), x.size(2), x.size(1))
         out[keep] = normed
         return out.transpose(1, 2)
-
-
-class QueryEncoder(nn.Module):
-    """Token ids (B, L) + mask (B, L) -> word features (B, L, fusion_dim). The interface a text encoder
-    (e.g. a pretrained transformer) would implement as a drop-in second query encoder."""
-
-    def __init__(self, vocab_size: int, word_dim: int, hidden: int, out_dim: int, dropout: float) -> None:
-        super().__init__()
-        self.embedding = nn.Embedding(vocab_size, word_dim, padding_idx=0)
-        self.gru = BiGRU(word_dim, hidden)
-        self.proj = nn.Sequential(nn.Linear(2 * hidden, out_dim), nn.ReLU(), nn.Dropout(dropout))
-
-    def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.proj(self.gru(self.embedding(tokens), mask))
 
 
 class VideoEncoder(nn.Module):
@@ -226,6 +191,8 @@ class ModelConfig:
     max_query_tokens: int
     vocab_from_corpus: bool
     normalize_video: bool
+    query_encoder: str
+    sentence_model: str
 
 
 @dataclass
@@ -243,6 +210,8 @@ class PSVLConfig:
     nonlocal_blocks: int
     nonlocal_heads: int
     dropout: float
+    query_encoder: str  # a name in psvl.localization.query_encoders.QUERY_ENCODERS
+    sentence_model: str  # the sentence-transformers model of `minilm` (unused by `learned`)
 
     @classmethod
     def from_model(cls, model: ModelConfig, vocab_size: int, video_dim: int) -> PSVLConfig:
@@ -254,14 +223,15 @@ class PSVLConfig:
 class PSVLNet(nn.Module):
     """Query and video encoders -> two-stage cross-modal fusion -> non-local blocks -> moment regression.
 
-    forward(tokens (B, L) long, token_mask (B, L) bool, video (B, T, D) float, video_mask (B, T) bool)
+    forward(tokens (B, L) long, token_mask (B, L) bool, video (B, T, D) float, video_mask (B, T) bool,
+    texts (the B queries as strings; read by sentence-model query encoders))
     -> {"moment": (B, 2) normalized start/end, "attention": (B, T) pooling weights}.
     """
 
     def __init__(self, config: PSVLConfig) -> None:
         super().__init__()
         c = self.config = config
-        self.query_encoder = QueryEncoder(c.vocab_size, c.word_dim, c.hidden, c.fusion_dim, c.dropout)
+        self.query_encoder = build_query_encoder(c)
         self.video_encoder = VideoEncoder(c.video_dim, c.hidden, c.fusion_dim, c.dropout)
         # stage 1: words attend over video; video attends over words. stage 2: video over the attended words.
         self.word_fusion = FusionBlock(c.fusion_dim, c.fusion_heads, c.fusion_layers)
@@ -288,8 +258,9 @@ class PSVLNet(nn.Module):
         encoded = self.video_encoder(video, video_mask)
         return encoded + positional_encoding(video_mask, encoded.size(-1)).to(encoded.dtype)
 
-    def localize(self, tokens, token_mask, video_enc, video_mask) -> dict[str, torch.Tensor]:
-        words = self.query_encoder(tokens, token_mask)
+    def localize(self, tokens, token_mask, video_enc, video_mask, texts=None) -> dict[str, torch.Tensor]:
+        """`texts`: the queries as strings, which text encoders with their own tokenizer read."""
+        words, token_mask = self.query_encoder(tokens, token_mask, texts)
         words_att = self.word_fusion(words, token_mask, video_enc, video_mask)
         video_att = self.video_fusion(video_enc, video_mask, words, token_mask)
         fused = self.two_stage_fusion(video_att, video_mask, words_att, token_mask)
@@ -298,8 +269,8 @@ class PSVLNet(nn.Module):
         moment, attention = self.head(fused, video_mask)
         return {"moment": moment, "attention": attention}
 
-    def forward(self, tokens, token_mask, video, video_mask) -> dict[str, torch.Tensor]:
-        return self.localize(tokens, token_mask, self.encode_video(video, video_mask), video_mask)
+    def forward(self, tokens, token_mask, video, video_mask, texts=None) -> dict[str, torch.Tensor]:
+        return self.localize(tokens, token_mask, self.encode_video(video, video_mask), video_mask, texts)
 
     # -- helpers ---------------------------------------------------------------------------------
     def parameter_counts(self) -> dict[str, int]:
@@ -324,7 +295,9 @@ class PSVLNet(nn.Module):
 
     @classmethod
     def from_checkpoint(cls, ckpt: Mapping[str, Any]) -> PSVLNet:
-        model = cls(PSVLConfig(**ckpt["config"]))
+        # checkpoints from before the query-encoder registry all hold the learned encoder
+        stored = {"query_encoder": "learned", "sentence_model": "", **ckpt["config"]}
+        model = cls(PSVLConfig(**stored))
         model.load_state_dict(ckpt["state_dict"])
         return model
 
@@ -335,10 +308,13 @@ def localization_loss(
     attention: torch.Tensor,
     guide: torch.Tensor,
     att_weight: float = 1.0,
+    weights: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
-    """SmoothL1 on (start, end) + temporal attention guidance -sum(m_i log w_i) / sum(m_i), per query."""
-    loc = F.smooth_l1_loss(moment.float(), target.float())
+    """SmoothL1 on (start, end) + temporal attention guidance -sum(m_i log w_i) / sum(m_i), per query,
+    averaged over the batch; `weights` (B,) scale each query's share (noise-resistant training)."""
+    loc = F.smooth_l1_loss(moment.float(), target.float(), reduction="none").mean(-1)
     guide = guide.float()
     att = -(guide * torch.log(attention.float() + 1e-8)).sum(1) / guide.sum(1).clamp(min=1.0)
-    att = att.mean()
+    w = torch.ones_like(loc) if weights is None else weights.to(loc.device, loc.dtype)
+    loc, att = (w * loc).mean(), (w * att).mean()
     return {"loss": loc + att_weight * att, "loc": loc, "att": att}

@@ -13,6 +13,9 @@ the video's last feature segment (`feature_duration`; training's pseudo-queries 
 features too), never an annotation's or a container's duration, so one query in one video gets the same
 moment from `predict` and from `predict_table`. A query none of whose tokens the model was trained on
 gets the model's prior moment; it is flagged (`has_known_word`, the `no_known_words` column) and logged.
+The flag always reads the training vocabulary, whatever the query encoder, so subsets compare across
+encoders. With `unknown_words: nearest` (learned encoder), unknown words are replaced by their nearest
+trained word (`nearest_words.py`) before encoding; a `minilm` checkpoint reads every word as it is.
 """
 
 from __future__ import annotations
@@ -37,9 +40,10 @@ from psvl.features.features import extract_features
 from psvl.frames.frames import extract_frames
 from psvl.language.tagger import check_options, simplify
 from psvl.language.tagger import options as tagger_options
-from psvl.localization.batches import pad_tokens, stack_videos
+from psvl.localization.batches import as_tensor, pad_tokens, query_text, stack_videos
 from psvl.localization.checkpoints import load_checkpoint
 from psvl.localization.model import PSVLNet
+from psvl.localization.nearest_words import NearestWords
 from psvl.localization.vocab import SPECIALS, Vocab
 
 log = logging.getLogger(__name__)
@@ -52,6 +56,8 @@ class PredictConfig:
     device: str
     threads: int
     batch_size: int
+    unknown_words: str
+    nearest_min_similarity: float
 
 
 class Predictor:
@@ -86,6 +92,12 @@ class Predictor:
         model = {**defaults("model"), **self.settings.get("model", {})}
         self.num_segments = int(model["num_segments"])
         self.max_tokens = int(model["max_query_tokens"])
+        self.nearest = None  # `unknown_words: nearest` with the learned encoder: unknown -> nearest trained
+        if self.cfg.unknown_words == "nearest" and self.model.config.query_encoder == "learned":
+            trained = self.vocab.tokens[len(SPECIALS) : self.vocab.n_trained]
+            self.nearest = NearestWords(
+                trained, str(model["sentence_model"]), self.cfg.nearest_min_similarity
+            )
         self._video: tuple[torch.Tensor, torch.Tensor, float] | None = None
 
     @classmethod
@@ -189,14 +201,21 @@ class Predictor:
         model was trained on; without one the moment is the model's prior for the video, not a match."""
         return any(i >= len(SPECIALS) for i in self.vocab.encode(self.tokens(query), self.max_tokens))
 
+    def inputs(self, token_lists: Sequence[Sequence[str]]) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+        """(ids (B, L), mask (B, L), texts) of tokenized queries, on the device; with `nearest`, unknown
+        words are first replaced by their nearest trained word."""
+        lists = [self.nearest(t) if self.nearest else list(t) for t in token_lists]
+        tokens, mask = pad_tokens([self.vocab.encode(t, self.max_tokens) for t in lists])
+        return tokens.to(self.device), mask.to(self.device), [query_text(t, self.max_tokens) for t in lists]
+
     def predict(self, query: str | Sequence[str]) -> list[list[float]]:
         """[[start_s, end_s, score]] of `query` in the encoded video (a sentence or a token list)."""
         if self._video is None:
             raise RuntimeError("no video encoded: call encode() or encode_file() first")
         video_enc, mask, duration = self._video
-        tokens, token_mask = pad_tokens([self.vocab.encode(self.tokens(query), self.max_tokens)])
+        tokens, token_mask, texts = self.inputs([self.tokens(query)])
         with torch.inference_mode():
-            out = self.model.localize(tokens.to(self.device), token_mask.to(self.device), video_enc, mask)
+            out = self.model.localize(tokens, token_mask, video_enc, mask, texts)
         moment = out["moment"].float().cpu().numpy()
         score = attention_inside(out["attention"].float().cpu().numpy(), moment, mask.cpu().numpy())
         start, end = to_seconds(moment, duration)[0]
@@ -227,7 +246,7 @@ class Predictor:
         for lo in range(0, len(unique), per_chunk):
             chunk = unique[lo : lo + per_chunk]
             slot = {v: i for i, v in enumerate(chunk)}
-            arrays = [torch.from_numpy(np.require(features[v][0], np.float32, ["C", "W"])) for v in chunk]
+            arrays = [as_tensor(features[v][0]) for v in chunk]  # lazy mappings: one chunk in memory
             video, mask = stack_videos(arrays, self.num_segments)
             rows = np.flatnonzero(np.isin(vids, chunk))
             with torch.inference_mode():
@@ -235,15 +254,8 @@ class Predictor:
                 for i in range(0, len(rows), batch_size):
                     part = rows[i : i + batch_size]
                     idx = torch.as_tensor([slot[v] for v in vids[part]], device=self.device)
-                    tokens, token_mask = pad_tokens(
-                        [self.vocab.encode(list(queries.at[r, "tokens"]), self.max_tokens) for r in part]
-                    )
-                    out = self.model.localize(
-                        tokens.to(self.device),
-                        token_mask.to(self.device),
-                        enc[idx],
-                        mask.to(self.device)[idx],
-                    )
+                    tokens, token_mask, texts = self.inputs([list(queries.at[r, "tokens"]) for r in part])
+                    out = self.model.localize(tokens, token_mask, enc[idx], mask.to(self.device)[idx], texts)
                     pred[part] = out["moment"].float().cpu().numpy()
         spans = {v: feature_duration(features[v][2]) for v in unique}
         duration = np.array([spans[v] for v in vids], dtype=np.float64)

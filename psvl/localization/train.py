@@ -9,6 +9,8 @@ they load with `torch.load(weights_only=True)`.
 
 `train` reads top to bottom: a `Trainer` sets up (split, vocabulary, model, optimizer, schedule), resumes
 from last.pt when asked, then runs each epoch as `train_epoch`, `validate`, `log_epoch` and `save_epoch`.
+With `noise_weights`, each query's loss is weighted by the model's agreement with its pseudo-label
+(`noise.py`); refinement rounds, which call `train` again on refined labels, are in `refine.py`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pandas as pd
 import torch
 
 from psvl.config import defaults
+from psvl.core import console
 from psvl.core.devices import resolve_device
 from psvl.core.progress import progress
 from psvl.core.spans import iou, recall_at
@@ -33,7 +36,8 @@ from psvl.language.tagger import options as tagger_options
 from psvl.localization.batches import QueryDataset, batches
 from psvl.localization.checkpoints import LOG_COLUMNS, fingerprint, save_checkpoint, try_load, write_log
 from psvl.localization.model import ModelConfig, PSVLConfig, PSVLNet, localization_loss
-from psvl.localization.vocab import Vocab
+from psvl.localization.noise import NoiseWeights
+from psvl.localization.splits import build_datasets, split_videos  # noqa: F401 - split_videos: re-exported
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +59,13 @@ class TrainConfig:
     threads: int
     amp: bool
     cpu_bf16: bool
-
-
-def split_videos(video_ids, val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    """(train, val) video ids: a seeded share of the *videos* is held out (>= 1 when the share > 0)."""
-    vids = sorted({str(v) for v in video_ids})
-    n_val = round(len(vids) * val_fraction)
-    if val_fraction > 0 and len(vids) >= 2:
-        n_val = min(max(n_val, 1), len(vids) - 1)
-    else:
-        n_val = 0
-    order = np.random.default_rng(seed).permutation(len(vids))
-    val = sorted(vids[i] for i in order[:n_val])
-    return sorted(set(vids) - set(val)), val
+    noise_weights: bool
+    noise_warmup: int
+    noise_full_iou: float
+    noise_min_weight: float
+    refine_rounds: int
+    refine_min_score: float
+    refine_min_iou: float
 
 
 def evaluate_dataset(
@@ -80,37 +78,9 @@ def evaluate_dataset(
     with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=amp):
         for rows in batches(len(data), batch_size):
             b = data.collate(rows).to(device)
-            preds[rows] = model(b.tokens, b.token_mask, b.video, b.video_mask)["moment"].float().cpu().numpy()
+            out = model(b.tokens, b.token_mask, b.video, b.video_mask, b.texts)
+            preds[rows] = out["moment"].float().cpu().numpy()
     return preds, iou(preds, data.spans)
-
-
-def _datasets(
-    queries: pd.DataFrame,
-    features: Mapping[str, tuple],
-    model_cfg: ModelConfig,
-    train_cfg: TrainConfig,
-    corpus_words: list[str] | None,
-) -> tuple[Vocab, QueryDataset, QueryDataset, list[str]]:
-    """(vocabulary, train data, validation data, validation video ids): the split is by video."""
-    train_ids, val_ids = split_videos(queries["video_id"], train_cfg.val_fraction, train_cfg.seed)
-    is_train = queries["video_id"].astype(str).isin(set(train_ids)).to_numpy()
-    vocab = Vocab.build(
-        queries.loc[is_train, "tokens"], (corpus_words or ()) if model_cfg.vocab_from_corpus else ()
-    )
-    mk = {"vocab": vocab, "num_segments": model_cfg.num_segments, "max_tokens": model_cfg.max_query_tokens}
-    train_data = QueryDataset(queries[is_train], features, **mk)
-    val_data = QueryDataset(queries[~is_train], features, **mk)
-    if len(train_data) == 0:
-        raise ValueError("no training queries with features: check --pseudo-queries and --features")
-    log.info(
-        "training on %d queries of %d videos, validating on %d queries of %d videos; vocabulary %d",
-        len(train_data),
-        len(train_data.video_ids),
-        len(val_data),
-        len(val_data.video_ids),
-        len(vocab),
-    )
-    return vocab, train_data, val_data, val_ids
 
 
 class Trainer:
@@ -135,7 +105,7 @@ class Trainer:
         self.device = device = resolve_device(train_cfg.device)
         # CUDA: bf16 (else fp16 + GradScaler) autocast. CPU: float32 unless cpu_bf16 (CPUs with AVX512-BF16/AMX).
         self.amp = (train_cfg.amp and device.type == "cuda") or (train_cfg.cpu_bf16 and device.type == "cpu")
-        self.vocab, self.train_data, self.val_data, val_ids = _datasets(
+        self.vocab, self.train_data, self.val_data, val_ids = build_datasets(
             queries, features, model_cfg, train_cfg, corpus_words
         )
 
@@ -153,6 +123,7 @@ class Trainer:
             **({"language": dict(language)} if language is not None else {}),
         )
         self.steps_per_epoch = -(-len(self.train_data) // train_cfg.batch_size)
+        self.noise = NoiseWeights(train_cfg, len(self.train_data))
 
         torch.manual_seed(train_cfg.seed)
         model = PSVLNet(net_cfg)
@@ -233,8 +204,11 @@ class Trainer:
             b = data.collate(rows_idx, self.data_rng, cfg.word_dropout).to(self.device)
             data_seconds += time.perf_counter() - td
             with torch.autocast(self.device.type, dtype=amp_dtype, enabled=self.amp):
-                out_ = model(b.tokens, b.token_mask, b.video, b.video_mask)
-            losses = localization_loss(out_["moment"], b.target, out_["attention"], b.guide, cfg.att_weight)
+                out_ = model(b.tokens, b.token_mask, b.video, b.video_mask, b.texts)
+            w = self.noise(epoch, out_["moment"], b.target, rows_idx)  # None: equal weights
+            losses = localization_loss(
+                out_["moment"], b.target, out_["attention"], b.guide, cfg.att_weight, w
+            )
             self.optimizer.zero_grad(set_to_none=True)
             if scaler is not None and scaler.is_enabled():
                 scaler.scale(losses["loss"]).backward()
@@ -260,16 +234,14 @@ class Trainer:
         """The epoch's train_log row, and its line in the log."""
         values = [epoch + 1, *map(float, sums), float(val["mIoU"]), float(val["R@0.5"]), float(seconds)]
         self.rows.append(dict(zip(LOG_COLUMNS, values)))
-        log.info(
-            "epoch %d/%d: loss %.4f (loc %.4f, att %.4f), val mIoU %.4f R@0.5 %.4f, %.1fs (data %.1f%%)",
-            epoch + 1,
-            self.cfg.epochs,
-            *sums,
-            val["mIoU"],
-            val["R@0.5"],
-            seconds,
-            100 * data_seconds / max(seconds, 1e-9),
+        data = 100 * data_seconds / max(seconds, 1e-9)
+        console.say(  # the log's line, and the console's when run as a workflow job (psvl --job)
+            f"train epoch {epoch + 1}/{self.cfg.epochs}: "
+            f"loss {sums[0]:.4f} (loc {sums[1]:.4f}, att {sums[2]:.4f}), "
+            f"val mIoU {val['mIoU']:.4f} R@0.5 {val['R@0.5']:.4f}, {seconds:.1f} s (data {data:.0f}%)"
         )
+        if self.noise.on and epoch >= self.noise.warmup:
+            log.info("noise-resistant weights after epoch %d: %s", epoch + 1, self.noise.summary())
 
     def save_epoch(self, epoch: int, val: dict) -> None:
         """best.pt when the validation mIoU improved, then last.pt and train_log.parquet (all atomic)."""

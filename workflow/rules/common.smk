@@ -4,7 +4,8 @@
 import os
 import shlex
 
-from psvl.config import section_json
+from psvl.config import ConfigError, section_json
+from psvl.datasets.preflight import check_corpus
 from psvl.datasets.registry import DATASETS, world_dir
 from psvl.datasets.shards import plan, read_record
 from psvl.datasets.videos import VIDEO_SUFFIXES, other_files
@@ -39,7 +40,10 @@ SHARD_RECORD = (
 
 
 def listed_videos():
-    """The dataset's videos, or one line saying why there are none (before any job runs)."""
+    """The dataset's videos, or one line saying why there are none (before any job runs); none on the
+    release path (SOURCES.from_release), which reads precomputed features instead."""
+    if SOURCES.from_release:
+        return []
     try:
         videos = SOURCES.videos()
     except FileNotFoundError as err:
@@ -62,6 +66,11 @@ def listed_videos():
 
 
 PLAN = plan(listed_videos(), read_record(SHARD_RECORD), config["shard_size"])
+if not SOURCES.generated:  # a generated world writes its corpus in a job
+    try:
+        check_corpus(SOURCES.corpus)
+    except ConfigError as err:
+        raise WorkflowError(str(err)) from None
 SHARDS = list(PLAN.shards)
 
 
@@ -94,26 +103,58 @@ def videos_dir():
 
 
 def corpus_file():
-    return SOURCES.corpus
+    return SOURCES.corpus or []
 
 
 def annotation_args():
-    """Arguments of `psvl annotations` for this dataset (test and optional train files)."""
+    """Arguments of `psvl annotations` for this dataset (test files, optional train and durations)."""
     flags = ("--test", "--train", "--durations")
     return " ".join(
-        f"{flag} {shlex.quote(path)}"
-        for flag, path in zip(flags, annotation_files())
-        if path
+        f"{flag} {' '.join(shlex.quote(p) for p in paths)}"
+        for flag, paths in zip(flags, annotation_files())
+        if paths
     )
 
 
 def annotation_files():
-    """(test, train, durations) annotation paths of this dataset; None where it has none."""
-    return (SOURCES.test, SOURCES.train, SOURCES.durations)
+    """([test...], [train], [durations]) annotation paths of this dataset; empty where it has none."""
+    return tuple(
+        [p] if isinstance(p, str) else list(p or [])
+        for p in (SOURCES.test, SOURCES.train, SOURCES.durations)
+    )
 
 
 def annotation_inputs(wildcards):
-    return [path for path in annotation_files() if path]
+    return [path for paths in annotation_files() for path in paths]
+
+
+# The training queries and the features: the workflow's own (per shard), or on the release path PSVL's
+# pseudo-label JSON and precomputed features (read lazily by `psvl train/predict --features-dir`).
+def pseudo_queries_file():
+    return SOURCES.pseudo_labels or f"{R}/pseudo_queries.parquet"
+
+
+def features_files():
+    return (
+        [SOURCES.features]
+        if SOURCES.from_release
+        else per_shard(f"{R}/features/{{shard}}.parquet")
+    )
+
+
+def features_flag(wildcards, input):
+    """`--features SHARD...` or, on the release path, `--features-dir PATH`."""
+    flag = "--features-dir" if SOURCES.from_release else "--features"
+    return f"{flag} {' '.join(shlex.quote(p) for p in input.features)}"
+
+
+def corpus_vocab_inputs(wildcards):
+    """The corpus statistics whose verbs and nouns join the vocabulary, where there is a corpus."""
+    return {"vocab": f"{R}/corpus/vocab.parquet"} if SOURCES.corpus else {}
+
+
+def corpus_vocab_args(wildcards, input):
+    return f"--vocab {shlex.quote(input.vocab)}" if "vocab" in input.keys() else ""
 
 
 def truth_args():
@@ -168,6 +209,18 @@ def detector_args(wildcards, input):
 
 
 def final_targets(wildcards):
+    if (
+        SOURCES.from_release
+    ):  # no per-video stage: train, predict, evaluate and their report
+        return [
+            f"{R}/config.effective.yaml",
+            f"{R}/model/best.pt",
+            f"{R}/eval/metrics.json",
+            f"{R}/eval/plots/iou_histogram.png",
+            f"{R}/eval/plots/moments.png",
+            f"{R}/report/metrics_table.png",
+            f"{R}/report/training_curves.png",
+        ]
     targets = [
         f"{R}/config.effective.yaml",
         f"{R}/pseudo_queries.parquet",
@@ -216,3 +269,10 @@ def mem_per_attempt(base_mb):
         return base_mb * attempt
 
     return mem_mb
+
+
+def attempt_number(wildcards, attempt):
+    """The job's attempt (1, 2, ...) as a resource, for its shell's `psvl --job {resources.attempt} {log}`:
+    a permanent error (exit 2) is then not retried (psvl.core.jobs), and `3>&2` before the log redirect
+    hands the command the console for its closing line (psvl.core.console)."""
+    return attempt

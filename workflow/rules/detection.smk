@@ -47,6 +47,7 @@ rule detect:
         "../../envs/psvl-cpu.yaml"
     threads: 2
     resources:
+        attempt=attempt_number,  # psvl --job: a permanent error is not retried
         runtime=120,
         mem_mb=mem_per_attempt(4000),
         gpu=1 if config["detector"]["device"].startswith("cuda") else 0,
@@ -54,5 +55,6 @@ rule detect:
         cfg=sets("detector"),
         detector=detector_args,
     shell:
-        "psvl detect --frames {input.frames:q} {params.detector} --out {output.detections:q} "
-        "--failures {output.failures:q} --threads {threads} {params.cfg} > {log:q} 2>&1"
+        "psvl --job {resources.attempt} {log:q} detect --frames {input.frames:q} {params.detector} "
+        "--out {output.detections:q} "
+        "--failures {output.failures:q} --threads {threads} {params.cfg} 3>&2 > {log:q} 2>&1"

@@ -19,12 +19,14 @@ rule features:
         "../../envs/psvl-cpu.yaml"
     threads: 2
     resources:
+        attempt=attempt_number,  # psvl --job: a permanent error is not retried
         runtime=120,
         mem_mb=mem_per_attempt(4000),
         gpu=1 if config["features"]["device"].startswith("cuda") else 0,
     params:
         cfg=features_args,
     shell:
-        "psvl features --manifest {input.manifest:q} --shard {wildcards.shard} "
+        "psvl --job {resources.attempt} {log:q} features "
+        "--manifest {input.manifest:q} --shard {wildcards.shard} "
         "--frames {input.frames:q} --out {output.features:q} --failures {output.failures:q} "
-        "--threads {threads} {params.cfg} > {log:q} 2>&1"
+        "--threads {threads} {params.cfg} 3>&2 > {log:q} 2>&1"

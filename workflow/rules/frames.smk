@@ -16,10 +16,12 @@ rule frames:
         "../../envs/psvl-cpu.yaml"
     threads: 1
     resources:
+        attempt=attempt_number,  # psvl --job: a permanent error is not retried
         runtime=60,
         mem_mb=mem_per_attempt(2000),
     params:
         cfg=sets("frames"),
     shell:
-        "psvl frames --manifest {input.manifest:q} --shard {wildcards.shard} "
-        "--out {output.frames:q} --failures {output.failures:q} {params.cfg} > {log:q} 2>&1"
+        "psvl --job {resources.attempt} {log:q} frames "
+        "--manifest {input.manifest:q} --shard {wildcards.shard} "
+        "--out {output.frames:q} --failures {output.failures:q} {params.cfg} 3>&2 > {log:q} 2>&1"

@@ -1,11 +1,12 @@
-# The localization model: train on pseudo-queries, predict the test queries.
+# The localization model: train on pseudo-queries, predict the test queries. Inputs come from common.smk:
+# the workflow's pseudo-queries and feature shards, or on the release path PSVL's JSON and a features folder.
 
 
 rule train:
     input:
-        pseudo_queries=f"{R}/pseudo_queries.parquet",
-        features=per_shard(f"{R}/features/{{shard}}.parquet"),
-        vocab=f"{R}/corpus/vocab.parquet",
+        unpack(corpus_vocab_inputs),
+        pseudo_queries=pseudo_queries_file(),
+        features=features_files(),
     output:
         best=f"{R}/model/best.pt",
         vocab=f"{R}/model/vocab.json",
@@ -18,6 +19,7 @@ rule train:
         "../../envs/psvl-cpu.yaml"
     threads: 2
     resources:
+        attempt=attempt_number,  # psvl --job: its epoch lines on the console
         runtime=240,
         mem_mb=8000,
         gpu=1 if config["train"]["device"].startswith("cuda") else 0,
@@ -25,17 +27,19 @@ rule train:
         # frames travels too: the checkpoint records it so `psvl predict --video` samples frames alike
         cfg=sets("model", "train", "frames"),
         out=out_dir("best"),
+        features=features_flag,
+        vocab=corpus_vocab_args,
     shell:
         # --resume continues from last.pt when a killed run left one; a fresh run ignores it.
-        "psvl train --pseudo-queries {input.pseudo_queries:q} --features {input.features:q} "
-        "--vocab {input.vocab:q} --out-dir {params.out:q} --resume {params.cfg} > {log:q} 2>&1"
+        "psvl --job {resources.attempt} {log:q} train --pseudo-queries {input.pseudo_queries:q} "
+        "{params.features} {params.vocab} --out-dir {params.out:q} --resume {params.cfg} 3>&2 > {log:q} 2>&1"
 
 
 rule predict:
     input:
         model=f"{R}/model/best.pt",
         queries=f"{R}/test_queries.parquet",
-        features=per_shard(f"{R}/features/{{shard}}.parquet"),
+        features=features_files(),
     output:
         f"{R}/eval/predictions.parquet",
     log:
@@ -51,7 +55,8 @@ rule predict:
         gpu=1 if config["predict"]["device"].startswith("cuda") else 0,
     params:
         model=in_dir("model"),
-        cfg=sets("predict"),
+        cfg=sets("predict", "features"),
+        features=features_flag,
     shell:
         "psvl predict --model {params.model:q} --test-queries {input.queries:q} "
-        "--features {input.features:q} --out {output:q} {params.cfg} > {log:q} 2>&1"
+        "{params.features} --out {output:q} {params.cfg} > {log:q} 2>&1"

@@ -15,13 +15,15 @@ rule proposals:
         "../../envs/psvl-cpu.yaml"
     threads: 1
     resources:
+        attempt=attempt_number,  # psvl --job: its console line
         runtime=60,
         mem_mb=2000,
     params:
         cfg=sets("proposals"),
     shell:
-        "psvl proposals --features {input.features:q} --manifest {input.manifest:q} "
-        "--out {output:q} --workers {threads} {params.cfg} > {log:q} 2>&1"
+        "psvl --job {resources.attempt} {log:q} proposals --features {input.features:q} "
+        "--manifest {input.manifest:q} "
+        "--out {output:q} --workers {threads} {params.cfg} 3>&2 > {log:q} 2>&1"
 
 
 rule eval_proposals:
