@@ -110,8 +110,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not (args.test_queries and (args.features or args.features_dir) and args.out):
         raise ConfigError(
-            "give --test-queries, --features (or --features-dir) and --out (batch), or --video and --query "
-            "(one video)"
+            "give --test-queries, --features and --out (batch; --features-dir DIR instead of --features for "
+            "precomputed features), or --video and --query (one video)"
         )
     queries = read_frame(args.test_queries, "test_queries")
     table = predictor.predict_table(queries, _features(args, cfg, queries))

@@ -172,7 +172,10 @@ def training_curves(log_df: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 
 def _cell(row: Mapping, key: str) -> str:
-    """`0.587 [0.44, 0.72]`: the value and, where the row has one, its bootstrap interval."""
+    """`0.587 [0.44, 0.72]`: the value and, where the row has one, its bootstrap interval; `-` where the
+    row has no such key (the by-vocabulary rows have no R@0.1)."""
+    if key not in row:
+        return "-"
     text = f"{float(row.get(key, np.nan)):.3f}"
     band = (row.get("intervals") or {}).get(key)
     return f"{text} [{band[0]:.2f}, {band[1]:.2f}]" if band else text
