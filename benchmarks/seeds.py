@@ -6,9 +6,9 @@ two or more seeds (never the dev seed the defaults were tuned on, config/dev.yam
     python benchmarks/seeds.py --configfile config/benchmark.yaml --seeds 1 2 --cores 2
     python benchmarks/seeds.py --seeds 3 --report-only          # tables of finished runs only
 
-Each seed runs `snakemake --cores N --configfile F --config results=ROOT/seedS synthetic=...`; results go
-to ROOT/seedS/synthetic (ROOT: --root, default results/seeds). Extra `--config` items (e.g. an ablation
-`model={...}`) pass through with --config.
+Each seed runs `snakemake --cores N --configfile F ROOT/seedS/overlay.yaml` (the overlay sets `results`
+and `synthetic.seed`); results go to ROOT/seedS/synthetic (ROOT: --root, default results/seeds). Extra
+flat `--config` items (e.g. `shard_size=32`) pass through with --config.
 """
 
 from __future__ import annotations
@@ -58,10 +58,15 @@ def interval(obj, path):
 
 
 def run(seed: int, args: argparse.Namespace, world: dict) -> float:
+    """One seed's workflow run; the seed and results root go in an overlay config file (snakemake's
+    --config reads nested values as strings)."""
     root = args.root / f"seed{seed}"
-    section = json.dumps({**world, "seed": seed})
-    cmd = ["snakemake", "--cores", str(args.cores), "--configfile", str(args.configfile), "--config",
-           f"results={root}", f"synthetic={section}", *args.config]
+    root.mkdir(parents=True, exist_ok=True)
+    overlay = root / "overlay.yaml"
+    overlay.write_text(yaml.safe_dump({"results": str(root), "synthetic": {**world, "seed": seed}}))
+    cmd = ["snakemake", "--cores", str(args.cores), "--configfile", str(args.configfile), str(overlay)]
+    if args.config:
+        cmd += ["--config", *args.config]
     print("$", " ".join(cmd), flush=True)
     t = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL if args.quiet else None)
