@@ -66,7 +66,9 @@ def listed_videos():
 
 
 PLAN = plan(listed_videos(), read_record(SHARD_RECORD), config["shard_size"])
-if not SOURCES.generated:  # a generated world writes its corpus in a job
+# A generated world writes its corpus in a job; the release path trains on PSVL's own pseudo-labels, where
+# a corpus is optional (its words only join the vocabulary).
+if not SOURCES.generated and not SOURCES.from_release:
     try:
         check_corpus(SOURCES.corpus)
     except ConfigError as err:
