@@ -44,7 +44,8 @@ FRAMES_STAGE = ("synth", "annotations", "manifest", "frames")
 
 def _stage_process(proc, stage: str, shard: str | None = None):
     """The python process of `psvl <stage>` (not its bash wrapper) under snakemake `proc`, if running."""
-    pattern = rf"psvl {stage}\b" + (rf".*--shard {shard}\b" if shard else "")
+    # rules run `psvl --job ATTEMPT LOG <stage> ...` (psvl.core.jobs): the stage follows the job options
+    pattern = rf"psvl (--job \S+ \S+ )?{stage}\b" + (rf".*--shard {shard}\b" if shard else "")
     found = [p for p in descendants_matching(proc.pid, pattern) if p.name() not in ("bash", "sh")]
     return found[0] if found else None
 
