@@ -31,7 +31,18 @@ from psvl.synth.text import (
     expand_alternatives,
     fill,
 )
-from psvl.synth.world import ACTIONS, ACTOR, CLASSES, OBJECTS, SCENES, Effects, Event, Still, VideoPlan, affinity
+from psvl.synth.world import (
+    ACTIONS,
+    ACTOR,
+    CLASSES,
+    OBJECTS,
+    SCENES,
+    Effects,
+    Event,
+    Still,
+    VideoPlan,
+    affinity,
+)
 
 SMALL = {
     "videos": 6,
@@ -239,8 +250,9 @@ def test_pasted_box_is_the_tight_box_of_the_drawn_pixels_even_when_clipped(shape
 
 
 
-def _one_event_plan(action, obj="triangle", n=40, stills=(), effects=Effects()):
-    return VideoPlan("v", "train", n, 8, (Event(0, n, obj, action, 0, n),), tuple(stills), ((0, "office"),), effects)
+def _one_event_plan(action, obj="triangle", n=40, stills=(), effects=None):
+    plan = ((Event(0, n, obj, action, 0, n),), tuple(stills), ((0, "office"),), effects or Effects())
+    return VideoPlan("v", "train", n, 8, *plan)
 
 
 def test_render_changes_pixels_only_inside_boxes_besides_the_background_and_its_noise():

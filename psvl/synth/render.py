@@ -19,7 +19,6 @@ from psvl.synth.shapes import paste
 from psvl.synth.world import ACTOR, ACTOR_LOOK, OBJECTS, SCENES, Event, VideoPlan
 
 
-
 def background(scene: str, size: int, rng: np.random.Generator) -> np.ndarray:
     """A scene's texture (fixed per scene) with a small per-event colour jitter and noise."""
     _, kind, base, second = SCENES[scene]

@@ -139,7 +139,7 @@ def _spans(rng: np.random.Generator, n: int, k: int, unit: int, min_len: int) ->
     """k disjoint moments on a grid of `unit` frames, lengths ~ Beta(_MOMENT_BETA) x n, gaps between."""
     out: list[tuple[int, int]] = []
     for j in range(k):
-        length = max(min_len, int(round(rng.beta(*_MOMENT_BETA) * n / unit)) * unit)
+        length = max(min_len, round(float(rng.beta(*_MOMENT_BETA) * n / unit)) * unit)
         length = min(length, n)
         free = np.ones(n, bool)
         for a, b in out:
