@@ -90,18 +90,24 @@ def test_a_growing_folder_reruns_only_the_shards_that_changed(tmp_path):
     assert _planned(workdir, four) == {}
 
 
+def _plan_fails_before_any_job(tmp_path, videos, corpus) -> str:
+    """Dry-run a custom dataset; assert it failed with no job planned; return snakemake's log."""
+    dataset = {"name": "custom", "videos_dir": str(videos), "corpus": str(corpus)}
+    workdir = tmp_path / "run"
+    write_config(workdir, {"dataset": dataset, "detector": {"weights": "none"}})
+    proc = run_snakemake(workdir, extra=["-n"], check=False)
+    log = (workdir / "snakemake.log").read_text()
+    assert proc.returncode != 0 and "rule " not in log  # no job was planned, let alone run
+    return log
+
+
 @pytest.mark.parametrize("case", ["missing", "empty"])
 def test_a_missing_or_empty_videos_folder_stops_before_any_job_with_one_line(tmp_path, case):
     videos = tmp_path / "videos"
     if case == "empty":
         videos.mkdir()
         (videos / "notes.txt").write_text("not a video\n")
-    dataset = {"name": "custom", "videos_dir": str(videos), "corpus": str(tmp_path / "corpus.txt")}
-    workdir = tmp_path / "run"
-    write_config(workdir, {"dataset": dataset, "detector": {"weights": "none"}})
-    proc = run_snakemake(workdir, extra=["-n"], check=False)
-    log = (workdir / "snakemake.log").read_text()
-    assert proc.returncode != 0 and "rule " not in log  # no job was planned, let alone run
+    log = _plan_fails_before_any_job(tmp_path, videos, tmp_path / "corpus.txt")
     why = "does not exist" if case == "missing" else "no videos under"
     assert "config.dataset.videos_dir: " in log and why in log
     if case == "empty":
@@ -116,11 +122,6 @@ def test_a_missing_or_empty_corpus_stops_before_any_job_with_one_line(tmp_path, 
     corpus = tmp_path / "corpus.txt"
     if case == "empty":
         corpus.write_text("\n  \n")
-    dataset = {"name": "custom", "videos_dir": str(videos), "corpus": str(corpus)}
-    workdir = tmp_path / "run"
-    write_config(workdir, {"dataset": dataset, "detector": {"weights": "none"}})
-    proc = run_snakemake(workdir, extra=["-n"], check=False)
-    log = (workdir / "snakemake.log").read_text()
-    assert proc.returncode != 0 and "rule " not in log  # no job was planned, let alone run
+    log = _plan_fails_before_any_job(tmp_path, videos, corpus)
     why = "does not exist" if case == "missing" else "is empty"
     assert f"config.dataset.corpus: {corpus} {why}" in log

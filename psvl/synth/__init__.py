@@ -184,6 +184,7 @@ def generate(
     held_rng = np.random.default_rng([cfg.seed, _HELD_OUT_STREAM])
     lines = {"train": [], "test": []}
     durations = ["video_id,duration_s"]
+    lengths: dict[str, float] = {}
     ev_rows: dict[str, list] = {k: [] for k in ("video_id", "split", "event_idx", "start_s", "end_s")}
     ev_rows.update(object=[], action=[], sentence=[], held_out=[])
     boxes = _Boxes()
@@ -194,6 +195,7 @@ def generate(
         frames, rows = render_video(p, cfg.size, cfg.object_size, rng)
         write_mp4(frames, vdir / f"{p.video_id}.mp4", cfg.fps, cfg.crf)
         durations.append(f"{p.video_id},{fmt_seconds(p.duration_s)}")
+        lengths[p.video_id] = p.duration_s
         for k, ev in enumerate(sorted(p.events, key=lambda e: (e.start_frame, e.end_frame))):
             start, end = ev.start_frame / cfg.fps, ev.end_frame / cfg.fps
             held_out = split == "test" and bool(held_rng.random() < cfg.held_out_share)
@@ -220,8 +222,7 @@ def generate(
     write_text("\n".join(s + "." for s in sentences) + "\n", out / "corpus.txt")
     n_det = write_detector_set(cfg, out)
 
-    length = dict(line.split(",") for line in durations[1:])
-    stats = timeline_stats(zip(ev_rows["video_id"], ev_rows["start_s"], ev_rows["end_s"], ev_rows["sentence"]), length)
+    stats = timeline_stats(zip(ev_rows["video_id"], ev_rows["start_s"], ev_rows["end_s"], ev_rows["sentence"]), lengths)
     write_json({"world": stats, "off_target": off_target(stats)}, out / "stats.json")
     log.info("timeline statistics of the annotations (train and test):\n%s", table(stats))
     log.info(
