@@ -219,6 +219,14 @@ def test_timeline_stats_on_a_hand_made_example():
     assert stats["overlapping_videos"] == 0.5 and stats["queries_per_video"] == 1.5
     assert stats["moment_fraction"] == pytest.approx((0.5 + 0.5 + 0.25) / 3)
     assert stats["words_per_query"] == 3 and stats["start_at_zero"] == pytest.approx(1 / 3)
+    assert stats["sibling_match"] == 0.0  # a's two queries overlap at IoU 2 / 8; b's query is alone
+
+
+def test_sibling_match_is_a_perfect_models_query_shuffled_recall():
+    # a: [0, 4] and [0, 4] identical, [1, 5] at IoU 3 / 5 with both, [6, 9] with none; b alone
+    rows = [("a", 0, 4, "w"), ("a", 0, 4, "w"), ("a", 1, 5, "w"), ("a", 6, 9, "w"), ("b", 0, 2, "w")]
+    stats = timeline_stats(rows, {"a": 10.0, "b": 4.0})
+    assert stats["sibling_match"] == pytest.approx((2 / 3 + 2 / 3 + 2 / 3 + 0 + 0) / 5)
 
 
 def test_synth_writes_its_statistics_beside_charades_sta(world):
