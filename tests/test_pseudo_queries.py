@@ -321,3 +321,40 @@ def test_no_detections_at_all_gives_an_empty_table_and_counts_every_proposal():
     )
     assert table.num_rows == 3 and summary["queries_without_verbs"] == 3
     assert table.column("tokens").to_pylist()[0] == ["ball", "cube", "star"]
+
+
+def test_contrast_ranks_nouns_by_density_inside_minus_outside_and_drops_the_ever_present():
+    # v1 is 10 s long with a `person` detected at 0.9 in every frame (1 fps): as dense inside any
+    # proposal as outside it, so contrast 0 and never a noun. Contrast counts frames in [start, end).
+    person = [("v1", float(t), "person", 0.9) for t in range(10)]
+    props = PROPOSALS.assign(pidx=range(4), duration_s=[10.0, 10.0, 10.0, 6.0])
+    dets = pd.concat([DETECTIONS, _dets(person)], ignore_index=True)
+    dets = dets.assign(label=dets["label"].str.lower())
+    ranked = rank_nouns(props, dets, num_nouns=5, ranking="contrast")
+    assert "person" not in set(ranked["noun"])
+    p0 = ranked[ranked["pidx"] == 0]
+    # p0 = [0, 3): ball 1.7 / 3 s, cube 1.1 / 3 s, nothing of either outside; the star at 3.0 is outside
+    assert p0["noun"].tolist() == ["ball", "cube"]
+    assert p0["weight"].to_numpy() == pytest.approx([1.7 / 3, 1.1 / 3])
+    # p1 = [2, 5): star 0.7 / 3 s inside, none outside; ring at 5.0 and 5.5 are both outside (negative)
+    assert ranked.loc[ranked["pidx"] == 1, "noun"].tolist() == ["star"]
+    assert ranked.loc[ranked["pidx"] == 1, "weight"].to_numpy() == pytest.approx([0.7 / 3])
+    assert 2 not in set(ranked["pidx"])
+    # v2 = 6 s, p0 = [0, 4): widget 0.9 / 4 s inside
+    assert ranked.loc[ranked["pidx"] == 3, "weight"].to_numpy() == pytest.approx([0.225])
+    # the paper's frequency ranking names `person` first in every v1 proposal
+    assert rank_nouns(props, dets, num_nouns=1)["noun"].tolist()[:3] == ["person"] * 3
+
+
+def test_compose_counts_proposals_without_a_distinctive_noun():
+    person = [("v1", float(t), "person", 0.9) for t in range(10)]
+    dets = pd.concat([DETECTIONS, _dets(person)], ignore_index=True)
+    cfg = default(PseudoQueriesConfig, "pseudo_queries", num_verbs=2, noun_ranking="contrast")
+    table, summary = compose(PROPOSALS, dets, COOC, {"v1": 10.0, "v2": 6.0}, cfg)
+    # v1#p2 = [8, 9] holds only the person: detections, but none denser inside than outside
+    assert summary["proposals_without_detections"] == 0
+    assert summary["proposals_without_distinctive_nouns"] == 1
+    assert table.column("query_id").to_pylist() == ["v1#p0#q0", "v1#p1#q0", "v2#p0#q0"]
+    assert table.column("nouns").to_pylist() == [["ball", "cube"], ["star"], ["widget"]]
+    with pytest.raises(ValueError, match="noun_ranking"):
+        rank_nouns(PROPOSALS.assign(pidx=range(4), duration_s=10.0), dets, 2, ranking="density")

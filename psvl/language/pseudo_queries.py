@@ -4,7 +4,8 @@ those things (verbs), as a bag of words like `hold open person door`.
 For each proposal of a train video: nouns = its top detected labels (`psvl.language.nouns`); verbs =
 distinct verbs sampled from P(v | nouns) (`psvl.language.verbs`); `per_proposal` queries per proposal,
 each with its own verb sample; tokens = verbs then nouns. A noun unknown to the corpus still names the
-proposal but proposes no verb; a proposal with no detection inside gets no query (counted in the summary,
+proposal but proposes no verb; a proposal with no detection inside gets no query, nor, with
+`noun_ranking: contrast`, one with no label denser inside than outside (both counted in the summary,
 which is also stored in the output's metadata). All of it runs on integer codes, with no Python loop per
 detection or proposal.
 """
@@ -35,6 +36,7 @@ class PseudoQueriesConfig:
     num_verbs: int
     per_proposal: int
     temperature: float
+    noun_ranking: str
     noun_weighting: str
     verb_weighting: str
     candidate_verbs: int
@@ -88,10 +90,15 @@ def compose(
         ["video_id", "start_s", "end_s", "proposal_id"], kind="stable", ignore_index=True
     )
     props["pidx"] = np.arange(len(props))
+    dur = pd.Series(durations if durations is not None else {}, dtype="float64")
+    fallback = props.groupby("video_id")["end_s"].max()
+    props["duration_s"] = props["video_id"].map(dur).fillna(props["video_id"].map(fallback)).to_numpy()
     dets = detections[detections["score"] >= cfg.min_score]
     dets = dets.assign(label=dets["label"].astype(str).str.strip().str.lower())
 
-    n_pidx, n_code, n_weight, labels = noun_codes(props, dets, cfg.num_nouns)  # sorted by (pidx, rank)
+    # sorted by (pidx, rank)
+    n_pidx, n_code, n_weight, labels = noun_codes(props, dets, cfg.num_nouns, cfg.noun_ranking)
+    without_detections = len(props) - np.unique(noun_codes(props, dets, 1)[0]).size
     has = np.zeros(len(props), dtype=bool)
     has[n_pidx] = True
     kept = props[has].reset_index(drop=True)
@@ -125,9 +132,7 @@ def compose(
     tok_v = np.concatenate([verb_names, noun_v])
     tok_order = np.argsort(tok_q, kind="stable")  # verbs stay before nouns within each query
 
-    dur = pd.Series(durations if durations is not None else {}, dtype="float64")
-    fallback = props.groupby("video_id")["end_s"].max()
-    vid_dur = kept["video_id"].map(dur).fillna(kept["video_id"].map(fallback)).to_numpy()
+    vid_dur = kept["duration_s"].to_numpy()
     rep = np.repeat(np.arange(n_kept), per)
     js = np.tile(np.arange(per), n_kept)
     table = pa.table(
@@ -148,7 +153,8 @@ def compose(
     summary = {
         "train_videos_with_proposals": int(props["video_id"].nunique()),
         "proposals": len(props),
-        "proposals_without_detections": int(len(props) - n_kept),
+        "proposals_without_detections": int(without_detections),
+        "proposals_without_distinctive_nouns": int(len(props) - n_kept - without_detections),
         "queries": n_queries,
         "queries_without_verbs": int((n_verbs == 0).sum()),
         "mean_verbs": round(float(n_verbs.mean()), 3) if n_queries else 0.0,
@@ -157,6 +163,12 @@ def compose(
             lab for lab in labels_seen if corpus_key([lab], known)[lab] not in known
         ),
     }
+    if summary["proposals_without_distinctive_nouns"]:
+        log.info(
+            "%d of %d proposals have no label denser inside than outside and get no query (contrast)",
+            summary["proposals_without_distinctive_nouns"],
+            len(props),
+        )
     if summary["proposals_without_detections"]:
         log.warning(
             "%d of %d proposals have no detection inside and get no query",
