@@ -333,6 +333,23 @@ def test_plans_have_gaps_overlaps_scene_changes_and_still_objects():
     assert gaps > 150 and 90 < overlaps < 160 and changes > 50 and stills > 100 and starts_zero > 20
 
 
+def test_overlapping_events_share_their_bounds_or_overlap_in_part_as_in_charades_sta():
+    """In Charades-STA 44 % of a video's overlapping query pairs have identical bounds and the rest spread
+    over IoUs; near-identical jittered pairs everywhere would make query-shuffled recall too easy."""
+    cfg = resolve()
+    ious = []
+    for i in range(300):
+        p = plan(cfg, i, "train", np.random.default_rng([cfg.seed, i]))
+        for a, b in itertools.combinations(p.events, 2):
+            inter = min(a.end_frame, b.end_frame) - max(a.start_frame, b.start_frame)
+            if inter > 0:
+                ious.append(inter / (max(a.end_frame, b.end_frame) - min(a.start_frame, b.start_frame)))
+    ious = np.array(ious)
+    assert len(ious) > 300
+    assert 0.3 < (ious == 1).mean() < 0.55  # 0.383 on seed 0
+    assert (ious < 0.5).mean() > 0.25  # 0.350: partial overlaps a shuffled prediction misses
+
+
 def test_affinities_put_most_mass_on_two_or_three_favourite_actions():
     for obj, p in affinity().items():
         assert p.sum() == pytest.approx(1.0)
