@@ -26,6 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "frames": ("frames", "decode and sample frames of one shard into frames/{shard}.parquet"),
     "features": ("features", "one feature vector per temporal segment into features/{shard}.parquet"),
+    "object-features": (
+        "object_features",
+        "per segment, each detector class's score and box motion (model.visual_input: objects)",
+    ),
     "train-detector": ("train_detector", "fine-tune a torchvision detector on labeled frames"),
     "detect": ("detect", "run an object detector over a shard's frames"),
     "proposals": ("proposals", "temporal event proposals (k-means TEP, random or sliding)"),

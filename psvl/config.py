@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import jsonschema
 import yaml
 
-from psvl.datasets.registry import DATASETS, DatasetConfig
+from psvl.datasets.registry import DATASETS, DatasetConfig, reads_videos
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -122,6 +122,7 @@ def validate(config: Mapping[str, Any] | None) -> dict:
     cfg = _filled(cfg)
     _check_dataset_paths(cfg)
     _check_trained_detector(cfg)
+    _check_visual_input(cfg)
     return cfg
 
 
@@ -156,6 +157,17 @@ def _check_trained_detector(cfg: dict) -> None:
             "config.detector.weights: 'trained' trains on the synthetic world's box labels; for this dataset "
             "use a COCO weights name (DEFAULT), or a checkpoint path plus detector.classes "
             "(train one with `psvl train-detector --coco FILE --images DIR`)"
+        )
+
+
+def _check_visual_input(cfg: dict) -> None:
+    """Object channels come from the workflow's detections: a dataset without per-video stages has none."""
+    if cfg["model"]["visual_input"] != "objects":
+        return
+    if not reads_videos(cfg):
+        raise ConfigError(
+            f"config.model.visual_input: 'objects' needs the workflow's detections, which dataset "
+            f"{cfg['dataset']['name']!r} does not make (no per-video stages); use features"
         )
 
 

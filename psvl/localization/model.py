@@ -191,6 +191,7 @@ class ModelConfig:
     max_query_tokens: int
     vocab_from_corpus: bool
     normalize_video: bool
+    visual_input: str  # which shards the workflow passes as --features (the model reads any width)
     query_encoder: str
     sentence_model: str
 

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from psvl.config import default, defaults
+from psvl.config import ConfigError, default, defaults
 from psvl.core.artifacts import ArtifactError
 from psvl.core.devices import resolve_device
 from psvl.core.spans import iou, segment_centres, to_seconds
@@ -158,6 +158,11 @@ class Predictor:
         `feature_duration` of the features, as in `predict_table`. A file that cannot be decoded is a
         VideoError naming it."""
         feat_meta = dict(self.provenance.get("features", {}).get("config", {}))
+        if "object_channels" in feat_meta:
+            raise ConfigError(
+                "this model reads object channels (model.visual_input: objects), which need the detector: "
+                "predict with --features from the workflow's object_features shards, not --video"
+            )
         frames = dict(frames_cfg or {})
         if feat_meta.get("frames_fps"):
             frames["fps"] = feat_meta["frames_fps"]

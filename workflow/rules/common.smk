@@ -137,11 +137,16 @@ def pseudo_queries_file():
 
 
 def features_files():
-    return (
-        [SOURCES.features]
-        if SOURCES.from_release
-        else per_shard(f"{R}/features/{{shard}}.parquet")
+    """What the model reads per segment: the visual features, or the object channels
+    (model.visual_input: objects); on the release path, PSVL's features folder."""
+    if SOURCES.from_release:
+        return [SOURCES.features]
+    folder = (
+        "object_features"
+        if config["model"]["visual_input"] == "objects"
+        else "features"
     )
+    return per_shard(f"{R}/{folder}/{{shard}}.parquet")
 
 
 def features_flag(wildcards, input):

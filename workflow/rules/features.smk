@@ -30,3 +30,27 @@ rule features:
         "--manifest {input.manifest:q} --shard {wildcards.shard} "
         "--frames {input.frames:q} --out {output.features:q} --failures {output.failures:q} "
         "--threads {threads} {params.cfg} 3>&2 > {log:q} 2>&1"
+
+
+# model.visual_input: objects. Per segment of the features, each detector class's best score and box
+# motion (psvl/features/objects.py); only train and predict read these, TEP keeps the visual features.
+rule object_features:
+    input:
+        unpack(detector_inputs),
+        features=f"{R}/features/{{shard}}.parquet",
+        detections=f"{R}/detections/{{shard}}.parquet",
+    output:
+        f"{R}/object_features/{{shard}}.parquet",
+    log:
+        f"{LOGS}/object_features/{{shard}}.log",
+    conda:
+        "../../envs/psvl-cpu.yaml"
+    resources:
+        runtime=30,
+        mem_mb=2000,
+    params:
+        cfg=sets("detector"),
+        detector=detector_args,
+    shell:
+        "psvl object-features --features {input.features:q} --detections {input.detections:q} "
+        "{params.detector} --out {output:q} {params.cfg} > {log:q} 2>&1"
