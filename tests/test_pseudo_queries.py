@@ -296,7 +296,8 @@ def test_compose_command_uses_only_train_videos_and_stores_the_summary(tmp_path)
         "--out",
         str(out),
         "--set",
-        'pseudo_queries={"num_nouns": 2, "per_proposal": 2}',
+        # frequency: the paper's ranking (the synthetic preset, laid under this config, ranks by contrast)
+        'pseudo_queries={"num_nouns": 2, "per_proposal": 2, "noun_ranking": "frequency"}',
     ]
     assert main(argv) == 0
     df = read_frame(out, "pseudo_queries")

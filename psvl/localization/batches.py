@@ -43,16 +43,6 @@ class Batch:
         return Batch(**move, rows=self.rows, texts=self.texts)
 
 
-def features_dict_from_frame(df: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """{video_id: (T x D, start_s, end_s)} from a features-schema DataFrame (e.g. imported .npy files)."""
-    out = {}
-    for vid, group in df.groupby("video_id", sort=True):
-        group = group.sort_values("segment_idx")
-        feats = np.stack([np.asarray(f, dtype=np.float32) for f in group["feature"]])
-        out[str(vid)] = (feats, group["start_s"].to_numpy(), group["end_s"].to_numpy())
-    return out
-
-
 class QueryDataset:
     """Queries (pseudo_queries or test_queries table) joined to their videos' features.
 
