@@ -36,7 +36,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 METRICS = ("R@0.5", "R@0.7", "mIoU")
-SUBSETS = ("in_vocabulary", "with_unknown")
+# metrics.json section -> its subsets (by_held_out: the synthetic world's captions with held-out synonyms)
+SECTIONS = {"by_vocabulary": ("in_vocabulary", "with_unknown"), "by_held_out": ("corpus_words", "held_out_words")}
+SUBSETS = tuple(name for names in SECTIONS.values() for name in names)
 VARIANT_SECTIONS = {"model", "train", "predict", "eval"}
 NOT_UPSTREAM = {"model", "eval", "report", "config.effective.yaml"}  # made again by each run
 
@@ -133,12 +135,13 @@ def cell(values: list[float], bands: list[list[float] | None]) -> str:
 
 
 def rows_of(metrics: dict) -> dict[str, dict]:
-    """{subset: its metrics} of one metrics.json: `all`, then the by_vocabulary subsets it has."""
+    """{subset: its metrics} of one metrics.json: `all`, then the by_vocabulary / by_held_out subsets it has."""
     out = {"all": metrics}
-    for name in SUBSETS:
-        sub = (metrics.get("by_vocabulary") or {}).get(name)
-        if sub:
-            out[name] = sub
+    for section, names in SECTIONS.items():
+        for name in names:
+            sub = (metrics.get(section) or {}).get(name)
+            if sub:
+                out[name] = sub
     return out
 
 

@@ -81,6 +81,29 @@ def test_evaluate_with_vocab_writes_the_keys_and_prints_the_split(tmp_path, caps
     assert "unknown to the model: 42.9% of test tokens, 50.0% of queries" in capsys.readouterr().out
 
 
+def test_evaluate_with_events_splits_queries_by_held_out_synonyms(tmp_path, capsys):
+    gt = _queries().assign(sentence=["a ball bounces", "a sphere hops", "a cube slides", "a box glides"])
+    write_table("test_queries", gt, tmp_path / "test_queries.parquet", stage="test_queries")
+    pred = gt[["query_id", "video_id"]].assign(pred_start_s=[0.0, 0.0, 0.0, 5.0], pred_end_s=[4.0, 2.0, 2.5, 10.0])
+    pred.to_parquet(tmp_path / "pred.parquet")
+    events = pd.DataFrame(
+        {
+            "video_id": ["a", "a", "b", "b", "c"],
+            "sentence": ["a ball bounces", "a sphere hops", "a cube slides", "a box glides", "a box glides"],
+            "held_out": [False, True, False, True, True],  # c: another video's caption, not a query here
+        }
+    )
+    events.to_parquet(tmp_path / "events.parquet")
+    out = tmp_path / "metrics.json"
+    args = ["--pred", str(tmp_path / "pred.parquet"), "--gt", str(tmp_path / "test_queries.parquet")]
+    assert main(["evaluate", *args, "--events", str(tmp_path / "events.parquet"), "--out", str(out)]) == 0
+    split = json.loads(out.read_text())["by_held_out"]
+    # IoUs: q1 1.0, q2 0.0, q3 0.5, q4 1.0; held-out synonyms in q2 (sphere, hop) and q4 (box, glide)
+    assert split["corpus_words"] == {"n": 2, "R@0.3": 1.0, "R@0.5": 1.0, "R@0.7": 0.5, "mIoU": 0.75}
+    assert split["held_out_words"] == {"n": 2, "R@0.3": 0.5, "R@0.5": 0.5, "R@0.7": 0.5, "mIoU": 0.5}
+    assert "held_out_words" in capsys.readouterr().out
+
+
 @pytest.mark.skipif(not DATA.is_dir(), reason="needs the real annotation files in ../shared/data")
 def test_psvl_release_vocabulary_leaves_a_sixth_of_charades_test_tokens_unknown(tmp_path):
     release = json.loads(

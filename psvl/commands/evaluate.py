@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import logging
 
+import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 
 from psvl import config
 from psvl.commands._common import add_config_arguments, load_config
-from psvl.core.artifacts import write_json, write_table
+from psvl.core.artifacts import read_frame, write_json, write_table
 from psvl.datasets.predictions import read_ground_truth, read_moments, read_predictions
 from psvl.evaluation import plots
 from psvl.evaluation.evaluate import EvalConfig, evaluate_with_table, per_query, window_groups
-from psvl.evaluation.vocabulary import known_words
+from psvl.evaluation.vocabulary import held_out_queries, known_words, split_metrics
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the trained model (folder with best.pt, a checkpoint, or vocab.json): adds unknown_words and "
         "by_vocabulary, measured on the --gt file's tokens (test_queries.parquet)",
     )
+    parser.add_argument(
+        "--events",
+        metavar="PARQUET",
+        help="the synthetic world's events.parquet: adds by_held_out (queries captioned with a synonym the "
+        "corpus never uses, vs the rest)",
+    )
     parser.add_argument("--plots", metavar="DIR", help="write iou_histogram.png and moments.png here")
     parser.add_argument(
         "--per-query", metavar="PARQUET", help="write the per-query table (predictions schema, with IoU) here"
@@ -65,11 +73,21 @@ def run(args: argparse.Namespace) -> int:
     train = read_moments(args.train_moments, args.durations) if args.train_moments else None
     vocabulary = _vocabulary(args.gt, args.vocab) if args.vocab else None
     metrics, table = evaluate_with_table(pred, gt, train, seed=cfg.seed, how=cfg.match, vocabulary=vocabulary)
+    if args.events:
+        flagged = held_out_queries(gt, read_frame(args.events, columns=["video_id", "sentence", "held_out"]))
+        first = ~pd.Series(window_groups(table)).duplicated().to_numpy()
+        query_ids = table["query_id"].astype(str).to_numpy()[first]
+        metrics["by_held_out"] = split_metrics(
+            per_query(table["iou"].to_numpy(), window_groups(table)),
+            np.isin(query_ids, sorted(flagged)),
+            ("corpus_words", "held_out_words"),
+        )
     metrics["inputs"] = {
         "pred": args.pred,
         "gt": args.gt,
         "train_moments": args.train_moments,
         "vocab": args.vocab,
+        "events": args.events,
     }
     if args.out:
         write_json(metrics, args.out)
@@ -122,14 +140,16 @@ def summary(metrics: dict) -> str:
     ]
     adjusted = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in metrics["adjustments"].items() if v)
     source = metrics["baselines"]["mean_moment"]["source"].replace("_", " ")
-    if "unknown_words" in metrics:
-        unk, split = metrics["unknown_words"], metrics["by_vocabulary"]
+    for section in ("by_vocabulary", "by_held_out"):
+        split = metrics.get(section, {})
         lines += [
             f"{name:<16}"
             + "".join(f"{split[name][k]:>8.4f}" if k in split[name] else " " * 8 for k in keys)
             + f"  ({split[name]['n']} queries)"
-            for name in ("in_vocabulary", "with_unknown")
+            for name in split
         ]
+    if "unknown_words" in metrics:
+        unk = metrics["unknown_words"]
         lines.append(
             f"unknown to the model: {unk['token_share']:.1%} of test tokens, {unk['query_share']:.1%} of "
             "queries have one"

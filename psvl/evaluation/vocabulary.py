@@ -6,7 +6,10 @@ how many test words the model could read, and how it does on queries it can read
 other stages; keep them): `unknown_words: {token_share, query_share, n_tokens, n_queries}` and
 `by_vocabulary: {in_vocabulary: {n, R@0.3, R@0.5, R@0.7, mIoU}, with_unknown: {...}}`; a query is
 `with_unknown` when at least one of its tokens is unknown, `in_vocabulary` otherwise (a query with no
-token at all too).
+token at all too). On the synthetic world, `by_held_out: {corpus_words: {...}, held_out_words: {...}}`
+splits the queries by whether the world wrote their caption with a synonym its corpus never uses
+(`psvl evaluate --events world/events.parquet`): the words a pretrained text encoder may know and a
+vocabulary learned from pseudo-queries cannot.
 
 The known words are those the model trained on: a checkpoint's first `vocab_trained` entries (corpus-only
 words keep a random embedding, so they are as unknown to it as any other), or every word of a vocab.json.
@@ -59,20 +62,32 @@ def unknown_words(token_lists: Iterable[Sequence[str]], known: set[str]) -> dict
     }
 
 
+def split_metrics(ious: np.ndarray, flagged: np.ndarray, names: tuple[str, str]) -> dict:
+    """{names[0]: metrics of the unflagged queries, names[1]: of the flagged}, each {n, R@0.3/0.5/0.7, mIoU}."""
+    ious, flagged = np.asarray(ious, dtype=np.float64), np.asarray(flagged, dtype=bool)
+    out = {}
+    for name, rows in ((names[0], ~flagged), (names[1], flagged)):
+        out[name] = {"n": int(rows.sum()), **spans.recall_at(ious[rows], SPLIT_THRESHOLDS)}
+        out[name].pop("n_queries", None)
+    return out
+
+
 def by_vocabulary(
     ious: np.ndarray, query_ids: Sequence[str], tokens: Mapping[str, Sequence[str]], known: set[str]
 ) -> dict:
     """R@0.3/0.5/0.7 and mIoU of the queries without and with an unknown token (`ious[i]` is query
     `query_ids[i]`'s IoU; a query absent from `tokens` counts as in vocabulary)."""
-    with_unknown = np.array(
-        [any(str(t) not in known for t in tokens.get(str(q), ())) for q in query_ids], dtype=bool
-    )
-    ious = np.asarray(ious, dtype=np.float64)
-    out = {}
-    for name, rows in (("in_vocabulary", ~with_unknown), ("with_unknown", with_unknown)):
-        out[name] = {"n": int(rows.sum()), **spans.recall_at(ious[rows], SPLIT_THRESHOLDS)}
-        out[name].pop("n_queries", None)
-    return out
+    with_unknown = [any(str(t) not in known for t in tokens.get(str(q), ())) for q in query_ids]
+    return split_metrics(ious, with_unknown, ("in_vocabulary", "with_unknown"))
+
+
+def held_out_queries(gt: pd.DataFrame, events: pd.DataFrame) -> set[str]:
+    """Query ids of `gt` (query_id, video_id, sentence) whose sentence the synthetic world wrote with a
+    word its corpus never uses (`events.parquet`'s `held_out`), matched by (video_id, sentence)."""
+    marked = events.loc[events["held_out"].astype(bool), ["video_id", "sentence"]].astype(str)
+    keys = set(zip(marked["video_id"], marked["sentence"].str.strip()))
+    rows = zip(gt["query_id"].astype(str), gt["video_id"].astype(str), gt["sentence"].astype(str).str.strip())
+    return {q for q, v, text in rows if (v, text) in keys}
 
 
 def vocabulary_metrics(

@@ -33,10 +33,11 @@ rule evaluate:
     params:
         cfg=sets("eval"),
         plots=out_dir("histogram"),
+        truth=truth_args(),  # the synthetic world's events: metrics split by held-out words
     shell:
         "psvl evaluate --pred {input.predictions:q} --gt {input.annotations:q} "
         "--train-moments {input.train:q} --vocab {input.model:q} --out {output.metrics:q} "
-        "--plots {params.plots:q} "
+        "--plots {params.plots:q} {params.truth} "
         "{params.cfg} > {log:q} 2>&1"
 
 
