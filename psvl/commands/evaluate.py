@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 
-import numpy as np
-import pandas as pd
 import pyarrow.parquet as pq
 
 from psvl import config
@@ -15,7 +13,7 @@ from psvl.core.artifacts import read_frame, write_json, write_table
 from psvl.datasets.predictions import read_ground_truth, read_moments, read_predictions
 from psvl.evaluation import plots
 from psvl.evaluation.evaluate import EvalConfig, evaluate_with_table, per_query, window_groups
-from psvl.evaluation.vocabulary import held_out_queries, known_words, split_metrics
+from psvl.evaluation.vocabulary import held_out_metrics, held_out_queries, known_words
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +72,9 @@ def run(args: argparse.Namespace) -> int:
     vocabulary = _vocabulary(args.gt, args.vocab) if args.vocab else None
     metrics, table = evaluate_with_table(pred, gt, train, seed=cfg.seed, how=cfg.match, vocabulary=vocabulary)
     if args.events:
-        flagged = held_out_queries(gt, read_frame(args.events, columns=["video_id", "sentence", "held_out"]))
-        first = ~pd.Series(window_groups(table)).duplicated().to_numpy()
-        query_ids = table["query_id"].astype(str).to_numpy()[first]
-        metrics["by_held_out"] = split_metrics(
-            per_query(table["iou"].to_numpy(), window_groups(table)),
-            np.isin(query_ids, sorted(flagged)),
-            ("corpus_words", "held_out_words"),
-        )
+        held_out = held_out_queries(gt, read_frame(args.events, columns=["video_id", "sentence", "held_out"]))
+        groups = window_groups(table)
+        metrics.update(held_out_metrics(table, per_query(table["iou"].to_numpy(), groups), groups, held_out))
     metrics["inputs"] = {
         "pred": args.pred,
         "gt": args.gt,

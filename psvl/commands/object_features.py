@@ -13,7 +13,7 @@ from psvl.core.artifacts import read_frame, write_table
 from psvl.detection.config import DetectorConfig
 from psvl.detection.detectors import describe_detector
 from psvl.detection.nouns import BACKGROUND
-from psvl.features.objects import MAX_GAP_S, object_channels
+from psvl.features.objects import BOX, MAX_GAP_S, object_channels
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
             "object channels need a fixed list of classes"
         )
     segments = read_frame(args.features, columns=["video_id", "segment_idx", "start_s", "end_s"])
-    detections = read_frame(args.detections)
+    detections = read_frame(args.detections, columns=["video_id", "time_s", "label", "score", *BOX])
     df = object_channels(segments, detections, labels)
     shaping = {"object_channels": {"labels": labels, "channels": ["score", "motion"], "max_gap_s": MAX_GAP_S}}
     write_table("features", df, args.out, stage="object_features", shaping=shaping)

@@ -90,6 +90,20 @@ def held_out_queries(gt: pd.DataFrame, events: pd.DataFrame) -> set[str]:
     return {q for q, v, text in rows if (v, text) in keys}
 
 
+def _query_ids(table: pd.DataFrame, groups: np.ndarray) -> np.ndarray:
+    """The query id of each window group, in `per_query`'s order (first rows)."""
+    first = ~pd.Series(groups).duplicated().to_numpy()
+    return table["query_id"].astype(str).to_numpy()[first]
+
+
+def held_out_metrics(
+    table: pd.DataFrame, query_ious: np.ndarray, groups: np.ndarray, held_out: set[str]
+) -> dict:
+    """metrics.json's `by_held_out` for a scored table, its per-query IoUs and window groups."""
+    flagged = np.isin(_query_ids(table, groups), sorted(held_out))
+    return {"by_held_out": split_metrics(query_ious, flagged, ("corpus_words", "held_out_words"))}
+
+
 def vocabulary_metrics(
     table: pd.DataFrame,
     query_ious: np.ndarray,
@@ -99,8 +113,7 @@ def vocabulary_metrics(
 ) -> dict:
     """metrics.json's `unknown_words` and `by_vocabulary` for a scored table (`evaluate_with_table`'s),
     its per-query IoUs and window groups (`query_ious[i]` belongs to the i-th distinct group)."""
-    first = ~pd.Series(groups).duplicated().to_numpy()
-    query_ids = table["query_id"].astype(str).to_numpy()[first]
+    query_ids = _query_ids(table, groups)
     return {
         "unknown_words": unknown_words([tokens.get(q, ()) for q in query_ids], known),
         "by_vocabulary": by_vocabulary(query_ious, query_ids, tokens, known),

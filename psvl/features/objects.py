@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+BOX = ("x1", "y1", "x2", "y2")  # the detection columns the motion reads
 MAX_GAP_S = 1.0  # detections further apart in time are not consecutive: no motion is measured across
 
 

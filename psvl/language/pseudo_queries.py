@@ -98,9 +98,12 @@ def compose(
 
     # sorted by (pidx, rank)
     n_pidx, n_code, n_weight, labels = noun_codes(props, dets, cfg.num_nouns, cfg.noun_ranking)
-    without_detections = len(props) - np.unique(noun_codes(props, dets, 1)[0]).size
     has = np.zeros(len(props), dtype=bool)
     has[n_pidx] = True
+    if cfg.noun_ranking == "frequency":  # every proposal with a detection inside has a noun
+        without_detections = int((~has).sum())
+    else:  # contrast drops more: count the proposals with no detection at all apart
+        without_detections = len(props) - np.unique(noun_codes(props, dets, 1)[0]).size
     kept = props[has].reset_index(drop=True)
     n_pidx = (np.cumsum(has) - 1)[n_pidx]
 

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from psvl.core.spans import pairwise_iou
+
 # Computed from ../shared/data/charades-sta (train / test txt files, durations from charades.json):
 # train 0.269 / test 0.271 moment fraction, 0.396 / 0.425 union coverage, 0.580 / 0.645 videos with
 # overlapping moments, 2.32 / 2.79 queries per video, 6.21 / 6.23 words per query, 0.193 / 0.212 of
@@ -54,10 +56,8 @@ def timeline_stats(
         counts.append(len(rows))
         if len(rows) > 1:  # each query's share of siblings a perfect model's prediction for it would hit
             ivs = np.array([(s, e) for s, e, _ in rows])
-            inter = np.clip(np.minimum.outer(ivs[:, 1], ivs[:, 1]) - np.maximum.outer(ivs[:, 0], ivs[:, 0]), 0, None)
-            length = ivs[:, 1] - ivs[:, 0]
-            iou = inter / np.maximum(length[:, None] + length[None, :] - inter, 1e-9)
-            siblings.extend(((iou >= 0.5).sum(axis=1) - 1) / (len(rows) - 1))
+            hits = (pairwise_iou(ivs, ivs) >= 0.5).sum(axis=1) - 1  # minus itself
+            siblings.extend(hits / (len(rows) - 1))
         else:
             siblings.append(0.0)
         for s, e, sentence in rows:
