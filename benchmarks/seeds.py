@@ -64,7 +64,9 @@ def run(seed: int, args: argparse.Namespace, world: dict) -> float:
     root.mkdir(parents=True, exist_ok=True)
     overlay = root / "overlay.yaml"
     overlay.write_text(yaml.safe_dump({"results": str(root), "synthetic": {**world, "seed": seed}}))
-    cmd = ["snakemake", "--cores", str(args.cores), "--configfile", str(args.configfile), str(overlay)]
+    # --rerun-incomplete: a benchmark killed mid-job continues where it stopped
+    cmd = ["snakemake", "--cores", str(args.cores), "--rerun-incomplete"]
+    cmd += ["--configfile", str(args.configfile), str(overlay)]
     if args.config:
         cmd += ["--config", *args.config]
     print("$", " ".join(cmd), flush=True)

@@ -161,8 +161,14 @@ def _check_trained_detector(cfg: dict) -> None:
 
 
 def _check_visual_input(cfg: dict) -> None:
-    """Object channels come from the workflow's detections: a dataset without per-video stages has none."""
+    """Object channels come from the workflow's detections: a dataset without per-video stages has none;
+    named channels are object channels."""
     if cfg["model"]["visual_input"] != "objects":
+        if cfg["model"]["named_channels"]:
+            raise ConfigError(
+                "config.model.named_channels: true reads object channels; set model.visual_input: objects "
+                "or named_channels: false"
+            )
         return
     if not reads_videos(cfg):
         raise ConfigError(

@@ -67,6 +67,17 @@ def test_resume_with_other_settings_starts_afresh(tmp_path):
     assert torch.load(tmp_path / "last.pt", weights_only=True)["settings"]["train"]["lr"] == 1e-3
 
 
+def test_resume_with_other_queries_of_the_same_size_and_vocabulary_starts_afresh(tmp_path):
+    queries, feats = toy_world(n_videos=6)
+    train(queries, feats, tmp_path, TINY, dataclasses.replace(CFG, epochs=1))
+    before = weights(tmp_path / "last.pt")
+    moved = queries.assign(end_s=queries["end_s"] - 0.5)  # same ids, count and words; other spans
+    train(moved, feats, tmp_path, TINY, dataclasses.replace(CFG, epochs=1), resume=True)
+    after = weights(tmp_path / "last.pt")
+    # retrained on the new labels, not "already finished" with the old ones
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
 def test_checkpoints_carry_vocab_settings_and_val_videos_and_best_is_chosen_on_validation(tmp_path):
     queries, feats = toy_world(n_videos=8)
     train(

@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 
 from psvl.core.spans import resample_indices, segment_mask, to_normalized
+from psvl.localization.named_channels import class_weights
 from psvl.localization.vocab import Vocab
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class Batch:
     guide: torch.Tensor  # (B, T) bool, segments inside the target moment
     rows: np.ndarray  # (B,) row positions in the dataset's query table
     texts: list[str]  # (B,) the queries' tokens joined by spaces (read by sentence-model query encoders)
+    named: torch.Tensor | None = None  # (B, C) float, the classes each query names (named object channels)
 
     def to(self, device: torch.device | str) -> Batch:
         move = {
@@ -47,7 +49,8 @@ class QueryDataset:
     """Queries (pseudo_queries or test_queries table) joined to their videos' features.
 
     Queries whose video has no features are dropped with a warning (a video that failed upstream is in
-    `failures/`); `self.queries` is the kept table, row order preserved.
+    `failures/`); `self.queries` is the kept table, row order preserved. With `classes` (the detector
+    classes of object-channel features), each query's named-class weights go into its batches.
     """
 
     def __init__(
@@ -57,6 +60,7 @@ class QueryDataset:
         vocab: Vocab,
         num_segments: int,
         max_tokens: int,
+        classes: Sequence[str] | None = None,
     ) -> None:
         have = queries["video_id"].astype(str).isin(set(features))
         if not have.all():
@@ -83,6 +87,11 @@ class QueryDataset:
         self.video_dim = dims.pop() if dims else 0
         self.token_ids = [vocab.encode(list(t), max_tokens) for t in self.queries["tokens"]]
         self.texts = [query_text(t, max_tokens) for t in self.queries["tokens"]]
+        self.named = (
+            class_weights([list(t)[:max_tokens] for t in self.queries["tokens"]], classes)
+            if classes
+            else None
+        )
         spans = self.queries[["start_s", "end_s"]].to_numpy(dtype=np.float64)
         self.duration = self.queries["duration_s"].to_numpy(dtype=np.float64)
         self.spans = to_normalized(spans, self.duration).astype(np.float32) if len(spans) else spans
@@ -137,6 +146,7 @@ class QueryDataset:
             guide,
             rows,
             [self.texts[r] for r in rows],
+            None if self.named is None else torch.from_numpy(self.named[rows]),
         )
 
 

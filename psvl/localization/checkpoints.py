@@ -30,6 +30,16 @@ def fingerprint(**parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def queries_digest(queries) -> str:
+    """A digest of the training queries' content (ids, spans, tokens), for the fingerprint: new
+    pseudo-queries of the same count and vocabulary (e.g. another `num_nouns`) must not resume a run."""
+    rows = (
+        f"{q}|{s!r}|{e!r}|{' '.join(map(str, t))}"
+        for q, s, e, t in zip(queries["query_id"], queries["start_s"], queries["end_s"], queries["tokens"])
+    )
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
+
+
 def save_checkpoint(obj: Mapping[str, Any], path: Path) -> None:
     """`torch.save` to a temporary name, then rename: a killed job never leaves half a checkpoint."""
     tmp = path.with_name(f".{path.name}.tmp")

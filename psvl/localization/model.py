@@ -29,6 +29,7 @@ from torch import nn
 
 from psvl.core.spans import segment_centres
 from psvl.localization.layers import BiGRU, reverse_padded  # noqa: F401 - reverse_padded: re-exported
+from psvl.localization.named_channels import named_tracks
 from psvl.localization.query_encoders import build_query_encoder
 
 
@@ -192,6 +193,7 @@ class ModelConfig:
     vocab_from_corpus: bool
     normalize_video: bool
     visual_input: str  # which shards the workflow passes as --features (the model reads any width)
+    named_channels: bool  # object channels only: append the track of the classes each query names
     query_encoder: str
     sentence_model: str
 
@@ -213,19 +215,24 @@ class PSVLConfig:
     dropout: float
     query_encoder: str  # a name in psvl.localization.query_encoders.QUERY_ENCODERS
     sentence_model: str  # the sentence-transformers model of `minilm` (unused by `learned`)
+    named_classes: int = 0  # > 0: the input is object channels of this many classes, plus named tracks
 
     @classmethod
-    def from_model(cls, model: ModelConfig, vocab_size: int, video_dim: int) -> PSVLConfig:
-        """The network of the `model` section for a vocabulary and feature width."""
+    def from_model(
+        cls, model: ModelConfig, vocab_size: int, video_dim: int, named_classes: int = 0
+    ) -> PSVLConfig:
+        """The network of the `model` section for a vocabulary and feature width (and, with named
+        object channels, the number of detector classes)."""
         shared = {f.name: getattr(model, f.name) for f in fields(cls) if hasattr(model, f.name)}
-        return cls(vocab_size=vocab_size, video_dim=video_dim, **shared)
+        return cls(vocab_size=vocab_size, video_dim=video_dim, named_classes=named_classes, **shared)
 
 
 class PSVLNet(nn.Module):
     """Query and video encoders -> two-stage cross-modal fusion -> non-local blocks -> moment regression.
 
     forward(tokens (B, L) long, token_mask (B, L) bool, video (B, T, D) float, video_mask (B, T) bool,
-    texts (the B queries as strings; read by sentence-model query encoders))
+    texts (the B queries as strings; read by sentence-model query encoders), named (B, C) float: the
+    classes each query names, `psvl.localization.named_channels`; only for a model with named_classes)
     -> {"moment": (B, 2) normalized start/end, "attention": (B, T) pooling weights}.
     """
 
@@ -233,7 +240,8 @@ class PSVLNet(nn.Module):
         super().__init__()
         c = self.config = config
         self.query_encoder = build_query_encoder(c)
-        self.video_encoder = VideoEncoder(c.video_dim, c.hidden, c.fusion_dim, c.dropout)
+        tracks = 2 if c.named_classes else 0  # the named classes' (score, motion)
+        self.video_encoder = VideoEncoder(c.video_dim + tracks, c.hidden, c.fusion_dim, c.dropout)
         # stage 1: words attend over video; video attends over words. stage 2: video over the attended words.
         self.word_fusion = FusionBlock(c.fusion_dim, c.fusion_heads, c.fusion_layers)
         self.video_fusion = FusionBlock(c.fusion_dim, c.fusion_heads, c.fusion_layers)
@@ -253,10 +261,18 @@ class PSVLNet(nn.Module):
         self.video_mean.copy_(mean)
         self.video_std.copy_(std.clamp(min=1e-6))
 
-    def encode_video(self, video: torch.Tensor, video_mask: torch.Tensor) -> torch.Tensor:
-        """Query-independent video features: compute once per video, reuse for every query."""
-        video = (video - self.video_mean) / self.video_std * video_mask[..., None]
-        encoded = self.video_encoder(video, video_mask)
+    def encode_video(
+        self, video: torch.Tensor, video_mask: torch.Tensor, named: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Video features: query-independent (compute once per video, reuse for every query) unless the
+        model reads named object channels, which take each query's `named` class weights (B, C)."""
+        normed = (video - self.video_mean) / self.video_std * video_mask[..., None]
+        if self.config.named_classes:
+            if named is None:
+                raise ValueError("this model reads query-named object channels: pass named= (B, C)")
+            tracks = named_tracks(video, named) * video_mask[..., None]
+            normed = torch.cat([normed, tracks.to(normed.dtype)], dim=-1)
+        encoded = self.video_encoder(normed, video_mask)
         return encoded + positional_encoding(video_mask, encoded.size(-1)).to(encoded.dtype)
 
     def localize(self, tokens, token_mask, video_enc, video_mask, texts=None) -> dict[str, torch.Tensor]:
@@ -270,8 +286,11 @@ class PSVLNet(nn.Module):
         moment, attention = self.head(fused, video_mask)
         return {"moment": moment, "attention": attention}
 
-    def forward(self, tokens, token_mask, video, video_mask, texts=None) -> dict[str, torch.Tensor]:
-        return self.localize(tokens, token_mask, self.encode_video(video, video_mask), video_mask, texts)
+    def forward(
+        self, tokens, token_mask, video, video_mask, texts=None, named=None
+    ) -> dict[str, torch.Tensor]:
+        encoded = self.encode_video(video, video_mask, named)
+        return self.localize(tokens, token_mask, encoded, video_mask, texts)
 
     # -- helpers ---------------------------------------------------------------------------------
     def parameter_counts(self) -> dict[str, int]:

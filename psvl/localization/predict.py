@@ -43,6 +43,7 @@ from psvl.language.tagger import options as tagger_options
 from psvl.localization.batches import as_tensor, pad_tokens, query_text, stack_videos
 from psvl.localization.checkpoints import load_checkpoint
 from psvl.localization.model import PSVLNet
+from psvl.localization.named_channels import class_weights, model_classes
 from psvl.localization.nearest_words import NearestWords
 from psvl.localization.vocab import SPECIALS, Vocab
 
@@ -87,18 +88,23 @@ class Predictor:
         self.device = resolve_device(self.cfg.device)
         self.model = PSVLNet.from_checkpoint(checkpoint["model"]).to(self.device).eval()
         self.vocab = Vocab(checkpoint["vocab"], checkpoint.get("vocab_trained"))
+        self.classes = model_classes(self.model, checkpoint)  # named object channels, else None
         self.settings = dict(checkpoint.get("settings", {}))
         self.provenance = dict(checkpoint.get("provenance", {}))
         model = {**defaults("model"), **self.settings.get("model", {})}
         self.num_segments = int(model["num_segments"])
         self.max_tokens = int(model["max_query_tokens"])
-        self.nearest = None  # `unknown_words: nearest` with the learned encoder: unknown -> nearest trained
-        if self.cfg.unknown_words == "nearest" and self.model.config.query_encoder == "learned":
+        # `unknown_words: nearest`: an unknown word -> its nearest trained word, for the learned encoder's
+        # ids and for the classes a query names (a sentence-model encoder reads the words as written)
+        self.learned = self.model.config.query_encoder == "learned"
+        self.nearest = None
+        if self.cfg.unknown_words == "nearest" and (self.learned or self.classes):
             trained = self.vocab.tokens[len(SPECIALS) : self.vocab.n_trained]
             self.nearest = NearestWords(
                 trained, str(model["sentence_model"]), self.cfg.nearest_min_similarity
             )
-        self._video: tuple[torch.Tensor, torch.Tensor, float] | None = None
+        # (raw video, mask, duration, its encoding: None when the encoding depends on the query)
+        self._video: tuple[torch.Tensor, torch.Tensor, float, torch.Tensor | None] | None = None
 
     @classmethod
     def load(
@@ -148,7 +154,8 @@ class Predictor:
         video, mask = stack_videos([torch.as_tensor(np.asarray(features, np.float32))], self.num_segments)
         with torch.inference_mode():
             video, mask = video.to(self.device), mask.to(self.device)
-            self._video = (self.model.encode_video(video, mask), mask, float(duration_s))
+            enc = None if self.classes else self.model.encode_video(video, mask)
+            self._video = (video, mask, float(duration_s), enc)
         return self
 
     def encode_file(self, path: str | os.PathLike, frames_cfg: Mapping[str, Any] | None = None) -> Predictor:
@@ -206,20 +213,32 @@ class Predictor:
         model was trained on; without one the moment is the model's prior for the video, not a match."""
         return any(i >= len(SPECIALS) for i in self.vocab.encode(self.tokens(query), self.max_tokens))
 
-    def inputs(self, token_lists: Sequence[Sequence[str]]) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-        """(ids (B, L), mask (B, L), texts) of tokenized queries, on the device; with `nearest`, unknown
-        words are first replaced by their nearest trained word."""
-        lists = [self.nearest(t) if self.nearest else list(t) for t in token_lists]
+    def inputs(
+        self, token_lists: Sequence[Sequence[str]]
+    ) -> tuple[torch.Tensor, torch.Tensor, list[str], torch.Tensor | None]:
+        """(ids (B, L), mask (B, L), texts, named-class weights (B, C) or None) of tokenized queries, on
+        the device; with `nearest`, unknown words are first replaced by their nearest trained word, in
+        what the learned encoder reads and in the classes a query names (so a synonym names its class
+        with any encoder)."""
+        mapped = [self.nearest(t) if self.nearest else list(t) for t in token_lists]
+        lists = mapped if self.learned else [list(t) for t in token_lists]
         tokens, mask = pad_tokens([self.vocab.encode(t, self.max_tokens) for t in lists])
-        return tokens.to(self.device), mask.to(self.device), [query_text(t, self.max_tokens) for t in lists]
+        named = None
+        if self.classes:
+            weights = class_weights([t[: self.max_tokens] for t in mapped], self.classes)
+            named = torch.from_numpy(weights).to(self.device)
+        texts = [query_text(t, self.max_tokens) for t in lists]
+        return tokens.to(self.device), mask.to(self.device), texts, named
 
     def predict(self, query: str | Sequence[str]) -> list[list[float]]:
         """[[start_s, end_s, score]] of `query` in the encoded video (a sentence or a token list)."""
         if self._video is None:
             raise RuntimeError("no video encoded: call encode() or encode_file() first")
-        video_enc, mask, duration = self._video
-        tokens, token_mask, texts = self.inputs([self.tokens(query)])
+        video, mask, duration, video_enc = self._video
+        tokens, token_mask, texts, named = self.inputs([self.tokens(query)])
         with torch.inference_mode():
+            if video_enc is None:  # named object channels: the encoding depends on the query
+                video_enc = self.model.encode_video(video, mask, named)
             out = self.model.localize(tokens, token_mask, video_enc, mask, texts)
         moment = out["moment"].float().cpu().numpy()
         score = attention_inside(out["attention"].float().cpu().numpy(), moment, mask.cpu().numpy())
@@ -254,13 +273,20 @@ class Predictor:
             arrays = [as_tensor(features[v][0]) for v in chunk]  # lazy mappings: one chunk in memory
             video, mask = stack_videos(arrays, self.num_segments)
             rows = np.flatnonzero(np.isin(vids, chunk))
+            video, mask = video.to(self.device), mask.to(self.device)
             with torch.inference_mode():
-                enc = self.model.encode_video(video.to(self.device), mask.to(self.device))
+                # once per video, unless named object channels make the encoding depend on the query
+                enc = None if self.classes else self.model.encode_video(video, mask)
                 for i in range(0, len(rows), batch_size):
                     part = rows[i : i + batch_size]
                     idx = torch.as_tensor([slot[v] for v in vids[part]], device=self.device)
-                    tokens, token_mask, texts = self.inputs([list(queries.at[r, "tokens"]) for r in part])
-                    out = self.model.localize(tokens, token_mask, enc[idx], mask.to(self.device)[idx], texts)
+                    tokens, token_mask, texts, named = self.inputs(
+                        [list(queries.at[r, "tokens"]) for r in part]
+                    )
+                    part_enc = (
+                        enc[idx] if enc is not None else self.model.encode_video(video[idx], mask[idx], named)
+                    )
+                    out = self.model.localize(tokens, token_mask, part_enc, mask[idx], texts)
                     pred[part] = out["moment"].float().cpu().numpy()
         spans = {v: feature_duration(features[v][2]) for v in unique}
         duration = np.array([spans[v] for v in vids], dtype=np.float64)

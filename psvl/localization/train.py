@@ -34,8 +34,16 @@ from psvl.core.progress import progress
 from psvl.core.spans import iou, recall_at
 from psvl.language.tagger import options as tagger_options
 from psvl.localization.batches import QueryDataset, batches
-from psvl.localization.checkpoints import LOG_COLUMNS, fingerprint, save_checkpoint, try_load, write_log
+from psvl.localization.checkpoints import (
+    LOG_COLUMNS,
+    fingerprint,
+    queries_digest,
+    save_checkpoint,
+    try_load,
+    write_log,
+)
 from psvl.localization.model import ModelConfig, PSVLConfig, PSVLNet, localization_loss
+from psvl.localization.named_channels import channel_classes
 from psvl.localization.noise import NoiseWeights
 from psvl.localization.splits import build_datasets, split_videos  # noqa: F401 - split_videos: re-exported
 
@@ -78,7 +86,7 @@ def evaluate_dataset(
     with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=amp):
         for rows in batches(len(data), batch_size):
             b = data.collate(rows).to(device)
-            out = model(b.tokens, b.token_mask, b.video, b.video_mask, b.texts)
+            out = model(b.tokens, b.token_mask, b.video, b.video_mask, b.texts, b.named)
             preds[rows] = out["moment"].float().cpu().numpy()
     return preds, iou(preds, data.spans)
 
@@ -105,12 +113,21 @@ class Trainer:
         self.device = device = resolve_device(train_cfg.device)
         # CUDA: bf16 (else fp16 + GradScaler) autocast. CPU: float32 unless cpu_bf16 (CPUs with AVX512-BF16/AMX).
         self.amp = (train_cfg.amp and device.type == "cuda") or (train_cfg.cpu_bf16 and device.type == "cpu")
+        # named object channels: the detector classes, from the features' metadata
+        classes = channel_classes((provenance or {}).get("features")) if model_cfg.named_channels else None
         self.vocab, self.train_data, self.val_data, val_ids = build_datasets(
-            queries, features, model_cfg, train_cfg, corpus_words
+            queries, features, model_cfg, train_cfg, corpus_words, classes
         )
-
+        if classes and self.train_data.video_dim != 2 * len(classes):
+            raise ValueError(
+                f"model.named_channels: {len(classes)} detector classes need 2 x {len(classes)} object "
+                f"channels, but the features have {self.train_data.video_dim} dimensions"
+            )
         net_cfg = PSVLConfig.from_model(
-            model_cfg, vocab_size=len(self.vocab), video_dim=self.train_data.video_dim
+            model_cfg,
+            vocab_size=len(self.vocab),
+            video_dim=self.train_data.video_dim,
+            named_classes=len(classes or ()),
         )
         self.settings = {"model": asdict(model_cfg), "train": asdict(train_cfg)}
         self.fingerprint = fingerprint(
@@ -120,6 +137,7 @@ class Trainer:
             vocab=self.vocab.tokens,
             n_train=len(self.train_data),
             n_val=len(self.val_data),
+            queries=queries_digest(queries),
             **({"language": dict(language)} if language is not None else {}),
         )
         self.steps_per_epoch = -(-len(self.train_data) // train_cfg.batch_size)
@@ -204,7 +222,7 @@ class Trainer:
             b = data.collate(rows_idx, self.data_rng, cfg.word_dropout).to(self.device)
             data_seconds += time.perf_counter() - td
             with torch.autocast(self.device.type, dtype=amp_dtype, enabled=self.amp):
-                out_ = model(b.tokens, b.token_mask, b.video, b.video_mask, b.texts)
+                out_ = model(b.tokens, b.token_mask, b.video, b.video_mask, b.texts, b.named)
             w = self.noise(epoch, out_["moment"], b.target, rows_idx)  # None: equal weights
             losses = localization_loss(
                 out_["moment"], b.target, out_["attention"], b.guide, cfg.att_weight, w
