@@ -187,6 +187,24 @@ def test_proposal_recall_on_a_hand_made_case():
     assert set(report["baselines"]) == {"random", "sliding"}
     assert "by_split" not in report  # one split only
     assert report["baselines"]["random"]["proposals_per_video"] == 1.5
+    lo, hi = report["intervals"]["recall@0.5"]  # bootstrap over the 3 moments: hits are 1 of 3
+    assert 0.0 <= lo <= 1 / 3 <= hi <= 1.0 and report["intervals"]["recall@0.3"] == [1.0, 1.0]
+    margin = report["baselines"]["sliding"]["margin"]["recall@0.3"]
+    assert margin["difference"] == pytest.approx(1.0 - report["baselines"]["sliding"]["recall@0.3"])
+    assert margin["interval"][0] <= margin["difference"] <= margin["interval"][1]
+
+
+def test_paired_difference_interval_sees_a_consistent_margin_and_no_margin():
+    from psvl.evaluation.bootstrap import paired_difference
+
+    rng = np.random.default_rng(0)
+    b = rng.random(400) < 0.4
+    a = b | (rng.random(400) < 0.2)  # a hits wherever b does, and more: a clear margin
+    lo, hi = paired_difference(a, b)
+    assert 0 < lo <= (a.mean() - b.mean()) <= hi
+    assert paired_difference(b, b) == [0.0, 0.0]  # same method: no margin at all
+    with pytest.raises(ValueError, match="length"):
+        paired_difference(a, b[:10])
 
 
 def test_propose_and_eval_proposals_commands_write_proposals_and_report(tmp_path, world):

@@ -69,6 +69,25 @@ def intervals(
     return {name: interval(ious, seed, resamples, level) for name, ious in ious_by_name.items()}
 
 
+def paired_difference(
+    a: np.ndarray, b: np.ndarray, seed: int = 0, resamples: int = RESAMPLES, level: float = LEVEL
+) -> list[float]:
+    """[lo, hi] of mean(a) - mean(b) for per-item values of two methods on the *same* items (e.g. hit
+    flags of TEP and a baseline per moment), resampling items, so the pairing's correlation counts."""
+    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
+    if a.size != b.size:
+        raise ValueError(f"paired values differ in length: {a.size} vs {b.size}")
+    if a.size == 0:
+        return [0.0, 0.0]
+    diff = a - b
+    if resamples < 1:
+        return [float(diff.mean())] * 2
+    idx = np.random.default_rng(seed).integers(0, diff.size, size=(resamples, diff.size))
+    tail = (1.0 - level) / 2.0
+    lo, hi = np.quantile(diff[idx].mean(axis=1), [tail, 1.0 - tail])
+    return [float(lo), float(hi)]
+
+
 def describe(seed: int, resamples: int = RESAMPLES, level: float = LEVEL) -> dict:
     """metrics.json's `bootstrap` entry: how the intervals were drawn."""
     return {

@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_limits
 from psvl.config import default
 from psvl.core.artifacts import read_frame
 from psvl.core.spans import pairwise_iou
+from psvl.evaluation import bootstrap
 from psvl.proposals.proposals import (
     ProposalsConfig,
     propose_video,
@@ -48,16 +49,36 @@ def best_ious(proposals: pd.DataFrame, annotations: pd.DataFrame) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def recall(proposals: pd.DataFrame, annotations: pd.DataFrame) -> dict[str, float]:
-    """recall@0.3/0.5/0.7, proposals_per_video, and the counts they rest on."""
-    ious = best_ious(proposals, annotations)
-    n_videos = proposals["video_id"].nunique()
-    out = {f"recall@{t:g}": float((ious >= t).mean()) if ious.size else 0.0 for t in THRESHOLDS}
+def recall(proposals: pd.DataFrame, annotations: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
+    """recall@0.3/0.5/0.7, proposals_per_video, the counts they rest on, and 95 % bootstrap intervals of
+    the recalls over moments (`intervals`, psvl.evaluation.bootstrap, as metrics.json's)."""
+    return _recall(best_ious(proposals, annotations), proposals["video_id"].nunique(), len(proposals), seed)
+
+
+def _recall(ious: np.ndarray, n_videos: int, n_proposals: int, seed: int) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        f"recall@{t:g}": float((ious >= t).mean()) if ious.size else 0.0 for t in THRESHOLDS
+    }
     out["mean_best_iou"] = float(ious.mean()) if ious.size else 0.0
-    out["proposals_per_video"] = float(len(proposals) / n_videos) if n_videos else 0.0
+    out["proposals_per_video"] = float(n_proposals / n_videos) if n_videos else 0.0
     out["n_moments"] = int(ious.size)
     out["n_videos"] = int(n_videos)
+    drawn = bootstrap.interval(ious, seed)
+    out["intervals"] = {f"recall@{t:g}": drawn[f"R@{t:g}"] for t in THRESHOLDS}
     return out
+
+
+def margins(ious: np.ndarray, baseline_ious: np.ndarray, seed: int = 0) -> dict[str, dict[str, Any]]:
+    """TEP's recall minus a baseline's at each IoU threshold, on the same moments, with a paired 95 %
+    bootstrap interval: whether TEP beats the baseline by a margin, not only whether both recalls'
+    intervals overlap."""
+    return {
+        f"recall@{t:g}": {
+            "difference": float((ious >= t).mean() - (baseline_ious >= t).mean()) if ious.size else 0.0,
+            "interval": bootstrap.paired_difference(ious >= t, baseline_ious >= t, seed),
+        }
+        for t in THRESHOLDS
+    }
 
 
 def durations_of(proposals: pd.DataFrame, annotations: pd.DataFrame) -> dict[str, float]:
@@ -151,7 +172,8 @@ def evaluate_proposals(
     """
     if not isinstance(cfg, ProposalsConfig):  # a (possibly partial) `proposals` section: the schema fills it
         cfg = default(ProposalsConfig, "proposals", **dict(cfg or {}))
-    report: dict[str, Any] = recall(proposals, annotations)
+    ious = best_ious(proposals, annotations)
+    report: dict[str, Any] = _recall(ious, proposals["video_id"].nunique(), len(proposals), 0)
     report["method"] = cfg.method
     if "split" in annotations and annotations["split"].nunique() > 1:
         report["by_split"] = {
@@ -160,9 +182,14 @@ def evaluate_proposals(
         }
     methods = ("random", "sliding") + (("time_only",) if segments is not None else ())
     with threadpool_limits(1):  # many tiny k-means problems: thread start-up costs more than the maths
-        report["baselines"] = {
-            m: recall(baseline(m, proposals, annotations, cfg, segments), annotations) for m in methods
-        }
+        made = {m: baseline(m, proposals, annotations, cfg, segments) for m in methods}
+    report["baselines"] = {}
+    for m, spans in made.items():
+        # the baselines cover the same videos, so their best IoUs line up with TEP's moment by moment
+        base = best_ious(spans, annotations)
+        report["baselines"][m] = _recall(base, spans["video_id"].nunique(), len(spans), 0)
+        if set(spans["video_id"]) == set(proposals["video_id"]):
+            report["baselines"][m]["margin"] = margins(ious, base)
     log.info(
         "proposals: recall@0.5 %.3f (%s) at %.1f proposals/video over %d moments",
         report["recall@0.5"],
