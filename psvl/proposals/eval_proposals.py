@@ -49,33 +49,31 @@ def best_ious(proposals: pd.DataFrame, annotations: pd.DataFrame) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def recall(proposals: pd.DataFrame, annotations: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
-    """recall@0.3/0.5/0.7, proposals_per_video, the counts they rest on, and 95 % bootstrap intervals of
-    the recalls over moments (`intervals`, psvl.evaluation.bootstrap, as metrics.json's)."""
-    return _recall(best_ious(proposals, annotations), proposals["video_id"].nunique(), len(proposals), seed)
-
-
-def _recall(ious: np.ndarray, n_videos: int, n_proposals: int, seed: int) -> dict[str, Any]:
+def recall(proposals: pd.DataFrame, ious: np.ndarray) -> dict[str, Any]:
+    """recall@0.3/0.5/0.7 of `proposals` from their moments' best IoUs (`best_ious`), proposals_per_video,
+    the counts they rest on, and 95 % bootstrap intervals of the recalls over moments (`intervals`,
+    psvl.evaluation.bootstrap, as metrics.json's)."""
+    n_videos = proposals["video_id"].nunique()
     out: dict[str, Any] = {
         f"recall@{t:g}": float((ious >= t).mean()) if ious.size else 0.0 for t in THRESHOLDS
     }
     out["mean_best_iou"] = float(ious.mean()) if ious.size else 0.0
-    out["proposals_per_video"] = float(n_proposals / n_videos) if n_videos else 0.0
+    out["proposals_per_video"] = float(len(proposals) / n_videos) if n_videos else 0.0
     out["n_moments"] = int(ious.size)
     out["n_videos"] = int(n_videos)
-    drawn = bootstrap.interval(ious, seed)
+    drawn = bootstrap.interval(ious)
     out["intervals"] = {f"recall@{t:g}": drawn[f"R@{t:g}"] for t in THRESHOLDS}
     return out
 
 
-def margins(ious: np.ndarray, baseline_ious: np.ndarray, seed: int = 0) -> dict[str, dict[str, Any]]:
+def margins(ious: np.ndarray, baseline_ious: np.ndarray) -> dict[str, dict[str, Any]]:
     """TEP's recall minus a baseline's at each IoU threshold, on the same moments, with a paired 95 %
     bootstrap interval: whether TEP beats the baseline by a margin, not only whether both recalls'
     intervals overlap."""
     return {
         f"recall@{t:g}": {
             "difference": float((ious >= t).mean() - (baseline_ious >= t).mean()) if ious.size else 0.0,
-            "interval": bootstrap.paired_difference(ious >= t, baseline_ious >= t, seed),
+            "interval": bootstrap.paired_difference(ious >= t, baseline_ious >= t),
         }
         for t in THRESHOLDS
     }
@@ -173,13 +171,13 @@ def evaluate_proposals(
     if not isinstance(cfg, ProposalsConfig):  # a (possibly partial) `proposals` section: the schema fills it
         cfg = default(ProposalsConfig, "proposals", **dict(cfg or {}))
     ious = best_ious(proposals, annotations)
-    report: dict[str, Any] = _recall(ious, proposals["video_id"].nunique(), len(proposals), 0)
+    report: dict[str, Any] = recall(proposals, ious)
     report["method"] = cfg.method
     if "split" in annotations and annotations["split"].nunique() > 1:
-        report["by_split"] = {
-            str(split): recall(proposals[proposals["video_id"].isin(group["video_id"])], group)
-            for split, group in annotations.groupby("split")
-        }
+        report["by_split"] = {}
+        for split, group in annotations.groupby("split"):
+            part = proposals[proposals["video_id"].isin(group["video_id"])]
+            report["by_split"][str(split)] = recall(part, best_ious(part, group))
     methods = ("random", "sliding") + (("time_only",) if segments is not None else ())
     with threadpool_limits(1):  # many tiny k-means problems: thread start-up costs more than the maths
         made = {m: baseline(m, proposals, annotations, cfg, segments) for m in methods}
@@ -187,7 +185,7 @@ def evaluate_proposals(
     for m, spans in made.items():
         # the baselines cover the same videos, so their best IoUs line up with TEP's moment by moment
         base = best_ious(spans, annotations)
-        report["baselines"][m] = _recall(base, spans["video_id"].nunique(), len(spans), 0)
+        report["baselines"][m] = recall(spans, base)
         if set(spans["video_id"]) == set(proposals["video_id"]):
             report["baselines"][m]["margin"] = margins(ious, base)
     log.info(
