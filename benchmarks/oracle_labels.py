@@ -26,6 +26,7 @@ import pyarrow as pa
 import yaml
 
 from psvl.core.artifacts import read_frame, write_table
+from psvl.features.objects import model_input_folder
 
 
 def oracle_queries(results: Path, features: list[Path]) -> pd.DataFrame:
@@ -74,7 +75,7 @@ def main() -> None:
     res, out = args.results, args.out or args.results / "oracle"
     config = res / "config.effective.yaml"
     visual = yaml.safe_load(config.read_text())["model"]["visual_input"]
-    features = sorted((res / ("object_features" if visual == "objects" else "features")).glob("*.parquet"))
+    features = sorted((res / model_input_folder(visual)).glob("*.parquet"))
     out.mkdir(parents=True, exist_ok=True)
     queries = oracle_queries(res, features)
     table = out / "oracle_queries.parquet"

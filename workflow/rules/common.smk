@@ -9,6 +9,7 @@ from psvl.datasets.preflight import check_corpus
 from psvl.datasets.registry import DATASETS, world_dir
 from psvl.datasets.shards import plan, read_record
 from psvl.datasets.videos import VIDEO_SUFFIXES, other_files
+from psvl.features.objects import model_input_folder
 
 DATASET = config["dataset"]
 NAME = DATASET["name"]
@@ -141,11 +142,7 @@ def features_files():
     (model.visual_input: objects); on the release path, PSVL's features folder."""
     if SOURCES.from_release:
         return [SOURCES.features]
-    folder = (
-        "object_features"
-        if config["model"]["visual_input"] == "objects"
-        else "features"
-    )
+    folder = model_input_folder(config["model"]["visual_input"])
     return per_shard(f"{R}/{folder}/{{shard}}.parquet")
 
 
