@@ -16,6 +16,7 @@ from psvl.localization.model import PSVLConfig, PSVLNet
 from psvl.localization.named_channels import channel_classes, class_weights, named_tracks
 from psvl.localization.predict import PredictConfig, Predictor
 from psvl.localization.train import TrainConfig, train
+from psvl.localization.video_classes import VideoClasses, present_classes
 
 torch.set_num_threads(1)
 CLASSES = ["ball", "cube", "star", "dining table"]
@@ -142,3 +143,54 @@ def test_with_nearest_words_a_synonym_names_its_class_for_either_query_encoder(n
     np.testing.assert_array_equal(named.numpy(), [[1, 0, 0, 0], [0, 0, 0, 0]])  # sphere -> ball; no class
     *_, plain = Predictor.load(out, "cpu").inputs([["move", "sphere"]])
     assert not plain.numpy().any()  # `unk` (the schema default): an unknown word names nothing
+
+
+def test_present_classes_read_the_score_channels_of_valid_segments_only():
+    video = torch.zeros(2, 4, 6)  # C = 3: scores 0-2, motions 3-5
+    video[0, 1, 0] = 0.9  # class 0 seen in video 0
+    video[0, 2, 1] = 0.3  # class 1 too weak
+    video[1, 3, 2] = 0.9  # class 2 only in a padded segment of video 1
+    video[:, :, 3:] = 1.0  # motion never counts
+    mask = torch.tensor([[True] * 4, [True, True, True, False]])
+    present = present_classes(video, mask, 3, min_score=0.5)
+    np.testing.assert_array_equal(present, [[True, False, False], [False, False, False]])
+
+
+def test_video_classes_name_the_nearest_class_the_video_shows_and_leave_named_queries_alone():
+    matcher = VideoClasses(
+        ["ball", "cube", "star", "ring"],
+        known=["move", "ball", "cube", "star", "ring"],
+        name="all-MiniLM-L6-v2",
+    )
+    lists = [["move", "sphere"], ["move", "sphere"], ["move", "cube"], ["move"], ["move", "sphere"]]
+    present = np.array(
+        [
+            [True, True, False, False],
+            [False, True, True, False],
+            [True, True, True, True],
+            [True] * 4,
+            [False] * 4,
+        ]
+    )
+    weights = class_weights(lists, ["ball", "cube", "star", "ring"])
+    out = matcher.fill(weights, lists, present)
+    np.testing.assert_array_equal(out[0], [1, 0, 0, 0])  # sphere -> the ball in its video
+    assert out[1, 0] == 0 and out[1].sum() == 1 and out[1, 1:3].any()  # no ball here: a class it shows
+    np.testing.assert_array_equal(out[2], [0, 1, 0, 0])  # names its class already: unchanged
+    assert not out[3].any() and not out[4].any()  # no unknown word; no class detected: still unnamed
+    assert not weights[0].any()  # the input is not modified
+
+
+def test_with_video_classes_predict_names_a_detected_class_in_batch_and_one_video_alike(named_model):
+    out, queries, feats = named_model
+    cfg = default(PredictConfig, "predict", device="cpu", video_classes=True)
+    predictor = Predictor.load(out, cfg=cfg)
+    table = queries.assign(tokens=[["move", "sphere"]] * len(queries))
+    pred = predictor.predict_table(table, feats, batch_size=3)
+    plain = Predictor.load(out, "cpu").predict_table(table, feats, batch_size=3)
+    assert not np.allclose(pred["pred_start_s"], plain["pred_start_s"])  # the unknown noun now names a track
+    row = table.iloc[0]
+    predictor.encode(feats[row["video_id"]][0], row["duration_s"])
+    start, end, _ = predictor.predict(["move", "sphere"])[0]
+    assert start == pytest.approx(pred.iloc[0]["pred_start_s"], abs=1e-4)
+    assert end == pytest.approx(pred.iloc[0]["pred_end_s"], abs=1e-4)

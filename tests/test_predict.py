@@ -18,7 +18,7 @@ from psvl.core.artifacts import read_frame, read_metadata, write_table
 from psvl.core.spans import iou
 from psvl.features.features import extract_features, load_features
 from psvl.frames.frames import extract_frames
-from psvl.localization.predict import Predictor
+from psvl.localization.predict import PredictConfig, Predictor
 from psvl.localization.train import TrainConfig, train
 from psvl.synth.render import write_mp4
 
@@ -56,6 +56,16 @@ def test_predict_table_matches_one_video_predictor_and_scores_iou_in_seconds(tra
         assert start == pytest.approx(row["pred_start_s"], abs=1e-4)
         assert end == pytest.approx(row["pred_end_s"], abs=1e-4)
         assert 0.0 <= score <= 1.0 + 1e-6
+
+
+def test_a_model_without_named_channels_ignores_video_classes(trained):
+    model_dir, queries, feats = trained
+    cfg = default(PredictConfig, "predict", device="cpu", video_classes=True)
+    predictor = Predictor.load(model_dir, cfg=cfg)
+    assert predictor.classes is None and predictor.video_classes is None
+    table = predictor.predict_table(queries, feats)
+    plain = Predictor.load(model_dir, "cpu").predict_table(queries, feats)
+    pd.testing.assert_frame_equal(table, plain)
 
 
 def test_queries_of_videos_without_features_get_no_prediction(trained):

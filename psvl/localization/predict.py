@@ -45,6 +45,7 @@ from psvl.localization.checkpoints import load_checkpoint
 from psvl.localization.model import PSVLNet
 from psvl.localization.named_channels import class_weights, model_classes
 from psvl.localization.nearest_words import NearestWords
+from psvl.localization.video_classes import VideoClasses, present_classes
 from psvl.localization.vocab import SPECIALS, Vocab
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class PredictConfig:
     batch_size: int
     unknown_words: str
     nearest_min_similarity: float
+    video_classes: bool
+    video_class_min_score: float
 
 
 class Predictor:
@@ -103,6 +106,15 @@ class Predictor:
             self.nearest = NearestWords(
                 trained, str(model["sentence_model"]), self.cfg.nearest_min_similarity
             )
+        # `video_classes`: a query naming no class names the nearest class its video shows (a setting for
+        # models with named channels; others have no classes to name, and ignore it, as `nearest` is
+        # ignored by a minilm encoder's reading)
+        self.video_classes = None
+        if self.cfg.video_classes and not self.classes:
+            log.info("predict.video_classes: this model has no named object channels; ignored")
+        if self.cfg.video_classes and self.classes:
+            trained = self.vocab.tokens[len(SPECIALS) : self.vocab.n_trained]
+            self.video_classes = VideoClasses(self.classes, trained, str(model["sentence_model"]))
         # (raw video, mask, duration, its encoding: None when the encoding depends on the query)
         self._video: tuple[torch.Tensor, torch.Tensor, float, torch.Tensor | None] | None = None
 
@@ -213,19 +225,29 @@ class Predictor:
         model was trained on; without one the moment is the model's prior for the video, not a match."""
         return any(i >= len(SPECIALS) for i in self.vocab.encode(self.tokens(query), self.max_tokens))
 
+    def present(self, video: torch.Tensor, mask: torch.Tensor) -> np.ndarray | None:
+        """(B, C) classes the detector found in each video, for `video_classes` (else None)."""
+        if self.video_classes is None:
+            return None
+        return present_classes(video, mask, len(self.classes), self.cfg.video_class_min_score)
+
     def inputs(
-        self, token_lists: Sequence[Sequence[str]]
+        self, token_lists: Sequence[Sequence[str]], present: np.ndarray | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, list[str], torch.Tensor | None]:
         """(ids (B, L), mask (B, L), texts, named-class weights (B, C) or None) of tokenized queries, on
         the device; with `nearest`, unknown words are first replaced by their nearest trained word, in
         what the learned encoder reads and in the classes a query names (so a synonym names its class
-        with any encoder)."""
+        with any encoder). With `video_classes`, a query still naming no class names the class of
+        `present` (B, C), its video's detected classes, nearest to one of its unknown words."""
         mapped = [self.nearest(t) if self.nearest else list(t) for t in token_lists]
         lists = mapped if self.learned else [list(t) for t in token_lists]
         tokens, mask = pad_tokens([self.vocab.encode(t, self.max_tokens) for t in lists])
         named = None
         if self.classes:
-            weights = class_weights([t[: self.max_tokens] for t in mapped], self.classes)
+            kept = [t[: self.max_tokens] for t in mapped]
+            weights = class_weights(kept, self.classes)
+            if self.video_classes is not None and present is not None:
+                weights = self.video_classes.fill(weights, kept, present)
             named = torch.from_numpy(weights).to(self.device)
         texts = [query_text(t, self.max_tokens) for t in lists]
         return tokens.to(self.device), mask.to(self.device), texts, named
@@ -235,7 +257,7 @@ class Predictor:
         if self._video is None:
             raise RuntimeError("no video encoded: call encode() or encode_file() first")
         video, mask, duration, video_enc = self._video
-        tokens, token_mask, texts, named = self.inputs([self.tokens(query)])
+        tokens, token_mask, texts, named = self.inputs([self.tokens(query)], self.present(video, mask))
         with torch.inference_mode():
             if video_enc is None:  # named object channels: the encoding depends on the query
                 video_enc = self.model.encode_video(video, mask, named)
@@ -277,11 +299,13 @@ class Predictor:
             with torch.inference_mode():
                 # once per video, unless named object channels make the encoding depend on the query
                 enc = None if self.classes else self.model.encode_video(video, mask)
+                present = self.present(video, mask)
                 for i in range(0, len(rows), batch_size):
                     part = rows[i : i + batch_size]
                     idx = torch.as_tensor([slot[v] for v in vids[part]], device=self.device)
                     tokens, token_mask, texts, named = self.inputs(
-                        [list(queries.at[r, "tokens"]) for r in part]
+                        [list(queries.at[r, "tokens"]) for r in part],
+                        None if present is None else present[idx.cpu().numpy()],
                     )
                     part_enc = (
                         enc[idx] if enc is not None else self.model.encode_video(video[idx], mask[idx], named)
