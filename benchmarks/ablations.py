@@ -7,7 +7,9 @@ detections, proposals, corpus, pseudo-queries, test queries) are made once, in `
 taken from `--upstream RESULTS`, an existing run of the same base config), and hard-linked into every
 run folder (same files, same times); with `--rerun-triggers mtime`, Snakemake then reruns only train,
 predict and evaluate. Variants must change only the `model`, `train`, `predict` or `eval` sections (a
-change upstream would need its own upstream run: the tool refuses it).
+change upstream would need its own upstream run: the tool refuses it). Variants that differ only in
+`predict` or `eval` (and share a seed) share one trained model: the first run trains it, the others get
+its files hard-linked into their `model/` folder, so Snakemake reruns only predict and evaluate.
 
 The table: one row per (variant, seed) and, with several seeds, their mean (± standard deviation over
 seeds) of R@0.5, R@0.7 and mIoU, each with the 95% bootstrap interval over queries from metrics.json
@@ -37,10 +39,14 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 METRICS = ("R@0.5", "R@0.7", "mIoU")
 # metrics.json section -> its subsets (by_held_out: the synthetic world's captions with held-out synonyms)
-SECTIONS = {"by_vocabulary": ("in_vocabulary", "with_unknown"), "by_held_out": ("corpus_words", "held_out_words")}
+SECTIONS = {
+    "by_vocabulary": ("in_vocabulary", "with_unknown"),
+    "by_held_out": ("corpus_words", "held_out_words"),
+}
 SUBSETS = tuple(name for names in SECTIONS.values() for name in names)
 VARIANT_SECTIONS = {"model", "train", "predict", "eval"}
 NOT_UPSTREAM = {"model", "eval", "report", "config.effective.yaml"}  # made again by each run
+PREDICT_ONLY = {"predict", "eval", "results"}  # overlay keys that leave the trained model as it is
 
 
 @dataclass
@@ -90,12 +96,18 @@ def plan(variants: dict[str, dict], seeds: list[int], root: Path) -> list[Run]:
     return runs
 
 
-def link_upstream(src: Path, dst: Path) -> int:
-    """Hard-link (else copy, keeping times) every upstream file of dataset folder `src` into `dst`."""
+def training_key(run: Run) -> str:
+    """What the trained model depends on: the overlay without the prediction-only sections."""
+    return json.dumps({k: v for k, v in run.overlay.items() if k not in PREDICT_ONLY}, sort_keys=True)
+
+
+def link_upstream(src: Path, dst: Path, skip: frozenset[str] | set[str] = NOT_UPSTREAM) -> int:
+    """Hard-link (else copy, keeping times) every file of folder `src` into `dst`, but for the top-level
+    names in `skip` (default: the dataset folder's downstream outputs)."""
     n = 0
     for path in sorted(src.rglob("*")):
         rel = path.relative_to(src)
-        if rel.parts[0] in NOT_UPSTREAM or not path.is_file():
+        if rel.parts[0] in skip or not path.is_file():
             continue
         target = dst / rel
         if target.exists():
@@ -206,8 +218,14 @@ def main(argv: list[str] | None = None) -> int:
                 str(upstream / dataset / f) for f in ("pseudo_queries.parquet", "test_queries.parquet")
             ]
             execute(snakemake(args.base, overlay, targets, args.cores, args.dry_run), root / "_upstream.log")
+        trained: dict[str, Path] = {}  # training key -> the model folder of the run that trained it
         for run in runs:
             linked = link_upstream(upstream / dataset, run.results / dataset)
+            model = run.results / dataset / "model"
+            shared = trained.setdefault(training_key(run), model)
+            if shared != model and not args.dry_run:
+                link_upstream(shared, model, skip=set())
+                print(f"== {run.variant} seed {run.seed}: predicts with the model of {shared}", flush=True)
             overlay = run.results / "overlay.yaml"
             overlay.parent.mkdir(parents=True, exist_ok=True)
             overlay.write_text(yaml.safe_dump(run.overlay, sort_keys=False))

@@ -32,7 +32,12 @@ ab = _ablations()
 def test_every_shipped_variant_validates_over_the_base_config_and_changes_one_thing():
     variants = ab.load_variants(REPO / "config" / "ablations.yaml")
     assert {"psvl", "minilm", "nearest", "noise_weights", "refine"} <= set(variants)
-    assert variants["psvl"] == {}  # the base row is the paper's setup (every option off by default)
+    # the base row is the paper's text side whatever the base config turns on
+    assert variants["base"] == {}
+    assert variants["psvl"] == {
+        "model": {"query_encoder": "learned"},
+        "predict": {"unknown_words": "unk", "video_classes": False},
+    }
     base = yaml.safe_load((REPO / "config.yaml").read_text())
     for run in ab.plan(variants, [0, 1], Path("/tmp/root")):
         cfg = validate(ab.merge(base, run.overlay))
@@ -40,6 +45,17 @@ def test_every_shipped_variant_validates_over_the_base_config_and_changes_one_th
             cfg["train"]["seed"] == run.seed and cfg["results"] == f"/tmp/root/{run.variant}/seed{run.seed}"
         )
     assert validate(ab.merge(base, variants["minilm"]))["model"]["query_encoder"] == "minilm"
+
+
+def test_variants_that_differ_only_in_prediction_share_a_training_key_per_seed():
+    variants = {
+        "psvl": {"predict": {"unknown_words": "unk"}},
+        "nearest": {"predict": {"unknown_words": "nearest"}, "eval": {"seed": 3}},
+        "minilm": {"model": {"query_encoder": "minilm"}},
+    }
+    key = {(r.variant, r.seed): ab.training_key(r) for r in ab.plan(variants, [0, 1], Path("/tmp/root"))}
+    assert key["psvl", 0] == key["nearest", 0] != key["psvl", 1] == key["nearest", 1]
+    assert key["minilm", 0] != key["psvl", 0]
 
 
 def test_a_variant_that_changes_upstream_sections_or_a_misspelled_key_is_refused(tmp_path):
@@ -67,6 +83,9 @@ def test_upstream_files_are_linked_with_their_times_and_model_and_eval_are_left_
     ]
     assert (dst / "features/00000.parquet").stat().st_mtime == 1e9
     assert ab.link_upstream(src, dst) == 0  # a second run links nothing again
+    model = tmp_path / "other" / "model"
+    assert ab.link_upstream(src / "model", model, skip=set()) == 1  # a shared model: every file
+    assert os.path.samefile(model / "best.pt", src / "model/best.pt")
 
 
 def _metrics(r5, r7, miou, subsets=False):
