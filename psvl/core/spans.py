@@ -120,3 +120,17 @@ def segment_centres(n_valid, n_segments: int):
 
     n = n_valid[:, None].clamp(min=1).to(torch.float32)
     return (torch.arange(n_segments, device=n_valid.device, dtype=torch.float32)[None, :] + 0.5) / n
+
+
+def feature_duration(ends: np.ndarray) -> float:
+    """The duration model fractions are taken of: the end of the video's last feature segment, as for
+    training (pseudo-queries take `duration_s` from the features). NaN when the features carry no times."""
+    ends = np.asarray(ends, dtype=np.float64)
+    return float(np.nanmax(ends)) if ends.size and np.isfinite(ends).any() else float("nan")
+
+
+def attention_inside(attention: np.ndarray, moments: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The share of each query's attention weights on segments whose centre lies in its moment."""
+    centres = segment_centres(mask.sum(1), attention.shape[1])
+    inside = (centres >= moments[:, :1]) & (centres <= moments[:, 1:]) & mask
+    return (attention * inside).sum(1)

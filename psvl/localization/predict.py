@@ -9,8 +9,8 @@ checkpoint records (`language`); options given that differ from the record are r
 (`psvl.language.tagger.check_options`).
 
 Both paths turn the model's fractions into seconds with the same duration as training did: the end of
-the video's last feature segment (`feature_duration`; training's pseudo-queries take theirs from the
-features too), never an annotation's or a container's duration, so one query in one video gets the same
+the video's last feature segment (`psvl.core.spans.feature_duration`; training's pseudo-queries take
+theirs from the features too), never an annotation's or a container's duration, so one query in one video gets the same
 moment from `predict` and from `predict_table`. A query none of whose tokens the model was trained on
 gets the model's prior moment; it is flagged (`has_known_word`, the `no_known_words` column) and logged.
 The flag always reads the training vocabulary, whatever the query encoder, so subsets compare across
@@ -34,7 +34,7 @@ import torch
 from psvl.config import ConfigError, default, defaults
 from psvl.core.artifacts import ArtifactError
 from psvl.core.devices import resolve_device
-from psvl.core.spans import iou, segment_centres, to_seconds
+from psvl.core.spans import attention_inside, feature_duration, iou, to_seconds
 from psvl.core.video import VideoError
 from psvl.features.features import extract_features
 from psvl.frames.frames import extract_frames
@@ -342,22 +342,8 @@ class Predictor:
         )
 
 
-def feature_duration(ends: np.ndarray) -> float:
-    """The duration model fractions are taken of: the end of the video's last feature segment, as for
-    training (pseudo-queries take `duration_s` from the features). NaN when the features carry no times."""
-    ends = np.asarray(ends, dtype=np.float64)
-    return float(np.nanmax(ends)) if ends.size and np.isfinite(ends).any() else float("nan")
-
-
 def _text(queries: pd.DataFrame, row: int) -> str:
     """A query's sentence for messages, else its tokens joined."""
     if "sentence" in queries and isinstance(queries.at[row, "sentence"], str):
         return queries.at[row, "sentence"]
     return " ".join(map(str, queries.at[row, "tokens"]))
-
-
-def attention_inside(attention: np.ndarray, moments: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The share of each query's attention weights on segments whose centre lies in its moment."""
-    centres = segment_centres(mask.sum(1), attention.shape[1])
-    inside = (centres >= moments[:, :1]) & (centres <= moments[:, 1:]) & mask
-    return (attention * inside).sum(1)

@@ -27,12 +27,11 @@ import torch
 
 from psvl.core.artifacts import write_table
 from psvl.core.devices import resolve_device
-from psvl.core.spans import iou, to_seconds
+from psvl.core.spans import attention_inside, iou, to_seconds
 from psvl.localization.batches import QueryDataset, batches
 from psvl.localization.checkpoints import load_checkpoint
 from psvl.localization.model import ModelConfig, PSVLNet
 from psvl.localization.named_channels import model_classes
-from psvl.localization.predict import attention_inside
 from psvl.localization.train import TrainConfig, train
 from psvl.localization.vocab import Vocab
 
