@@ -177,7 +177,7 @@ def table(runs: list[Run], dataset: str) -> tuple[str, list[dict]]:
         groups.items(), key=lambda kv: (order[kv[0][1]], kv[1][0]["variant"] != "psvl")
     ):
         seeds = ",".join(str(r["seed"]) for r in rs)
-        n = rs[0]["metrics"].get("n_queries", "?")
+        n = rs[0]["metrics"].get("n_queries", rs[0]["metrics"].get("n", "?"))  # subsets say `n`
         cells = [
             cell(
                 [r["metrics"][k] for r in rs if k in r["metrics"]],
