@@ -10,8 +10,8 @@ checkpoint records (`language`); options given that differ from the record are r
 
 Both paths turn the model's fractions into seconds with the same duration as training did: the end of
 the video's last feature segment (`psvl.core.spans.feature_duration`; training's pseudo-queries take
-theirs from the features too), never an annotation's or a container's duration, so one query in one video gets the same
-moment from `predict` and from `predict_table`. A query none of whose tokens the model was trained on
+theirs from the features too), never an annotation's or a container's duration, so one query in one
+video gets the same moment from `predict` and from `predict_table`. A query none of whose tokens the model was trained on
 gets the model's prior moment; it is flagged (`has_known_word`, the `no_known_words` column) and logged.
 The flag always reads the training vocabulary, whatever the query encoder, so subsets compare across
 encoders. With `unknown_words: nearest` (learned encoder), unknown words are replaced by their nearest
@@ -100,9 +100,9 @@ class Predictor:
         # `unknown_words: nearest`: an unknown word -> its nearest trained word, for the learned encoder's
         # ids and for the classes a query names (a sentence-model encoder reads the words as written)
         self.learned = self.model.config.query_encoder == "learned"
+        trained = self.vocab.tokens[len(SPECIALS) : self.vocab.n_trained]
         self.nearest = None
         if self.cfg.unknown_words == "nearest" and (self.learned or self.classes):
-            trained = self.vocab.tokens[len(SPECIALS) : self.vocab.n_trained]
             self.nearest = NearestWords(
                 trained, str(model["sentence_model"]), self.cfg.nearest_min_similarity
             )
@@ -113,7 +113,6 @@ class Predictor:
         if self.cfg.video_classes and not self.classes:
             log.info("predict.video_classes: this model has no named object channels; ignored")
         if self.cfg.video_classes and self.classes:
-            trained = self.vocab.tokens[len(SPECIALS) : self.vocab.n_trained]
             self.video_classes = VideoClasses(self.classes, trained, str(model["sentence_model"]))
         # (raw video, mask, duration, its encoding: None when the encoding depends on the query)
         self._video: tuple[torch.Tensor, torch.Tensor, float, torch.Tensor | None] | None = None
