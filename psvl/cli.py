@@ -59,7 +59,7 @@ USER_ERRORS: dict[str, str] = {
     "psvl.config": "ConfigError",  # also DetectorError (psvl.detection.registry), a ConfigError
     "psvl.datasets.table": "FormatError",
     "psvl.core.artifacts": "ArtifactError",
-    "psvl.core.video": "VideoError",
+    "psvl.frames.decode": "VideoError",
     "psvl.features.extractors": "WeightsError",
 }
 

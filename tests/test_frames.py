@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from psvl.core.artifacts import read_frame, read_metadata, write_table
-from psvl.core.video import (
+from psvl.frames.decode import (
     SkipDecodeMismatch,
     VideoError,
     _plan_skipping,

@@ -20,7 +20,7 @@ from psvl.config import default
 from psvl.core.artifacts import schema, write_table
 from psvl.core.failures import FailureLog
 from psvl.core.progress import progress
-from psvl.core.video import SkipDecodeMismatch, VideoError, resized_size, sample_frames
+from psvl.frames.decode import SkipDecodeMismatch, VideoError, resized_size, sample_frames
 
 if TYPE_CHECKING:  # pandas only for the annotation: the stage itself never imports it (start-up counts)
     import pandas as pd
@@ -105,7 +105,7 @@ def extract_frames(
 
     frame_idx is the index of the frame among all decoded frames of the video (so it matches per-frame
     labels such as the synthetic world's boxes); time_s is its presentation time from the stream start.
-    Raises psvl.core.video.VideoError when the video cannot be used.
+    Raises psvl.frames.decode.VideoError when the video cannot be used.
     """
     given = {"fps": fps, "size": size, "jpeg_quality": jpeg_quality}
     cfg = default(FramesConfig, "frames", **{k: v for k, v in given.items() if v is not None})

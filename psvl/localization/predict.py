@@ -35,8 +35,8 @@ from psvl.config import ConfigError, default, defaults
 from psvl.core.artifacts import ArtifactError
 from psvl.core.devices import resolve_device
 from psvl.core.spans import attention_inside, feature_duration, iou, to_seconds
-from psvl.core.video import VideoError
 from psvl.features.features import extract_features
+from psvl.frames.decode import VideoError
 from psvl.frames.frames import extract_frames
 from psvl.language.tagger import check_options, simplify
 from psvl.language.tagger import options as tagger_options
