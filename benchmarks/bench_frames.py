@@ -32,7 +32,6 @@ import av
 import numpy as np
 import pyarrow.parquet as pq
 
-from psvl.config import default
 from psvl.frames.frames import FramesConfig, extract_many, write_frames
 from psvl.synth import generate
 
@@ -107,7 +106,7 @@ def run_pyav_recipe(videos: list[Path], fps: float, out: Path) -> int:
 
 
 def run_psvl(videos: list[Path], fps: float, size: int, out: Path) -> int:
-    cfg = default(FramesConfig, "frames", fps=fps, size=size)  # jpeg_quality: the shipped default
+    cfg = FramesConfig.from_config({"fps": fps, "size": size})  # jpeg_quality: the shipped default
     frames, failures = extract_many([(v.stem, str(v)) for v in videos], cfg)
     write_frames(frames, failures, out / "frames.parquet", out / "failures.parquet", cfg)
     return len(frames)

@@ -124,7 +124,7 @@ def test_skipping_decode_keeps_the_frames_times_and_pixels_of_decoding_every_fra
 
 
 def test_frames_stage_writes_the_same_jpeg_bytes_with_or_without_skipping(tmp_path, monkeypatch):
-    import psvl.frames.frames as stage
+    import psvl.frames.decode as stage
 
     path = write_moving_video(tmp_path / "v.mp4", seconds=3.0)
     skipping = extract_frames(path, "v", fps=2.0, size=48)
@@ -137,7 +137,7 @@ def test_frames_stage_writes_the_same_jpeg_bytes_with_or_without_skipping(tmp_pa
 
 
 def test_skipping_decode_that_departs_from_its_plan_is_redone_decoding_every_frame(tmp_path, monkeypatch):
-    import psvl.frames.frames as stage
+    import psvl.frames.decode as stage
 
     def departs(path, fps, skip_unneeded=True):
         frames = sample_frames(path, fps, skip_unneeded=skip_unneeded)

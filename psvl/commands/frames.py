@@ -7,7 +7,6 @@ import argparse
 from pathlib import Path
 
 from psvl.commands._common import add_config_arguments, load_config, shard_name
-from psvl.config import build
 from psvl.core import console
 from psvl.datasets.shards import videos_of_shard
 from psvl.frames.frames import FramesConfig, extract_many, write_frames
@@ -24,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = build(FramesConfig, load_config(args)["frames"])
+    cfg = FramesConfig.from_config(load_config(args)["frames"])
     if args.manifest:
         if args.shard is None and not args.manifest.endswith(".tsv"):
             raise SystemExit("psvl frames: --manifest needs --shard")

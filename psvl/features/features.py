@@ -21,7 +21,7 @@ import torch
 from torchvision.io import ImageReadMode, decode_jpeg
 from torchvision.transforms.v2.functional import resize
 
-from psvl.config import default, defaults
+from psvl.config import default
 from psvl.core.devices import resolve_device
 from psvl.core.failures import FailureLog
 from psvl.core.progress import progress
@@ -29,6 +29,7 @@ from psvl.features.clips import extract_clip_features
 from psvl.features.extractors import build_extractor, embed
 from psvl.features.precomputed import import_features
 from psvl.features.segments import concat_rows, frame_segments, load_features, pool_segments, video_rows
+from psvl.frames.frames import FramesConfig
 
 __all__ = ["FeaturesConfig", "decode_jpegs", "extract_features", "frame_features", "load_features", "shaping"]
 
@@ -56,10 +57,9 @@ def _section(cfg: Any) -> FeaturesConfig:
     return default(FeaturesConfig, "features", **dict(cfg or {}))
 
 
-def _fps(frames_cfg: Any) -> float:
+def _fps(frames_cfg: Mapping[str, Any] | FramesConfig | None) -> float:
     """frames.fps of a `frames` mapping or FramesConfig; the schema's default when it names none."""
-    fps = frames_cfg.get("fps") if isinstance(frames_cfg, Mapping) else getattr(frames_cfg, "fps", None)
-    return float(defaults("frames")["fps"] if fps is None else fps)
+    return float(FramesConfig.from_config(frames_cfg).fps)
 
 
 def shaping(cfg: FeaturesConfig, frames_cfg: Any, dim: int | None) -> dict[str, Any]:

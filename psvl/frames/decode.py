@@ -1,4 +1,5 @@
-"""PyAV decoding helpers: open a video with a clear error, and sample frames by time in one sequential pass.
+"""PyAV decoding for the frames stage: open a video with a clear error, sample frames by time in one
+sequential pass, and resize them (`resized_frames`, the stage's one call per file).
 
 Why sequential: for sparse sampling (1-2 frames per second of 25-30 fps video) decoding every packet in
 order and keeping the frames nearest the sampling times is 4-6x faster than seeking, because each seek
@@ -10,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class VideoError(RuntimeError):
@@ -28,7 +31,7 @@ class SampledFrame:
 
     frame_idx: int
     time_s: float
-    frame: Any  # av.VideoFrame
+    frame: Any  # av.VideoFrame (`resized_frames`: what its `convert` made of the resized pixels)
 
 
 @contextlib.contextmanager
@@ -259,3 +262,33 @@ def resized_size(width: int, height: int, size: int) -> tuple[int, int]:
     if width <= height:
         return size, max(1, round(height * size / width))
     return max(1, round(width * size / height)), size
+
+
+def resized_frames(
+    path: str | os.PathLike, fps: float, size: int, convert: Callable[[Any], T]
+) -> list[SampledFrame]:
+    """The frames `sample_frames` keeps, each resized (shorter side `size`, `resized_size`) to an RGB
+    uint8 array (H, W, 3) and handed to `convert` as it decodes; `frame` holds what `convert` returned.
+
+    The whole decode of one file: when the skipping decode departs from its plan after frames were kept
+    (a damaged stream), those are dropped and every frame is decoded, as the plain path would.
+    """
+    try:
+        return _resized(path, fps, size, convert, skip_unneeded=True)
+    except SkipDecodeMismatch as exc:
+        log.info("%s: %s; decoding every frame", path, exc)
+        return _resized(path, fps, size, convert, skip_unneeded=False)
+
+
+def _resized(
+    path: str | os.PathLike, fps: float, size: int, convert: Callable[[Any], T], skip_unneeded: bool
+) -> list[SampledFrame]:
+    kept = []
+    for sampled in sample_frames(path, fps, skip_unneeded=skip_unneeded):
+        frame = sampled.frame
+        width, height = resized_size(frame.width, frame.height, size)
+        # swscale resizes and converts to RGB in one call; `to_ndarray` is ~20x faster than PyAV's
+        # `to_image` for the same pixels (measured: 0.05 vs 1.2 ms per 128 px frame).
+        rgb = frame.to_ndarray(width=width, height=height, format="rgb24", interpolation="AREA")
+        kept.append(SampledFrame(sampled.frame_idx, sampled.time_s, convert(rgb)))
+    return kept

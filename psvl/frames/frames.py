@@ -9,18 +9,20 @@ from __future__ import annotations
 import io
 import logging
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 from PIL import Image
 
-from psvl.config import default
+from psvl.config import build, defaults
 from psvl.core.artifacts import schema, write_table
 from psvl.core.failures import FailureLog
 from psvl.core.progress import progress
-from psvl.frames.decode import SkipDecodeMismatch, VideoError, resized_size, sample_frames
+from psvl.frames.decode import VideoError, resized_frames
 
 if TYPE_CHECKING:  # pandas only for the annotation: the stage itself never imports it (start-up counts)
     import pandas as pd
@@ -38,14 +40,26 @@ class FramesConfig:
     size: int
     jpeg_quality: int
 
+    @classmethod
+    def from_config(cls, *layers: Mapping[str, Any] | FramesConfig | None) -> FramesConfig:
+        """The schema's `frames` defaults with each layer on top, in order: the one place frame settings
+        are merged (a stage's section; a checkpoint's record under the user's settings; plain arguments).
 
-def _encode(frame, size: int, quality: int) -> tuple[bytes, int, int]:
-    width, height = resized_size(frame.width, frame.height, size)
-    # swscale resizes and converts to RGB in one call; `to_ndarray` is ~20x faster than PyAV's
-    # `to_image` for the same pixels (measured: 0.05 vs 1.2 ms per 128 px frame). PIL's libjpeg encodes.
-    rgb = frame.to_ndarray(width=width, height=height, format="rgb24", interpolation="AREA")
+        A None layer, or a None value in a layer, leaves the setting below it; keys that are no frame
+        setting are ignored, as `build` ignores them.
+        """
+        values = dict(defaults("frames"))
+        for layer in layers:
+            given = asdict(layer) if isinstance(layer, FramesConfig) else dict(layer or {})
+            values.update({k: v for k, v in given.items() if v is not None})
+        return build(cls, values)
+
+
+def _jpeg(rgb: np.ndarray, quality: int) -> tuple[bytes, int, int]:
+    """(JPEG bytes, width, height) of an RGB frame; PIL's libjpeg encodes."""
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
+    height, width = rgb.shape[:2]
     return buf.getvalue(), width, height
 
 
@@ -69,21 +83,11 @@ def _arrow_table(kind: str, columns: dict[str, list]) -> pa.Table:
     return pa.Table.from_arrays([_arrow_column(columns[f.name], f.type) for f in target], schema=target)
 
 
-def frame_columns(path: str | os.PathLike, video_id: str, fps: float, size: int, jpeg_quality: int) -> dict:
+def frame_columns(path: str | os.PathLike, video_id: str, cfg: FramesConfig) -> dict:
     """The frames of one video as columns of the frames schema (no pandas: the stage's start-up counts)."""
-    try:
-        return _frame_columns(path, video_id, fps, size, jpeg_quality, skip_unneeded=True)
-    except SkipDecodeMismatch as exc:  # a damaged stream: decode every frame, as the plain path would
-        log.info("frames: %s: %s; decoding every frame", video_id, exc)
-        return _frame_columns(path, video_id, fps, size, jpeg_quality, skip_unneeded=False)
-
-
-def _frame_columns(
-    path: str | os.PathLike, video_id: str, fps: float, size: int, jpeg_quality: int, skip_unneeded: bool
-) -> dict:
     rows: dict[str, list] = {k: [] for k in schema("frames").names}
-    for sampled in sample_frames(path, fps, skip_unneeded=skip_unneeded):
-        jpeg, width, height = _encode(sampled.frame, size, jpeg_quality)
+    for sampled in resized_frames(path, cfg.fps, cfg.size, partial(_jpeg, quality=cfg.jpeg_quality)):
+        jpeg, width, height = sampled.frame
         rows["video_id"].append(video_id)
         rows["frame_idx"].append(sampled.frame_idx)
         rows["time_s"].append(sampled.time_s)
@@ -107,9 +111,8 @@ def extract_frames(
     labels such as the synthetic world's boxes); time_s is its presentation time from the stream start.
     Raises psvl.frames.decode.VideoError when the video cannot be used.
     """
-    given = {"fps": fps, "size": size, "jpeg_quality": jpeg_quality}
-    cfg = default(FramesConfig, "frames", **{k: v for k, v in given.items() if v is not None})
-    columns = frame_columns(path, video_id, cfg.fps, cfg.size, cfg.jpeg_quality)
+    cfg = FramesConfig.from_config({"fps": fps, "size": size, "jpeg_quality": jpeg_quality})
+    columns = frame_columns(path, video_id, cfg)
     return _arrow_table("frames", columns).to_pandas()
 
 
@@ -119,7 +122,7 @@ def extract_many(videos: list[tuple[str, str]], cfg: FramesConfig) -> tuple[pa.T
     tables = []
     for video_id, path in progress(videos, desc="frames", total=len(videos), unit="video"):
         try:
-            columns = frame_columns(path, video_id, cfg.fps, cfg.size, cfg.jpeg_quality)
+            columns = frame_columns(path, video_id, cfg)
         except VideoError as exc:
             failures.add(video_id, str(exc))
             continue
