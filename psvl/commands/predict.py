@@ -20,6 +20,7 @@ from psvl.core.artifacts import read_frame, read_metadata, write_table
 from psvl.core.spans import recall_at
 from psvl.features.features import load_features
 from psvl.features.precomputed import PrecomputedFeatures
+from psvl.frames.frames import FramesConfig
 from psvl.language.tagger import options as tagger_options
 from psvl.localization.predict import PredictConfig, Predictor
 
@@ -74,14 +75,11 @@ def run(args: argparse.Namespace) -> int:
     if args.video:
         if not args.query:
             raise ConfigError("--video needs --query TEXT, e.g. --query 'person opens the door'")
-        frames_cfg = {
-            **predictor.provenance.get("frames", {}),
-            **{
-                k: v
-                for k, v in cfg["frames"].items()
-                if args.config or any(s.startswith("frames") for s in args.overrides)
-            },
-        }
+        # the frame settings training recorded, under those the user gave (a config file or --set frames)
+        given = args.config or any(s.startswith("frames") for s in args.overrides)
+        frames_cfg = FramesConfig.from_config(
+            predictor.provenance.get("frames"), cfg["frames"] if given else None
+        )
         predictor.encode_file(args.video, frames_cfg)
         tokens = predictor.tokens(args.query)
         start, end, score = predictor.predict(tokens)[0]

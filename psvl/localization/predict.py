@@ -31,13 +31,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from psvl.config import ConfigError, default, defaults
+from psvl.config import default, defaults
 from psvl.core.artifacts import ArtifactError
 from psvl.core.devices import resolve_device
 from psvl.core.spans import attention_inside, feature_duration, iou, to_seconds
-from psvl.features.features import extract_features
-from psvl.frames.decode import VideoError
-from psvl.frames.frames import extract_frames
+from psvl.features.video_file import video_file_features
+from psvl.frames.frames import FramesConfig
 from psvl.language.tagger import check_options, simplify
 from psvl.language.tagger import options as tagger_options
 from psvl.localization.batches import as_tensor, pad_tokens, query_text, stack_videos
@@ -169,47 +168,13 @@ class Predictor:
             self._video = (video, mask, float(duration_s), enc)
         return self
 
-    def encode_file(self, path: str | os.PathLike, frames_cfg: Mapping[str, Any] | None = None) -> Predictor:
-        """Decode, sample frames and extract features of one video file exactly as for training.
-
-        Frame settings missing from `frames_cfg` are the `frames` section's defaults. The duration is
-        `feature_duration` of the features, as in `predict_table`. A file that cannot be decoded is a
-        VideoError naming it."""
-        feat_meta = dict(self.provenance.get("features", {}).get("config", {}))
-        if "object_channels" in feat_meta:
-            raise ConfigError(
-                "this model reads object channels (model.visual_input: objects), which need the detector: "
-                "predict with --features from the workflow's object_features shards, not --video"
-            )
-        frames = dict(frames_cfg or {})
-        if feat_meta.get("frames_fps"):
-            frames["fps"] = feat_meta["frames_fps"]
-        video_id = Path(path).stem
-        shaped = {**defaults("frames"), **frames}
-        try:
-            frames_df = extract_frames(
-                path,
-                video_id,
-                fps=float(shaped["fps"]),
-                size=int(shaped["size"]),
-                jpeg_quality=int(shaped["jpeg_quality"]),
-            )
-        except VideoError as exc:
-            where = "" if str(path) in str(exc) else f"{path}: "
-            raise VideoError(f"{where}{exc}; check that it plays (ffprobe), or re-encode it") from exc
-        if frames_df.empty:
-            raise VideoError(f"{path}: no frames could be decoded; check that it plays (ffprobe)")
-        feats_cfg = {
-            k: feat_meta[k]
-            for k in ("extractor", "weights", "seed", "segment_seconds", "clip_frames", "precomputed_path")
-            if k in feat_meta
-        }
-        df = extract_features(frames_df, feats_cfg, frames, video_paths={video_id: str(path)})
-        if df.empty:
-            raise VideoError(f"{path}: no features could be extracted from its frames")
-        df = df.sort_values("segment_idx")
-        duration = feature_duration(df["end_s"].to_numpy(np.float64))
-        return self.encode(np.stack([np.asarray(f, np.float32) for f in df["feature"]]), duration)
+    def encode_file(
+        self, path: str | os.PathLike, frames_cfg: Mapping[str, Any] | FramesConfig | None = None
+    ) -> Predictor:
+        """Encode one video file with the frames and features training used (`video_file_features`);
+        frame settings missing from `frames_cfg` are the `frames` section's defaults."""
+        features_meta = self.provenance.get("features", {}).get("config", {})
+        return self.encode(*video_file_features(path, features_meta, frames_cfg))
 
     def tokens(self, query: str | Sequence[str]) -> list[str]:
         """A query's tokens: a sentence is simplified to verb then noun lemmas by the test-query tagger with
