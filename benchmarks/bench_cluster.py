@@ -26,6 +26,7 @@ def plan(root: Path, shard_size: int) -> DryRun:
     config = {
         "dataset": {"name": "custom", "videos_dir": str(root / "videos"), "corpus": str(root / "corpus.txt")},
         "detector": {"weights": "none"},
+        "features": {"weights": "none"},  # planning reads no weights; without this the plan asks for them
         "shard_size": shard_size,
     }
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
