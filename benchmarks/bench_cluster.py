@@ -1,8 +1,8 @@
 """What sharding buys the scheduler: time for `snakemake -n` to plan a `custom` dataset of N videos with
 shards of 64 videos (the default) against the peer design of one job per video (shard_size 1).
 
-    python benchmarks/bench_cluster.py                 # 1000 videos, 3 repeats (about a minute)
-    python benchmarks/bench_cluster.py --videos 20000  # the issue's scale (per-video peer: minutes)
+    python -m benchmarks.bench_cluster                 # 1000 videos, 3 repeats (about a minute)
+    python -m benchmarks.bench_cluster --videos 20000  # the issue's scale (per-video peer: minutes)
 
 Prints, per design: jobs, median wall seconds and median CPU seconds (user+sys of snakemake: what the
 planning costs, without the waiting a shared machine adds), and the per-video / shard ratios.
@@ -11,41 +11,26 @@ planning costs, without the waiting a shared machine adds), and the per-video / 
 from __future__ import annotations
 
 import argparse
-import re
-import resource
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks._timing import DryRun, dry_run
 
 
-def dry_run(root: Path, shard_size: int) -> tuple[int, float, float]:
-    """(jobs, wall s, CPU s) of one `snakemake -n` over the videos under root/videos."""
+def plan(root: Path, shard_size: int) -> DryRun:
+    """One `snakemake -n` over the videos under root/videos."""
     workdir = Path(tempfile.mkdtemp(dir=root))
     config = {
         "dataset": {"name": "custom", "videos_dir": str(root / "videos"), "corpus": str(root / "corpus.txt")},
         "detector": {"weights": "none"},
+        "features": {"weights": "none"},  # planning reads no weights; without this the plan asks for them
         "shard_size": shard_size,
     }
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-         "--configfile", str(workdir / "config.yaml"), "-n", "--quiet", "rules"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    jobs = int(re.findall(r"^total\s+(\d+)\s*$", out.stdout + out.stderr, re.MULTILINE)[-1])
-    return jobs, wall, cpu
+    return dry_run(workdir, workdir / "config.yaml")
 
 
 def main() -> None:
@@ -62,10 +47,10 @@ def main() -> None:
         (root / "corpus.txt").write_text("a person opens the door.\n")
         results = {}
         for name, size in (("shards", args.shard_size), ("per-video", 1)):
-            runs = [dry_run(root, size) for _ in range(args.repeats)]
-            jobs = runs[0][0]
-            wall = statistics.median(r[1] for r in runs)
-            cpu = statistics.median(r[2] for r in runs)
+            runs = [plan(root, size) for _ in range(args.repeats)]
+            jobs = runs[0].jobs
+            wall = statistics.median(r.wall for r in runs)
+            cpu = statistics.median(r.cpu for r in runs)
             results[name] = (jobs, wall, cpu)
             print(
                 f"{name:>9} (shard_size {size:>3}): {jobs:>6} jobs, median {wall:6.2f} s wall, {cpu:6.2f} s CPU"

@@ -1,9 +1,9 @@
 """Batched detection (psvl detect) vs one image at a time (the way detectron2's DefaultPredictor runs:
 decode one JPEG, one forward pass, convert), same model, same frames, same thresholds.
 
-    python benchmarks/bench_detect.py                       # fasterrcnn_tiny (random init), 128 synthetic frames
-    python benchmarks/bench_detect.py --checkpoint results/synthetic/detector/model.pt --frames results/synthetic/frames/00000.parquet
-    python benchmarks/bench_detect.py --name fasterrcnn_mobilenet_v3_large_320_fpn --input-size 128
+    python -m benchmarks.bench_detect                       # fasterrcnn_tiny (random init), 128 synthetic frames
+    python -m benchmarks.bench_detect --checkpoint results/synthetic/detector/model.pt --frames results/synthetic/frames/00000.parquet
+    python -m benchmarks.bench_detect --name fasterrcnn_mobilenet_v3_large_320_fpn --input-size 128
 
 Prints the median seconds of each over --repeats runs and the ratio (peer / batched).
 """

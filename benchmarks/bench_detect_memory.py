@@ -2,8 +2,8 @@
 (input size = the frames' stored size; on CPU, passes of 4 000 proposed regions = 4 frames of a COCO R-CNN)
 vs the old defaults (the COCO R-CNNs' own 800 px, the whole batch in one pass) and each change alone.
 
-    python benchmarks/bench_detect_memory.py                  # 16 frames at 128 px, R50-FPN v2 (the default)
-    python benchmarks/bench_detect_memory.py --sizes 360 --cases default "16/pass"
+    python -m benchmarks.bench_detect_memory                  # 16 frames at 128 px, R50-FPN v2 (the default)
+    python -m benchmarks.bench_detect_memory --sizes 360 --cases default "16/pass"
 
 Each case is a fresh `psvl detect` process (as a workflow job is); its peak resident memory is the
 kernel's ru_maxrss for that child (os.wait4). `weights: none` builds the same network as the COCO
@@ -20,8 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_detect import synthetic_frames
-
+from benchmarks.bench_detect import synthetic_frames
 from psvl.core.artifacts import write_table
 
 CASES = (  # (label, detector.input_size, proposed regions per pass on CPU; None = the defaults')

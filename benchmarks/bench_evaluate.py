@@ -1,6 +1,6 @@
 """Time `psvl evaluate` on N queries (default 10 000) against a per-query Python loop (the peer).
 
-    python benchmarks/bench_evaluate.py [--queries 10000] [--repeats 5] [--plots]
+    python -m benchmarks.bench_evaluate [--queries 10000] [--repeats 5] [--plots]
 
 Prints the median seconds of: the vectorized scorer (`psvl.evaluation.evaluate.evaluate`, priors included), the
 peer (a per-query loop computing IoU in Python, as the released PSVL evaluation does per batch), and the
@@ -15,14 +15,13 @@ import contextlib
 import io
 import json
 import logging
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from benchmarks._timing import timed
 from psvl.cli import main as cli
 from psvl.core.artifacts import write_table
 from psvl.datasets.predictions import read_ground_truth, read_moments, read_predictions
@@ -92,15 +91,6 @@ def naive_evaluate(pred: pd.DataFrame, gt: pd.DataFrame) -> dict:
     return out
 
 
-def median_time(fn, repeats: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -116,8 +106,9 @@ def main() -> None:
         pred_path, gt_path, train_path = make_inputs(root, args.queries)
         pred, gt = read_predictions(pred_path), read_ground_truth(gt_path)
         train = read_moments(train_path)
-        fast_s, fast = median_time(lambda: evaluate(pred, gt, train), args.repeats)
-        peer_s, peer = median_time(lambda: naive_evaluate(pred, gt), args.repeats)
+        ours = timed(lambda: evaluate(pred, gt, train), args.repeats)
+        theirs = timed(lambda: naive_evaluate(pred, gt), args.repeats)
+        fast_s, fast, peer_s, peer = ours.wall, ours.result, theirs.wall, theirs.result
         for key in ("R@0.1", "R@0.3", "R@0.5", "R@0.7", "mIoU"):
             assert abs(fast[key] - peer[key]) < 1e-9, (key, fast[key], peer[key])
         argv = [
@@ -133,7 +124,7 @@ def main() -> None:
         ]
         quiet = io.StringIO()  # the CLI prints its metrics table; keep the benchmark's output readable
         with contextlib.redirect_stdout(quiet):
-            cli_s, _ = median_time(lambda: cli(argv), args.repeats)
+            cli_s = timed(lambda: cli(argv), args.repeats).wall
         print(f"queries: {args.queries}  (median of {args.repeats} runs, seconds)")
         print(f"evaluate() vectorized, with priors, query_shuffled, bootstrap intervals: {fast_s:8.4f}")
         print(f"peer: per-query Python loop, metrics only (less work than ours)       : {peer_s:8.4f}")
@@ -144,7 +135,7 @@ def main() -> None:
         )
         if args.plots:
             with contextlib.redirect_stdout(quiet):
-                plots_s, _ = median_time(lambda: cli([*argv, "--plots", str(root / "plots")]), args.repeats)
+                plots_s = timed(lambda: cli([*argv, "--plots", str(root / "plots")]), args.repeats).wall
             print(f"psvl evaluate CLI with --plots          : {plots_s:.3f}")
         print(f"metrics agree with the peer: R@0.5 {fast['R@0.5']:.4f}, mIoU {fast['mIoU']:.4f}")
 

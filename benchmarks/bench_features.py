@@ -4,8 +4,8 @@ Both paths run `psvl.features.features.extract_features` on the same frames tabl
 synthetic default); only `features.batch_size` differs (the shipped default vs 1). Medians of --repeats runs; the model
 is built once, so the numbers are the per-frame cost a shard pays.
 
-    python benchmarks/bench_features.py              # ~1 minute on 2 idle cores
-    python benchmarks/bench_features.py --frames 256 --extractor resnet50
+    python -m benchmarks.bench_features              # ~1 minute on 2 idle cores
+    python -m benchmarks.bench_features --frames 256 --extractor resnet50
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import statistics
-import time
 import warnings
 
 import numpy as np
@@ -22,6 +20,7 @@ import pandas as pd
 import torch
 from torchvision.io import encode_jpeg
 
+from benchmarks._timing import timed
 from psvl.config import default
 from psvl.features.extractors import build_extractor
 from psvl.features.features import FeaturesConfig, extract_features
@@ -68,13 +67,13 @@ def main() -> None:
     for bs in (shipped.batch_size, 1):
         cfg = dataclasses.replace(shipped, batch_size=bs)
         extract_features(frames.head(4), cfg, {"fps": 2.0}, extractor=extractor)  # warm-up
-        walls, cpus = [], []
-        for _ in range(args.repeats):
-            t, c = time.perf_counter(), time.process_time()
-            extract_features(frames, cfg, {"fps": 2.0}, extractor=extractor)
-            walls.append((time.perf_counter() - t) / args.frames * 1000)
-            cpus.append((time.process_time() - c) / args.frames * 1000)
-        result[bs] = (statistics.median(walls), statistics.median(cpus))
+        t = timed(
+            lambda c=cfg: extract_features(frames, c, {"fps": 2.0}, extractor=extractor),
+            args.repeats,
+            per=args.frames / 1000,  # ms per frame
+            children=False,
+        )
+        result[bs] = (t.wall, t.cpu)
         print(
             f"batch_size {bs:3d}: {result[bs][0]:7.2f} ms/frame wall, {result[bs][1]:7.2f} ms/frame CPU "
             f"(median of {args.repeats})"

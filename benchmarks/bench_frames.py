@@ -10,8 +10,8 @@ Prints the median wall and CPU seconds of --repeats runs per method and the rati
 (> 1: psvl is faster). CPU seconds (this process and its children, all threads) are the steadier number
 on a shared machine.
 
-    python benchmarks/bench_frames.py                     # 8 synthetic-world videos (128 px, 8 fps)
-    python benchmarks/bench_frames.py --source pyav --width 480 --height 360 --video-fps 30 --seconds 30
+    python -m benchmarks.bench_frames                     # 8 synthetic-world videos (128 px, 8 fps)
+    python -m benchmarks.bench_frames --source pyav --width 480 --height 360 --video-fps 30 --seconds 30
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Time the language stages against their peers, on the real sentence files and on a big synthetic table.
 
-    python benchmarks/bench_language.py [--repeats 3] [--processes 1 2] [--peer-sentences 1000]
+    python -m benchmarks.bench_language [--repeats 3] [--processes 1 2] [--peer-sentences 1000]
                                         [--peer-proposals 300] [--skip-text] [--skip-compose]
 
 1. Simplification of the 3 720 Charades-STA test sentences (`psvl.language.tagger.Tagger.simplify`: tagger only,
@@ -24,15 +24,13 @@ import argparse
 import json
 import logging
 import os
-import resource
-import statistics
-import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from benchmarks._timing import Timing, timed
 from psvl.config import default
 from psvl.language.corpus import CorpusConfig, corpus_statistics
 from psvl.language.pseudo_queries import PseudoQueriesConfig, compose
@@ -53,24 +51,8 @@ def activitynet_sentences() -> list[str]:
     return [s.strip() for v in data.values() for s in v["sentences"]]
 
 
-def timed(fn, repeats: int) -> tuple[float, float, object]:
-    """Median wall seconds and median CPU seconds (this process plus finished child processes)."""
-    walls, cpus, out = [], [], None
-    for _ in range(repeats):
-        c0, start = _cpu(), time.perf_counter()
-        out = fn()
-        walls.append(time.perf_counter() - start)
-        cpus.append(_cpu() - c0)
-    return statistics.median(walls), statistics.median(cpus), out
-
-
-def _cpu() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # spaCy's nlp.pipe workers, once joined
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def report(name: str, n: int, wall: float, cpu: float, unit: str = "sentences") -> float:
+def report(name: str, n: int, t: Timing, unit: str = "sentences") -> float:
+    wall, cpu = t.wall, t.cpu
     print(
         f"  {name:34s} {wall:7.2f} s wall {cpu:7.2f} s CPU  {n / wall:8.0f} {unit}/s  "
         f"{n / cpu:8.0f} {unit}/CPU-s"
@@ -110,9 +92,9 @@ def bench_simplify(repeats: int) -> None:
     n = len(sentences)
     Tagger().simplify(sentences[:10])  # load the model outside the timing
     print(f"simplify Charades-STA test ({n} sentences, {len(set(sentences))} distinct)")
-    ours = report("psvl tagger, 1 process", n, *timed(lambda: Tagger().simplify(sentences), repeats)[:2])
+    ours = report("psvl tagger, 1 process", n, timed(lambda: Tagger().simplify(sentences), repeats))
     _full_nlp()
-    peer = report("peer: full spaCy pipeline", n, *timed(lambda: peer_full_pipeline(sentences), 1)[:2])
+    peer = report("peer: full spaCy pipeline", n, timed(lambda: peer_full_pipeline(sentences)))
     print(f"  speed-up vs peer                   {ours / peer:7.2f} x")
 
 
@@ -124,13 +106,11 @@ def bench_corpus(repeats: int, peer_sentences: int, processes: tuple[int, ...]) 
     print(f"corpus statistics: ActivityNet Captions train ({n} sentences)")
     rates = {}
     for procs in processes:
-        wall, cpu, out = timed(lambda p=procs: corpus_statistics(sentences, cfg, n_process=p), repeats)
-        rates[procs] = report(f"psvl corpus, {procs} process(es)", n, wall, cpu)
-    summary = out[2]
+        t = timed(lambda p=procs: corpus_statistics(sentences, cfg, n_process=p), repeats)
+        rates[procs] = report(f"psvl corpus, {procs} process(es)", n, t)
+    summary = t.result[2]
     sub = sentences[:peer_sentences]
-    peer = report(
-        f"peer: full pipeline ({len(sub)} sent.)", len(sub), *timed(lambda: _peer_corpus(sub), 1)[:2]
-    )
+    peer = report(f"peer: full pipeline ({len(sub)} sent.)", len(sub), timed(lambda: _peer_corpus(sub)))
     print(f"  speed-up vs peer ({max(processes)} processes)      {rates[max(processes)] / peer:7.2f} x")
     print(f"  ({summary['nouns']} nouns, {summary['verbs']} verbs, {summary['pairs']} pairs)")
 
@@ -203,12 +183,14 @@ def peer_compose(props: pd.DataFrame, dets: pd.DataFrame, cooc: pd.DataFrame, k:
 def bench_compose(repeats: int, peer_proposals: int) -> None:
     props, dets, cooc = make_world(videos=10_000, frames=100, proposals=10, labels=300)
     cfg = default(PseudoQueriesConfig, "pseudo_queries")
-    wall, cpu, (_table, summary) = timed(lambda: compose(props, dets, cooc, None, cfg), repeats)
+    ours = timed(lambda: compose(props, dets, cooc, None, cfg), repeats)
+    _table, summary = ours.result
     print(f"compose: {summary['queries']} pseudo-queries from {len(dets)} detection rows")
-    report("psvl pseudo-queries (vectorized)", summary["queries"], wall, cpu, "queries")
+    report("psvl pseudo-queries (vectorized)", summary["queries"], ours, "queries")
     sub = props.iloc[:peer_proposals]
-    peer, peer_cpu, _ = timed(lambda: peer_compose(sub, dets, cooc, cfg.num_nouns, cfg.num_verbs), 1)
-    report(f"peer: loop ({len(sub)} proposals)", len(sub), peer, peer_cpu, "queries")
+    theirs = timed(lambda: peer_compose(sub, dets, cooc, cfg.num_nouns, cfg.num_verbs))
+    report(f"peer: loop ({len(sub)} proposals)", len(sub), theirs, "queries")
+    peer, wall = theirs.wall, ours.wall
     print(
         f"  peer extrapolated to all: ~{peer / len(sub) * len(props):.0f} s; "
         f"speed-up {peer / len(sub) * len(props) / wall:.1f} x (target: psvl < 30 s)"

@@ -7,8 +7,8 @@ over all of PSVL's 12 523 pseudo-labels, the queries predicted and counted in me
 the unknown-word share; then `snakemake -n` over the raw-video DAG of the 9 848 Charades videos (empty
 stand-in mp4 files) and the unknown share of PSVL's released vocabulary against Charades-STA test.
 
-    python benchmarks/bench_release_scale.py                      # Charades, ActivityNet, dry run
-    python benchmarks/bench_release_scale.py --only charades --train-queries 0   # a full epoch
+    python -m benchmarks.bench_release_scale                      # Charades, ActivityNet, dry run
+    python -m benchmarks.bench_release_scale --only charades --train-queries 0   # a full epoch
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import json
 import math
 import os
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -28,8 +27,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import release_standins as standins
+from benchmarks import release_standins as standins
+from benchmarks._timing import dry_run
 
 REPO = standins.REPO
 
@@ -52,8 +51,11 @@ def _snakemake(workdir: Path, config: Path, *extra: str) -> float:
         "--directory",
         str(workdir),
     ]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "MPLBACKEND": "Agg", "PSVL_QUIET": "1"}
-    return _run([*cmd, "--configfile", str(config), "--cores", "2", *extra], workdir, env)
+    return _run([*cmd, "--configfile", str(config), "--cores", "2", *extra], workdir, _env())
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), "MPLBACKEND": "Agg", "PSVL_QUIET": "1"}
 
 
 def _jobs(workdir: Path) -> dict[str, tuple[float, float]]:
@@ -131,7 +133,7 @@ def memory(workdir: Path, data: Path) -> None:
           f"{peaks['lazy']:.0f} MB read lazily vs {peaks['eager']:.0f} MB loaded first")  # fmt: skip
 
 
-def dry_run(workdir: Path, data: Path) -> None:
+def raw_video_plan(workdir: Path, data: Path) -> None:
     """`snakemake -n` over the full raw-video DAG of the 9 848 Charades videos (empty mp4 stand-ins)."""
     ids = sorted(json.loads((data / "charades-sta/charades.json").read_text()))
     videos = workdir / "videos"
@@ -153,12 +155,10 @@ def dry_run(workdir: Path, data: Path) -> None:
             cfg["features"]["weights"] = cfg["detector"]["weights"] = weights
             config.write_text(yaml.safe_dump(cfg))
         for _ in range(2):
-            cpu0 = sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2])
-            wall = _snakemake(workdir, config, "-n", "--quiet", "rules")
-            cpu = sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2]) - cpu0
+            plan = dry_run(workdir, config, _env())
             print(f"== dry run (snakemake -n), raw-video DAG of {len(ids)} Charades videos in "
-                  f"{math.ceil(len(ids) / cfg.get('shard_size', 64))} shards, {label}: {wall:.1f} s wall, "
-                  f"{cpu:.1f} s CPU (load average {os.getloadavg()[0]:.1f})")  # fmt: skip
+                  f"{math.ceil(len(ids) / cfg.get('shard_size', 64))} shards, {label}: {plan.wall:.1f} s wall, "
+                  f"{plan.cpu:.1f} s CPU (load average {os.getloadavg()[0]:.1f})")  # fmt: skip
 
 
 def release_vocabulary(data: Path, workdir: Path) -> None:
@@ -221,7 +221,7 @@ def main() -> None:
     if args.only in (None, "memory"):
         memory(args.work / "memory", args.data)
     if args.only in (None, "dry-run"):
-        dry_run(args.work / "dry_run", args.data)
+        raw_video_plan(args.work / "dry_run", args.data)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Time `psvl synth`: cached-mask rendering against per-frame mask evaluation (the peer), plus the whole run.
 
-    python benchmarks/bench_synth.py [--videos 64] [--render-videos 8] [--repeats 3]
+    python -m benchmarks.bench_synth [--videos 64] [--render-videos 8] [--repeats 3]
 
 Prints the median seconds (wall and CPU) of:
 - render: drawing `--render-videos` videos with the shape-mask cache (what `psvl synth` does);
@@ -14,21 +14,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks._timing import timed
 from psvl.synth import generate, plan, resolve, shapes
 from psvl.synth.render import render_video, write_mp4
-
-
-def _timed(fn) -> tuple[float, float]:
-    wall, cpu = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def _render_all(cfg, n: int) -> list[np.ndarray]:
@@ -82,8 +75,8 @@ def main() -> None:
         ("encode", encode, args.repeats),
         ("generate", whole, 1),
     ]:
-        times = [_timed(fn) for _ in range(reps)]
-        rows[name] = (statistics.median(t[0] for t in times), statistics.median(t[1] for t in times))
+        t = timed(fn, reps, children=False)
+        rows[name] = (t.wall, t.cpu)
     print(
         f"render/peer/encode over {n} videos ({n_frames} frames of {cfg.size}px); generate over {args.videos}"
     )

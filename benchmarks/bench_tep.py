@@ -5,19 +5,19 @@ processes) with the peer a first implementation would write: the same k-means se
 BLAS left at their default threading inside each tiny per-video call. Features are piecewise-constant 512-d vectors plus noise (3 events per
 video); timings do not depend on what the features show. Medians of --repeats runs are printed.
 
-    python benchmarks/bench_tep.py                 # ~1 minute: per-video timings + 10k extrapolation
-    python benchmarks/bench_tep.py --videos 10000  # measure the 10 000-video run for real
+    python -m benchmarks.bench_tep                 # ~1 minute: per-video timings + 10k extrapolation
+    python -m benchmarks.bench_tep --videos 10000  # measure the 10 000-video run for real
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
 
 import numpy as np
 
+from benchmarks._timing import Timing, timed
 from psvl.config import default
 from psvl.proposals.proposals import ProposalsConfig, propose, propose_video
 
@@ -33,15 +33,9 @@ def world(n_videos: int, n_segments: int, dim: int = 512, seed: int = 0) -> dict
     return out
 
 
-def timed(fn, n_videos: int, repeats: int) -> tuple[float, float]:
+def ms_per_video(fn, n_videos: int, repeats: int) -> Timing:
     """Median wall and CPU milliseconds per video of `fn()` (CPU time: this process only)."""
-    walls, cpus = [], []
-    for _ in range(repeats):
-        w, c = time.perf_counter(), time.process_time()
-        fn()
-        walls.append((time.perf_counter() - w) / n_videos * 1000)
-        cpus.append((time.process_time() - c) / n_videos * 1000)
-    return statistics.median(walls), statistics.median(cpus)
+    return timed(fn, repeats, per=n_videos / 1000, children=False)
 
 
 def peer(feats: dict, cfg: ProposalsConfig) -> None:
@@ -63,26 +57,26 @@ def main() -> None:
     rows = []
     for n_seg, n_vid in ((128, 64), (1024, 4)):
         feats = world(n_vid, n_seg)
-        ours = timed(lambda f=feats: propose(f, cfg), n_vid, args.repeats)
+        ours = ms_per_video(lambda f=feats: propose(f, cfg), n_vid, args.repeats)
         few = dict(list(feats.items())[: max(2, n_vid // 4)])
-        theirs = timed(lambda f=few: peer(f, cfg), len(few), 1)
+        theirs = ms_per_video(lambda f=few: peer(f, cfg), len(few), 1)
         rows.append((n_seg, ours, theirs))
         print(
-            f"{n_seg:5d} segments: {ours[0]:8.1f} ms wall, {ours[1]:7.1f} ms CPU per video | peer (library "
-            f"threading per call): {theirs[0]:8.1f} ms wall, {theirs[1]:7.1f} ms CPU | wall ratio "
-            f"{theirs[0] / ours[0]:.1f}x"
+            f"{n_seg:5d} segments: {ours.wall:8.1f} ms wall, {ours.cpu:7.1f} ms CPU per video | peer (library "
+            f"threading per call): {theirs.wall:8.1f} ms wall, {theirs.cpu:7.1f} ms CPU | wall ratio "
+            f"{theirs.wall / ours.wall:.1f}x"
         )
     print(
-        f"1024 vs 128 segments: {rows[1][1][1] / rows[0][1][1]:.1f}x CPU time for 8x segments "
+        f"1024 vs 128 segments: {rows[1][1].cpu / rows[0][1].cpu:.1f}x CPU time for 8x segments "
         "(the T x T similarity alone is 64x the work)"
     )
-    cpu_128 = rows[0][1][1]
+    cpu_128 = rows[0][1].cpu
     print(
         f"10 000 videos x 128 segments, {args.workers} workers: ~{cpu_128 * 10:.0f} s CPU -> "
         f"~{cpu_128 * 10 / args.workers:.0f} s on {args.workers} idle cores (target < 180 s)"
     )
     many = world(512, 128, seed=1)
-    wall, _ = timed(lambda: propose(many, cfg, workers=args.workers), len(many), 1)
+    wall = ms_per_video(lambda: propose(many, cfg, workers=args.workers), len(many), 1).wall
     print(
         f"measured with {args.workers} worker processes under the current load: {wall:.2f} ms/video wall -> "
         f"10 000 videos ~ {wall * 10:.0f} s"

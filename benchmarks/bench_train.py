@@ -18,10 +18,10 @@ It also times the data side of a real training step (QueryDataset.collate over v
 segments, with random-phase stride sampling) and prints its share of the step: the step waits for it.
 
     git -C PSVL archive HEAD | tar -x -C /tmp/psvl_ref     # or a clone of github.com/gistvision/PSVL
-    python benchmarks/bench_train.py --reference /tmp/psvl_ref            # ~2 min on 2 idle cores
-    python benchmarks/bench_train.py --reference /tmp/psvl_ref --bf16     # also PSVLNet under CPU bf16
-    python benchmarks/bench_train.py --peer style --batch 64              # own re-implementation, quick
-    python benchmarks/bench_train.py --peer none --encoders               # minilm vs learned query encoder
+    python -m benchmarks.bench_train --reference /tmp/psvl_ref            # ~2 min on 2 idle cores
+    python -m benchmarks.bench_train --reference /tmp/psvl_ref --bf16     # also PSVLNet under CPU bf16
+    python -m benchmarks.bench_train --peer style --batch 64              # own re-implementation, quick
+    python -m benchmarks.bench_train --peer none --encoders               # minilm vs learned query encoder
 
 `--encoders` also times PSVLNet with `model.query_encoder: minilm` (frozen all-MiniLM-L6-v2, learned
 projection) at the same size and prints its step time over the learned encoder's (goal <= 1.5x). Its
@@ -35,7 +35,6 @@ import argparse
 import dataclasses
 import importlib.util
 import statistics
-import time
 import warnings
 from pathlib import Path
 
@@ -44,6 +43,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from benchmarks._timing import timed
 from psvl.config import default
 from psvl.localization.batches import QueryDataset
 from psvl.localization.model import ModelConfig, PSVLConfig, PSVLNet, localization_loss
@@ -299,12 +299,6 @@ def data_fn(batch, segments, dim, tokens):
     return lambda: data.collate(rng.permutation(len(data))[:batch], gen)
 
 
-def timed(fn):
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--batch", type=int, default=256)
@@ -360,7 +354,7 @@ def main() -> None:
     if args.encoders:
         torch.manual_seed(0)
         minilm = PSVLNet(dataclasses.replace(cfg, query_encoder="minilm")).train()
-        cold = timed(lambda: minilm.query_encoder.states(batch["texts"]))
+        cold = timed(lambda: minilm.query_encoder.states(batch["texts"])).wall
         n_texts = len(set(batch["texts"]))
         print(
             f"minilm: {_count(minilm):,} trainable parameters (+ the frozen sentence model's "
@@ -375,8 +369,8 @@ def main() -> None:
         fn()  # warm-up
     for i in range(args.steps):
         for name, fn in list(nets.items())[:: 1 if i % 2 == 0 else -1]:  # ABBA: a load trend hits both
-            times[name].append(timed(fn))
-        data_times.append(timed(collate))
+            times[name].append(timed(fn).wall)
+        data_times.append(timed(collate).wall)
     med = {name: statistics.median(ts) for name, ts in times.items()}
     for name, m in med.items():
         print(

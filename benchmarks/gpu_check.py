@@ -18,9 +18,9 @@ The tolerances (TOLERANCES) are first guesses for bf16/fp16 against float32; the
 part misses one. `--device cpu` runs the same plumbing CPU against CPU (all differences 0), which is what
 tests/test_gpu_check.py runs on machines without a GPU.
 
-    python benchmarks/gpu_check.py                          # CUDA vs CPU, ~1 min
-    python benchmarks/gpu_check.py --json $OUT/gpu_check.json
-    python benchmarks/gpu_check.py --device cpu --quick     # the plumbing only, seconds
+    python -m benchmarks.gpu_check                          # CUDA vs CPU, ~1 min
+    python -m benchmarks.gpu_check --json $OUT/gpu_check.json
+    python -m benchmarks.gpu_check --device cpu --quick     # the plumbing only, seconds
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import argparse
 import copy
 import json
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -38,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.ops import box_iou
 
+from benchmarks._timing import timed
 from psvl.config import default
 from psvl.core.spans import segment_mask
 from psvl.detection.config import DetectorConfig
@@ -76,14 +76,10 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def timed(fn: Callable[[], object], device: torch.device) -> tuple[object, float]:
+def second_call(fn: Callable[[], object], device: torch.device) -> tuple[object, float]:
     """(result, seconds) of the second of two calls: the first pays for CUDA start-up and autotuning."""
-    fn()
-    _sync(device)
-    t = time.perf_counter()
-    out = fn()
-    _sync(device)
-    return out, time.perf_counter() - t
+    t = timed(fn, warmup=1, sync=lambda: _sync(device))
+    return t.result, t.wall
 
 
 def _smooth_images(n: int, size: int, seed: int) -> torch.Tensor:
@@ -97,7 +93,7 @@ def check_features(device: torch.device, s: Sizes) -> dict:
     feats, seconds = {}, {}
     for key, dev in (("cpu", torch.device("cpu")), ("device", device)):
         extractor = build_extractor(s.extractor, "none", seed=0)  # seeded: the same weights on each device
-        feats[key], seconds[key] = timed(
+        feats[key], seconds[key] = second_call(
             lambda ex=extractor, d=dev: embed(ex, frames, batch_size=len(frames), device=d), dev
         )
     cpu, dev = torch.from_numpy(feats["cpu"]), torch.from_numpy(feats["device"])
@@ -120,7 +116,7 @@ def check_detection(device: torch.device, s: Sizes, name: str) -> dict:
             DetectorConfig, "detector", name=name, weights="none", device=str(dev), score_threshold=0.05
         )
         detector = load_detector(cfg)
-        outputs[key], seconds[key] = timed(lambda d=detector: d.predict(images), dev)
+        outputs[key], seconds[key] = second_call(lambda d=detector: d.predict(images), dev)
     ious, counts = [], []
     for (cb, _, cl), (db, _, dl) in zip(outputs["cpu"], outputs["device"], strict=True):
         counts.append([len(cb), len(db)])
@@ -192,11 +188,8 @@ def check_training(device: torch.device, s: Sizes) -> dict:
     curves, seconds = {}, {}
     for key, dev in (("cpu", torch.device("cpu")), ("device", device)):
         _train(copy.deepcopy(initial), batches[:1], dev)  # warm-up on a throwaway copy
-        _sync(dev)
-        t = time.perf_counter()
-        curves[key] = _train(copy.deepcopy(initial), batches, dev)
-        _sync(dev)
-        seconds[key] = time.perf_counter() - t
+        t = timed(lambda d=dev: _train(copy.deepcopy(initial), batches, d), sync=lambda d=dev: _sync(d))
+        curves[key], seconds[key] = t.result, t.wall
     cpu, dev = np.asarray(curves["cpu"]), np.asarray(curves["device"])
     return {
         "seconds": seconds,

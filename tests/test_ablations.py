@@ -1,32 +1,20 @@
-"""benchmarks/ablations.py: every shipped variant is a valid config switch of the sections downstream of
+"""experiments/ablations.py: every shipped variant is a valid config switch of the sections downstream of
 the pseudo-labels, runs get their own folders with the upstream files linked, and the table reads the
 metrics files (intervals, several seeds, by_vocabulary subsets)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from experiments import ablations as ab
 from psvl.config import ConfigError, validate
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _ablations():
-    spec = importlib.util.spec_from_file_location("ablations", REPO / "benchmarks" / "ablations.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-ab = _ablations()
 
 
 def test_every_shipped_variant_validates_over_the_base_config_and_changes_one_thing():

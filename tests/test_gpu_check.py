@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-GPU_CHECK = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.py"
-
-
-def _gpu_check():
-    spec = importlib.util.spec_from_file_location("gpu_check", GPU_CHECK)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+from benchmarks import gpu_check
 
 
 def test_cpu_against_cpu_reports_exact_agreement_for_every_part(tmp_path, capsys):
     out = tmp_path / "report.json"
-    report = _gpu_check().main(["--device", "cpu", "--quick", "--threads", "1", "--json", str(out)])
+    report = gpu_check.main(["--device", "cpu", "--quick", "--threads", "1", "--json", str(out)])
     feats, det, train = report["features"], report["detection"], report["training"]
     assert feats["shape"] == [2, 512]  # resnet18 features of the quick batch
     assert feats["max_abs_diff"] == 0.0 and feats["min_cosine"] == pytest.approx(1.0, abs=1e-6)
@@ -39,5 +28,5 @@ def test_cpu_against_cpu_reports_exact_agreement_for_every_part(tmp_path, capsys
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_against_cpu_agrees_within_tolerances():
-    report = _gpu_check().main(["--device", "cuda"])
+    report = gpu_check.main(["--device", "cuda"])
     assert report["ok"] == {"features": True, "detection": True, "training": True}, report

@@ -1,17 +1,12 @@
-"""benchmarks/oracle_labels.py: the oracle pseudo-queries are the world's true train events, nothing else."""
+"""experiments/oracle_labels.py: the oracle pseudo-queries are the world's true train events, nothing else."""
 
 from __future__ import annotations
-
-import runpy
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from experiments.oracle_labels import oracle_queries
 from psvl.core.artifacts import read_frame, write_table
-
-REPO = Path(__file__).resolve().parents[1]
-oracle = runpy.run_path(str(REPO / "benchmarks" / "oracle_labels.py"), run_name="oracle")
 
 
 def test_oracle_queries_hold_the_true_train_events_with_feature_durations(tmp_path):
@@ -37,7 +32,7 @@ def test_oracle_queries_hold_the_true_train_events_with_feature_durations(tmp_pa
         }
     )
     write_table("features", segments, tmp_path / "f.parquet", stage="features")
-    q = oracle["oracle_queries"](tmp_path, [tmp_path / "f.parquet"])
+    q = oracle_queries(tmp_path, [tmp_path / "f.parquet"])
     assert q["query_id"].tolist() == ["a#truth0", "a#truth1"]  # train split only, videos with features
     assert q["duration_s"].tolist() == [10.5, 10.5] and q["end_s"].tolist() == [3.0, 9.0]
     assert [list(t) for t in q["tokens"]] == [["bounce", "ball"], ["slide", "cube"]]

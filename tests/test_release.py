@@ -7,7 +7,6 @@ benchmarks/bench_release_scale.py; here a subset keeps the run under a minute.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import pytest
 import yaml
 from workflow_helpers import REPO, SNAKEFILE, run_env
 
+from benchmarks import release_standins as standins
 from psvl.cli import main
 from psvl.core.artifacts import read_frame
 from psvl.features.precomputed import PrecomputedFeatures
@@ -28,11 +28,6 @@ from psvl.localization.batches import QueryDataset
 from psvl.localization.vocab import Vocab
 
 DATA = REPO.parent / "shared" / "data"
-_spec = importlib.util.spec_from_file_location(
-    "release_standins", REPO / "benchmarks" / "release_standins.py"
-)
-standins = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(standins)
 
 TINY = {  # a narrow model and one short epoch: the plumbing at the real shapes, not the accuracy
     "model": {"word_dim": 16, "hidden": 16, "fusion_dim": 16, "fusion_layers": 1, "nonlocal_blocks": 1},

@@ -21,5 +21,7 @@ def test_snakefmt_check_passes(repo_root):
 
 
 def test_ruff_check_passes(repo_root):
-    proc = _run([sys.executable, "-m", "ruff", "check", "psvl", "tests", "benchmarks"], repo_root)
+    proc = _run(
+        [sys.executable, "-m", "ruff", "check", "psvl", "tests", "benchmarks", "experiments"], repo_root
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]

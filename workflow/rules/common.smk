@@ -16,7 +16,7 @@ NAME = DATASET["name"]
 KIND = DATASETS.get(NAME)
 R = f"{config['results']}/{NAME}"
 # The default run logs to logs/NAME and times its jobs in benchmarks/out/NAME; a run with its own results
-# root (config/dev.yaml, benchmarks/seeds.py) keeps both under it, so runs never share a log file.
+# root (config/dev.yaml, experiments/seeds.py) keeps both under it, so runs never share a log file.
 _OWN_ROOT = config["results"] != "results"
 LOGS = f"{R}/logs" if _OWN_ROOT else f"logs/{NAME}"
 BENCH = f"{R}/benchmarks" if _OWN_ROOT else f"benchmarks/out/{NAME}"

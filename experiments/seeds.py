@@ -3,8 +3,8 @@
 Why: one world's interval says how precise a figure is on that world, not whether it holds on another;
 two or more seeds (never the dev seed the defaults were tuned on, config/dev.yaml) show both.
 
-    python benchmarks/seeds.py --configfile config/benchmark.yaml --seeds 1 2 --cores 2
-    python benchmarks/seeds.py --seeds 3 --report-only          # tables of finished runs only
+    python -m experiments.seeds --configfile config/benchmark.yaml --seeds 1 2 --cores 2
+    python -m experiments.seeds --seeds 3 --report-only          # tables of finished runs only
 
 Each seed runs `snakemake --cores N --configfile F ROOT/seedS/overlay.yaml` (the overlay sets `results`
 and `synthetic.seed`); results go to ROOT/seedS/synthetic (ROOT: --root, default results/seeds). Extra
@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 
 import yaml
+
+from experiments._workflow import snakemake_command, write_overlay
 
 ROWS = (  # (label, file under eval/, key path)
     ("R@0.3", "metrics.json", ("R@0.3",)),
@@ -61,14 +63,12 @@ def run(seed: int, args: argparse.Namespace, world: dict) -> float:
     """One seed's workflow run; the seed and results root go in an overlay config file (snakemake's
     --config reads nested values as strings)."""
     root = args.root / f"seed{seed}"
-    root.mkdir(parents=True, exist_ok=True)
-    overlay = root / "overlay.yaml"
-    overlay.write_text(yaml.safe_dump({"results": str(root), "synthetic": {**world, "seed": seed}}))
+    overlay = write_overlay(
+        root / "overlay.yaml", {"results": str(root), "synthetic": {**world, "seed": seed}}
+    )
     # --rerun-incomplete: a benchmark killed mid-job continues where it stopped
-    cmd = ["snakemake", "--cores", str(args.cores), "--rerun-incomplete"]
-    cmd += ["--configfile", str(args.configfile), str(overlay)]
-    if args.config:
-        cmd += ["--config", *args.config]
+    extra = ["--rerun-incomplete", *(["--config", *args.config] if args.config else [])]
+    cmd = snakemake_command([args.configfile, overlay], args.cores, *extra)
     print("$", " ".join(cmd), flush=True)
     t = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL if args.quiet else None)

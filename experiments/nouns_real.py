@@ -1,7 +1,7 @@
 """Noun weighting on PSVL's released Charades pseudo-labels: which nouns drive the verb sampler with
 `noun_weighting: uniform` (the paper) and with `idf`.
 
-    python benchmarks/bench_nouns_real.py [--top 10]
+    python -m experiments.nouns_real [--top 10]
 
 Each of the 12 523 released pseudo-queries (psvl-reference/charades_train_pseudo_supervision_TEP_PS.json,
 tokens = 3 verbs then 5 nouns) is one proposal whose nouns are its 5 nouns. A noun's factor on its verb

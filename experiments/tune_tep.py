@@ -4,8 +4,8 @@ Generates a world (`psvl.synth.generate`), samples frames and extracts the workf
 (resnet18, weights none, the schema's `frames` defaults) once into --workdir, then sweeps `proposals`
 settings given as `key=v1,v2` pairs (the rest: the schema's defaults). Features are cached, so later sweeps take seconds.
 
-    python benchmarks/tune_tep.py --results results/dev/synthetic atomic_seconds=3,4,6 time_weight=1,2,4
-    python benchmarks/tune_tep.py --videos 64 atomic_seconds=4,5,6,7,8 time_weight=1
+    python -m experiments.tune_tep --results results/dev/synthetic atomic_seconds=3,4,6 time_weight=1,2,4
+    python -m experiments.tune_tep --videos 64 atomic_seconds=4,5,6,7,8 time_weight=1
 
 Tune on the dev world (config/dev.yaml, seed 101), never on a world whose figures are reported.
 """
@@ -50,7 +50,7 @@ def main() -> None:
     ap.add_argument("grid", nargs="*", help="proposals key=v1,v2,... (YAML values)")
     ap.add_argument("--videos", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--workdir", type=Path, default=Path("benchmarks/out/tune_tep"))
+    ap.add_argument("--workdir", type=Path, default=Path("experiments/out/tune_tep"))
     ap.add_argument(
         "--results",
         type=Path,

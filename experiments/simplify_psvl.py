@@ -4,7 +4,7 @@ simplified Charades-STA test queries, for each rule set (`corpus.simplify`), in 
 The released file is not part of this repository (no license); point `--reference` at a copy of the
 public gistvision/PSVL repository (or at the file itself):
 
-    python benchmarks/bench_simplify_psvl.py --reference /path/to/PSVL
+    python -m experiments.simplify_psvl --reference /path/to/PSVL
     # annotations/charades/charades_sta_test_pos_original_simple_sent.json: [{sentence, tokens, ...}]
 """
 

@@ -9,22 +9,21 @@ query-shuffled R@0.5 of the oracle beside the run's own `eval/metrics.json`: the
 is what the pseudo-labels lose; the gap between the oracle and query-shuffled is what the model can read
 from words at all.
 
-    python benchmarks/oracle_labels.py --results results/dev/synthetic --seeds 0 1 2
-    python benchmarks/oracle_labels.py --results results/dev/synthetic --set model.named_channels=false
+    python -m experiments.oracle_labels --results results/dev/synthetic --seeds 0 1 2
+    python -m experiments.oracle_labels --results results/dev/synthetic --set model.named_channels=false
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import yaml
 
+from experiments._workflow import run_logged
 from psvl.core.artifacts import read_frame, write_table
 from psvl.features.objects import model_input_folder
 
@@ -48,13 +47,6 @@ def oracle_queries(results: Path, features: list[Path]) -> pd.DataFrame:
             "tokens": [[a, o] for a, o in zip(events["action"], events["object"])],
         }
     )
-
-
-def run(cmd: list[str], log: Path) -> None:
-    with log.open("w") as out:
-        proc = subprocess.run(cmd, check=False, stdout=out, stderr=subprocess.STDOUT)
-    if proc.returncode:
-        sys.exit(f"{' '.join(cmd[:2])} failed (exit {proc.returncode}); see {log}")
 
 
 def summary(metrics: dict) -> str:
@@ -89,17 +81,17 @@ def main() -> None:
         d = out / f"seed{seed}"
         d.mkdir(exist_ok=True)
         seeded = [*common, "--set", f"train.seed={seed}"]
-        run(
+        run_logged(
             ["psvl", "train", "--pseudo-queries", str(table), "--features", *feats, "--vocab",
              str(res / "corpus" / "vocab.parquet"), "--out-dir", str(d / "model"), *seeded],
             d / "train.log",
         )  # fmt: skip
-        run(
+        run_logged(
             ["psvl", "predict", "--model", str(d / "model"), "--test-queries", str(res / "test_queries.parquet"),
              "--features", *feats, "--out", str(d / "predictions.parquet"), *seeded],
             d / "predict.log",
         )  # fmt: skip
-        run(
+        run_logged(
             ["psvl", "evaluate", "--pred", str(d / "predictions.parquet"), "--gt",
              str(res / "test_queries.parquet"), "--train-moments", str(table), "--vocab",
              str(d / "model" / "best.pt"), "--out", str(d / "metrics.json"), "--events",

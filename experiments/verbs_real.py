@@ -1,7 +1,7 @@
 """Real-text verb check: is the FIRST pseudo-query verb drawn for a Charades-STA test sentence's own
 nouns one of that sentence's own verbs? Per corpus and per verb sampler of the `pseudo_queries` section.
 
-    python benchmarks/bench_verbs_real.py [--corpora charades activitynet] [--simplify psvl content]
+    python -m experiments.verbs_real [--corpora charades activitynet] [--simplify psvl content]
                                           [--sample N] [--processes 2]
 
 1. The 3 720 Charades-STA test sentences are tagged (`psvl.language.tagger.Tagger`, the `corpus` section

@@ -16,9 +16,9 @@ seeds) of R@0.5, R@0.7 and mIoU, each with the 95% bootstrap interval over queri
 (`intervals`); then, when metrics.json has `by_vocabulary` (`in_vocabulary`, `with_unknown`: test
 queries whose words the training vocabulary all knows, or not), the same rows per subset.
 
-    python benchmarks/ablations.py --seeds 0 1 2                        # every variant, base config.yaml
-    python benchmarks/ablations.py --variants psvl minilm --upstream results --seeds 0
-    python benchmarks/ablations.py --table-only --root results/ablations # re-read the metrics files
+    python -m experiments.ablations --seeds 0 1 2                        # every variant, base config.yaml
+    python -m experiments.ablations --variants psvl minilm --upstream results --seeds 0
+    python -m experiments.ablations --table-only --root results/ablations # re-read the metrics files
 """
 
 from __future__ import annotations
@@ -28,15 +28,14 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+from experiments._workflow import REPO, run_logged, snakemake_command, write_overlay
+
 METRICS = ("R@0.5", "R@0.7", "mIoU")
 # metrics.json section -> its subsets (by_held_out: the synthetic world's captions with held-out synonyms)
 SECTIONS = {
@@ -123,17 +122,8 @@ def link_upstream(src: Path, dst: Path, skip: frozenset[str] | set[str] = NOT_UP
 
 def snakemake(base: Path, overlay: Path, targets: list[str], cores: int, dry_run: bool) -> list[str]:
     """The Snakemake command of one run (mtime triggers only: linked upstream files have no metadata)."""
-    cmd = [sys.executable, "-m", "snakemake", "--cores", str(cores), "--configfile", str(base), str(overlay)]
-    cmd += ["--rerun-triggers", "mtime", "--rerun-incomplete", *(["-n"] if dry_run else []), *targets]
-    return cmd
-
-
-def execute(cmd: list[str], log: Path) -> None:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as fh:
-        done = subprocess.run(cmd, check=False, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT)
-    if done.returncode:
-        raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}); see {log}")
+    flags = ["--rerun-triggers", "mtime", "--rerun-incomplete", *(["-n"] if dry_run else [])]
+    return snakemake_command([base, overlay], cores, *flags, *targets)
 
 
 def cell(values: list[float], bands: list[list[float] | None]) -> str:
@@ -211,13 +201,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.table_only:
         upstream = (args.upstream or root / "_upstream").resolve()
         if args.upstream is None:
-            overlay = root / "_upstream.yaml"
-            overlay.parent.mkdir(parents=True, exist_ok=True)
-            overlay.write_text(yaml.safe_dump({"results": str(upstream)}))
+            overlay = write_overlay(root / "_upstream.yaml", {"results": str(upstream)})
             targets = [
                 str(upstream / dataset / f) for f in ("pseudo_queries.parquet", "test_queries.parquet")
             ]
-            execute(snakemake(args.base, overlay, targets, args.cores, args.dry_run), root / "_upstream.log")
+            run_logged(
+                snakemake(args.base, overlay, targets, args.cores, args.dry_run), root / "_upstream.log", REPO
+            )
         trained: dict[str, Path] = {}  # training key -> the model folder of the run that trained it
         for run in runs:
             linked = link_upstream(upstream / dataset, run.results / dataset)
@@ -226,18 +216,17 @@ def main(argv: list[str] | None = None) -> int:
             if shared != model and not args.dry_run:
                 link_upstream(shared, model, skip=set())
                 print(f"== {run.variant} seed {run.seed}: predicts with the model of {shared}", flush=True)
-            overlay = run.results / "overlay.yaml"
-            overlay.parent.mkdir(parents=True, exist_ok=True)
-            overlay.write_text(yaml.safe_dump(run.overlay, sort_keys=False))
+            overlay = write_overlay(run.results / "overlay.yaml", run.overlay)
             target = str(run.results / dataset / "eval" / "metrics.json")
             print(
                 f"== {run.variant} seed {run.seed}: {linked} upstream files linked -> {run.results}",
                 flush=True,
             )
             started = time.time()
-            execute(
+            run_logged(
                 snakemake(args.base, overlay, [target], args.cores, args.dry_run),
                 run.results / "snakemake.log",
+                REPO,
             )
             for stage in ("train", "predict", "evaluate"):  # the workflow's logs/ is shared by every run
                 log = REPO / "logs" / dataset / f"{stage}.log"
