@@ -18,14 +18,11 @@ from typing import Any, TypeVar
 import jsonschema
 import yaml
 
+from psvl.core.errors import ConfigError
 from psvl.datasets.registry import DATASETS, DatasetConfig, reads_videos
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-
-
-class ConfigError(ValueError):
-    """The config is invalid; the message names the key and what was expected."""
 
 
 def schema() -> dict:

@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from psvl.core.errors import VideoError
+
 log = logging.getLogger(__name__)
-
-
-class VideoError(RuntimeError):
-    """A video cannot be used: missing, unreadable, without a video stream, empty or truncated."""
 
 
 @dataclass

@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
-from psvl.config import ConfigError
+from psvl.core.errors import ConfigError
 from psvl.core.progress import progress
 
 log = logging.getLogger(__name__)
