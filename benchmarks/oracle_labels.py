@@ -25,8 +25,8 @@ import pandas as pd
 import pyarrow as pa
 import yaml
 
+from psvl.config import model_input_folder
 from psvl.core.artifacts import read_frame, write_table
-from psvl.features.objects import model_input_folder
 
 
 def oracle_queries(results: Path, features: list[Path]) -> pd.DataFrame:

@@ -174,6 +174,13 @@ def _check_visual_input(cfg: dict) -> None:
         )
 
 
+def model_input_folder(visual_input: str) -> str:
+    """The workflow's folder of the shards the localization model reads (`model.visual_input`): the
+    object channels, or the visual features. Here, beside the check above, because it wires one stage's
+    output to another's input, and the Snakefile reads it at parse time (no pandas or torch)."""
+    return "object_features" if visual_input == "objects" else "features"
+
+
 def parse_override(text: str) -> tuple[list[str], Any]:
     """`a.b=value` -> (['a', 'b'], value); the value is YAML (so JSON objects work too)."""
     if "=" not in text:

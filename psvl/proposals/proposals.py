@@ -1,4 +1,4 @@
-"""Temporal event proposals (TEP, DESIGN section 5): candidate moments from a video's segment features.
+"""Temporal event proposals (TEP, docs/proposals.md): candidate moments from a video's segment features.
 
 k-means over *contextualized* segment features: with L2-normalised features X (T x D), the self-similarity
 S = X X^T describes each segment by how it relates to every other segment of the same video, which is

@@ -1,4 +1,4 @@
-"""The synthetic world: a small, seeded dataset in the real formats (DESIGN section 6).
+"""The synthetic world: a small, seeded dataset in the real formats (docs/synth.md).
 
 `generate(out_dir, videos=128, seed=0)` writes, under out_dir:
 videos/synth_0000.mp4 ... (H.264), train.txt / test.txt (Charades-STA `vid start end##sentence`),

@@ -4,12 +4,11 @@
 import os
 import shlex
 
-from psvl.config import ConfigError, section_json
+from psvl.config import ConfigError, model_input_folder, section_json
 from psvl.datasets.preflight import check_corpus
 from psvl.datasets.registry import DATASETS, world_dir
 from psvl.datasets.shards import plan, read_record
 from psvl.datasets.videos import VIDEO_SUFFIXES, other_files
-from psvl.features.objects import model_input_folder
 
 DATASET = config["dataset"]
 NAME = DATASET["name"]
