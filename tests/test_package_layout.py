@@ -25,7 +25,8 @@ LAYERS: list[set[str]] = [
     # a default); above datasets, because validation asks the dataset registry which keys a kind needs.
     {"config"},
     {"frames", "synth", "language", "detection"},
-    {"features", "proposals"},  # features: detector backbones come from detection
+    {"features"},  # detector backbones come from detection
+    {"proposals"},  # TEP clusters the segment features
     # localization: predict reads frames, features and the tagger. evaluation scores prediction files
     # against annotations, for any model: it needs neither the model nor torch, and the model not it.
     {"localization", "evaluation"},
