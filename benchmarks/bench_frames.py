@@ -33,7 +33,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from psvl.frames.frames import FramesConfig, extract_many, write_frames
-from psvl.synth import generate
+from psvl.synth.world_writer import generate
 
 log = logging.getLogger("bench_frames")
 

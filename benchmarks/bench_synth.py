@@ -6,7 +6,7 @@ Prints the median seconds (wall and CPU) of:
 - render: drawing `--render-videos` videos with the shape-mask cache (what `psvl synth` does);
 - peer: the same frames with the mask re-evaluated for every frame (the obvious loop, no cache);
 - encode: H.264-encoding those frames (one x264 thread, as `psvl synth` does for reproducibility);
-- generate: the whole `psvl.synth.generate` of `--videos` videos (default: the 64 of the default config).
+- generate: the whole `psvl.synth.world_writer.generate` of `--videos` videos (default: the 64 of the default config).
 The target is the default 64-video world in well under a minute of CPU on one core.
 """
 
@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks._timing import timed
-from psvl.synth import generate, plan, resolve, shapes
+from psvl.synth import shapes
 from psvl.synth.render import render_video, write_mp4
+from psvl.synth.world_writer import generate, plan, resolve
 
 
 def _render_all(cfg, n: int) -> list[np.ndarray]:

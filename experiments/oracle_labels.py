@@ -24,8 +24,8 @@ import pyarrow as pa
 import yaml
 
 from experiments._workflow import run_logged
+from psvl.config import model_input_folder
 from psvl.core.artifacts import read_frame, write_table
-from psvl.features.objects import model_input_folder
 
 
 def oracle_queries(results: Path, features: list[Path]) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Proposals (TEP) quality on the synthetic world: recall of all true events, with random and sliding baselines.
 
-Generates a world (`psvl.synth.generate`), samples frames and extracts the workflow's default features
+Generates a world (`psvl.synth.world_writer.generate`), samples frames and extracts the workflow's default features
 (resnet18, weights none, the schema's `frames` defaults) once into --workdir, then sweeps `proposals`
 settings given as `key=v1,v2` pairs (the rest: the schema's defaults). Features are cached, so later sweeps take seconds.
 
@@ -20,7 +20,6 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from psvl import synth
 from psvl.config import default, defaults
 from psvl.core.artifacts import write_table
 from psvl.features.features import FeaturesConfig, extract_features
@@ -28,6 +27,7 @@ from psvl.features.segments import load_features
 from psvl.frames.frames import extract_frames
 from psvl.proposals.eval_proposals import evaluate_proposals
 from psvl.proposals.proposals import ProposalsConfig, propose
+from psvl.synth import world_writer
 
 
 def features_of_world(workdir: Path, videos: int, seed: int) -> Path:
@@ -35,7 +35,7 @@ def features_of_world(workdir: Path, videos: int, seed: int) -> Path:
     if out.exists():
         return out
     world = workdir / "world"
-    synth.generate(world, videos=videos, seed=seed)
+    world_writer.generate(world, videos=videos, seed=seed)
     t = time.perf_counter()
     frames = pd.concat([extract_frames(p, p.stem) for p in sorted(world.glob("videos/*.mp4"))])
     fcfg = default(FeaturesConfig, "features", extractor="resnet18", weights="none")

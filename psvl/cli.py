@@ -11,7 +11,7 @@ import sys
 import traceback
 
 from psvl import __version__
-from psvl.core import console, jobs
+from psvl.core import console, errors, jobs
 
 # name -> (module under psvl.commands, one-line help). Order is the order of the workflow.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -52,22 +52,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-# The library's user-facing errors (module -> class): their message says what is wrong, where and what to
-# do, so `main` prints it as one line and exits 2. Looked up in sys.modules when one is raised: a module
-# not imported cannot have raised its error, and `psvl --help` imports none of them.
-USER_ERRORS: dict[str, str] = {
-    "psvl.config": "ConfigError",  # also DetectorError (psvl.detection.registry), a ConfigError
-    "psvl.datasets.table": "FormatError",
-    "psvl.core.artifacts": "ArtifactError",
-    "psvl.frames.decode": "VideoError",
-    "psvl.features.extractors": "WeightsError",
-}
-
-
 def user_error(exc: BaseException) -> bool:
-    """Whether `exc` is one of USER_ERRORS or a FileNotFoundError (a path the user gave)."""
-    kinds = tuple(getattr(sys.modules[m], c) for m, c in USER_ERRORS.items() if m in sys.modules)
-    return isinstance(exc, (FileNotFoundError, *kinds))
+    """Whether `exc` is a user error (psvl.core.errors) or a FileNotFoundError (a path the user gave)."""
+    return isinstance(exc, (FileNotFoundError, *errors.USER_ERRORS))
 
 
 def one_line(command: str, exc: BaseException) -> str:

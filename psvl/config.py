@@ -18,14 +18,11 @@ from typing import Any, TypeVar
 import jsonschema
 import yaml
 
+from psvl.core.errors import ConfigError
 from psvl.datasets.registry import DATASETS, DatasetConfig, reads_videos
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-
-
-class ConfigError(ValueError):
-    """The config is invalid; the message names the key and what was expected."""
 
 
 def schema() -> dict:
@@ -175,6 +172,13 @@ def _check_visual_input(cfg: dict) -> None:
             f"config.model.visual_input: 'objects' needs the workflow's detections, which dataset "
             f"{cfg['dataset']['name']!r} does not make (no per-video stages); use features"
         )
+
+
+def model_input_folder(visual_input: str) -> str:
+    """The workflow's folder of the shards the localization model reads (`model.visual_input`): the
+    object channels, or the visual features. Here, beside the check above, because it wires one stage's
+    output to another's input, and the Snakefile reads it at parse time (no pandas or torch)."""
+    return "object_features" if visual_input == "objects" else "features"
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

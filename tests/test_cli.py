@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 
 import pandas as pd
 import pytest
 
-from psvl.cli import ALIASES, COMMANDS, main
+from psvl.cli import ALIASES, COMMANDS, main, user_error
 from psvl.core.artifacts import write_table
+from psvl.core.errors import (
+    ArtifactError,
+    ConfigError,
+    DetectorError,
+    FormatError,
+    VideoError,
+    WeightsError,
+)
 
 
 def test_every_old_command_name_runs_its_new_command(capsys):
@@ -34,3 +43,22 @@ def test_a_closed_pipe_ends_inspect_quietly(tmp_path):
         )
         assert out.stderr == "", out.stderr
         assert out.stdout.startswith(str(path))
+
+
+def test_help_imports_no_heavy_library():
+    code = (
+        "import sys; from psvl.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('torch', 'pandas', 'pyarrow', 'numpy', 'av') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    "kind", [ConfigError, DetectorError, FormatError, ArtifactError, VideoError, WeightsError]
+)
+def test_every_user_error_is_one_line_and_a_bug_is_not(kind):
+    assert user_error(kind("x"))
+    assert user_error(FileNotFoundError("x"))
+    assert not user_error(KeyError("x"))

@@ -14,7 +14,7 @@ from psvl import config
 # NOT_A_STAGE with the reason.
 SECTIONS = {
     "dataset": "psvl.datasets.registry:DatasetConfig",
-    "synthetic": "psvl.synth:SynthConfig",
+    "synthetic": "psvl.synth.world_writer:SynthConfig",
     "frames": "psvl.frames.frames:FramesConfig",
     "features": "psvl.features.features:FeaturesConfig",
     "detector": "psvl.detection.config:DetectorConfig",

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from psvl.cli import main
+from psvl.core import bootstrap
 from psvl.core.artifacts import read_frame, write_table
 from psvl.datasets.predictions import FormatError, _read_jsonl_arrow, read_ground_truth, read_predictions
-from psvl.evaluation import bootstrap
 from psvl.evaluation.evaluate import baselines, evaluate
 from psvl.evaluation.query_shuffled import sources
 

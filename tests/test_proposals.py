@@ -195,7 +195,7 @@ def test_proposal_recall_on_a_hand_made_case():
 
 
 def test_paired_difference_interval_sees_a_consistent_margin_and_no_margin():
-    from psvl.evaluation.bootstrap import paired_difference
+    from psvl.core.bootstrap import paired_difference
 
     rng = np.random.default_rng(0)
     b = rng.random(400) < 0.4

@@ -1,12 +1,12 @@
 import re
 
+from psvl import docs
 from psvl.cli import COMMANDS
-from psvl.core import docs
 
 
 def test_readme_tables_match_the_schemas(repo_root):
     text = (repo_root / "README.md").read_text(encoding="utf-8")
-    assert docs.render(text) == text, "README tables are stale: run `python -m psvl.core.docs README.md`"
+    assert docs.render(text) == text, "README tables are stale: run `python -m psvl.docs README.md`"
 
 
 def test_readme_has_exactly_two_setup_commands(repo_root):

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 
 from psvl.cli import main
 from psvl.core.artifacts import write_table
-from psvl.evaluation.stats import collect
+from psvl.evaluation.stage_counts import collect
 
 
 def _results(root):

@@ -15,7 +15,6 @@ import pytest
 from psvl.cli import main as cli_main
 from psvl.core.artifacts import read_frame, read_metadata
 from psvl.datasets.registry import DATASETS
-from psvl.synth import generate, plan, resolve
 from psvl.synth.render import render_video
 from psvl.synth.shapes import SHAPES, paste
 from psvl.synth.stats import CHARADES_STA, off_target, timeline_stats
@@ -43,6 +42,7 @@ from psvl.synth.world import (
     VideoPlan,
     affinity,
 )
+from psvl.synth.world_writer import generate, plan, resolve
 
 SMALL = {
     "videos": 6,
@@ -89,7 +89,9 @@ def test_same_seed_gives_byte_identical_files_even_regenerated_in_place(world, t
     again = generate(tmp_path / "again", seed=7, **SMALL)
     names = _all_files(world)
     assert names == _all_files(again)
-    videos = {f"videos/synth_{i:04d}.mp4" for i in range(6)} | {f"detector/videos/det_{i:04d}.mp4" for i in range(3)}
+    videos = {f"videos/synth_{i:04d}.mp4" for i in range(6)} | {
+        f"detector/videos/det_{i:04d}.mp4" for i in range(3)
+    }
     assert set(FILES) | videos == set(names)
     for name in names:
         assert (world / name).read_bytes() == (again / name).read_bytes(), name
@@ -146,7 +148,11 @@ def test_events_lie_in_their_video_and_match_the_txt_files_with_held_out_words_o
     for row in events.itertuples():
         words = set(re.findall(r"[a-z]+", row.sentence.lower()))
         names = {row.object, *OBJECT_SYNONYMS.get(row.object, ())}
-        verbs = {VERBS[row.action][0], VERBS[row.action][2], *(w for v in VERB_SYNONYMS[row.action] for w in v)}
+        verbs = {
+            VERBS[row.action][0],
+            VERBS[row.action][2],
+            *(w for v in VERB_SYNONYMS[row.action] for w in v),
+        }
         assert words & names and words & verbs, row.sentence
         assert bool(words & HELD_OUT_WORDS) == row.held_out, row.sentence
 
@@ -256,8 +262,6 @@ def test_pasted_box_is_the_tight_box_of_the_drawn_pixels_even_when_clipped(shape
     assert paste(np.zeros((64, 64, 3), np.uint8), shape, 20, 0, -40, -40, np.zeros(3)) is None
 
 
-
-
 def _one_event_plan(action, obj="triangle", n=40, stills=(), effects=None):
     plan = ((Event(0, n, obj, action, 0, n),), tuple(stills), ((0, "office"),), effects or Effects())
     return VideoPlan("v", "train", n, 8, *plan)
@@ -299,12 +303,15 @@ def test_effects_hide_blur_and_shake_the_frame_and_its_boxes():
     still = [Still("cube", 0, 32)]
     base, rows = render_video(_one_event_plan("grow", n=32, stills=still), 128, 32, np.random.default_rng(5))
     fx = Effects(jitter=(0, 32), blur=(8, 16), occluder=(16, 32))
-    out, moved = render_video(_one_event_plan("grow", n=32, stills=still, effects=fx), 128, 32, np.random.default_rng(5))
+    out, moved = render_video(
+        _one_event_plan("grow", n=32, stills=still, effects=fx), 128, 32, np.random.default_rng(5)
+    )
     assert not np.array_equal(out[:8], base[:8])  # jitter shifts pixels
     sharp = np.abs(np.diff(base[8:16].astype(int), axis=2)).mean()
     assert np.abs(np.diff(out[8:16].astype(int), axis=2)).mean() < sharp  # blur smooths
     grey = (np.abs(out[16:32].astype(int) - 90).max(axis=3) <= 8).all(axis=1).any(axis=1)
-    assert grey[1:-1].all()  # a grey bar covers some columns while it crosses (it enters and leaves off-screen)
+    # a grey bar covers some columns while it crosses (it enters and leaves off-screen)
+    assert grey[1:-1].all()
     assert len(moved) <= len(rows)
 
 
@@ -314,7 +321,9 @@ def test_plans_have_gaps_overlaps_scene_changes_and_still_objects():
     for i in range(200):
         p = plan(cfg, i, "train", np.random.default_rng([cfg.seed, i]))
         assert cfg.min_seconds * 8 <= p.n_frames <= cfg.max_seconds * 8
-        assert p.scenes[0][0] == 0 and all(b[0] > a[0] and b[1] != a[1] for a, b in itertools.pairwise(p.scenes))
+        assert p.scenes[0][0] == 0 and all(
+            b[0] > a[0] and b[1] != a[1] for a, b in itertools.pairwise(p.scenes)
+        )
         bounds = [f for e in p.events for f in (e.start_frame, e.end_frame)]
         assert all(abs(f - b) >= 12 for f, _ in p.scenes[1:] for b in bounds)  # >= 1.5 s from a boundary
         for e in p.events:

@@ -6,7 +6,7 @@ import argparse
 import logging
 
 from psvl.core.artifacts import write_json
-from psvl.evaluation.stats import collect
+from psvl.evaluation.stage_counts import collect
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,11 @@
-"""`psvl synth --out DIR [--videos N] [--seed S]`: write the synthetic world (see psvl.synth)."""
+"""`psvl synth --out DIR [--videos N] [--seed S]`: write the synthetic world (see psvl.synth.world_writer)."""
 
 from __future__ import annotations
 
 import argparse
 
 from psvl.commands._common import add_config_arguments, load_config
-from psvl.synth import generate
+from psvl.synth.world_writer import generate
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

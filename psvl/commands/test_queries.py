@@ -7,8 +7,8 @@ import argparse
 import logging
 
 from psvl.commands._common import add_config_arguments, load_config
+from psvl.language.simplify import read_any_annotations, simplify_annotations, write_test_queries
 from psvl.language.tagger import Tagger
-from psvl.language.test_queries import read_any_annotations, simplify_annotations, write_test_queries
 
 log = logging.getLogger("psvl.test_queries")
 

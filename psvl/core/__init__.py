@@ -1,1 +1,1 @@
-"""Shared machinery every area uses: artifacts (schemas, atomic I/O), spans (interval maths), registry, devices, progress, failures, video decoding."""
+"""Shared machinery every area uses: artifacts (schemas, atomic I/O), spans (interval maths), user errors, bootstrap intervals, registry, devices, progress, failures, video decoding."""

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from psvl import __version__
+from psvl.core.errors import ArtifactError
 
 _F32 = pa.float32()
 _F64 = pa.float64()
@@ -162,10 +163,6 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 META_KEY = b"psvl"
-
-
-class ArtifactError(ValueError):
-    """An artifact is missing a column, has the wrong type, or is not a psvl artifact."""
 
 
 def schema(kind: str) -> pa.Schema:

@@ -19,7 +19,7 @@ from typing import Any
 _EXPORTS = {
     "DATASETS": "psvl.datasets.registry",
     "DatasetConfig": "psvl.datasets.registry",
-    "FormatError": "psvl.datasets.table",
+    "FormatError": "psvl.core.errors",
     "READERS": "psvl.datasets.formats",
     "WRITERS": "psvl.datasets.formats",
     "detect_format": "psvl.datasets.formats",

@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 
 from psvl.core.artifacts import write_text
+from psvl.core.errors import FormatError
 from psvl.datasets.table import (
-    FormatError,
     annotations_frame,
     as_durations,
     fill_durations,

@@ -14,12 +14,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from psvl.core.artifacts import write_table
+from psvl.core.errors import FormatError
 from psvl.core.registry import Registry
 from psvl.datasets.activitynet import read_activitynet, write_activitynet
 from psvl.datasets.charades import read_charades_sta, write_charades_sta
 from psvl.datasets.jsonl import read_jsonl, write_jsonl
 from psvl.datasets.psvl_json import read_psvl_annotations, write_psvl_annotations
-from psvl.datasets.table import FormatError, annotations_frame, as_durations, fill_durations, guess_split
+from psvl.datasets.table import annotations_frame, as_durations, fill_durations, guess_split
 
 Durations = str | os.PathLike | Mapping[str, float] | None
 

@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.json as pj
 
 from psvl.core.artifacts import write_text
+from psvl.core.errors import FormatError
 from psvl.datasets.table import (
-    FormatError,
     annotations_frame,
     as_durations,
     fill_durations,

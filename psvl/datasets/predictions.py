@@ -28,12 +28,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from psvl.core import spans
+from psvl.core.errors import FormatError
 from psvl.datasets.activitynet import parse_activitynet
 from psvl.datasets.charades import parse_charades_sta
 from psvl.datasets.formats import detect_format, read_annotations, read_parquet_columns
 from psvl.datasets.jsonl import top_windows, top_windows_arrow
 from psvl.datasets.psvl_json import parse_psvl_json
-from psvl.datasets.table import FormatError, read_durations
+from psvl.datasets.table import read_durations
 
 __all__ = ["FormatError", "read_ground_truth", "read_moments", "read_predictions"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from psvl.config import ConfigError
+from psvl.core.errors import ConfigError
 
 SNIFF_BYTES = 1 << 20
 """How much of a corpus is read to see it has any text (corpora run to gigabytes)."""

@@ -21,10 +21,6 @@ log = logging.getLogger(__name__)
 COLUMNS = schema("annotations").names
 
 
-class FormatError(ValueError):
-    """A file is in no supported format, or a line/record of it is malformed (the message says where)."""
-
-
 def guess_split(path: str | os.PathLike) -> str:
     """`train` when the file name says so, else `test` (val/test files are what a benchmark evaluates on)."""
     return "train" if "train" in Path(path).name.lower() else "test"

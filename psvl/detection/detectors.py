@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from psvl.config import ConfigError
 from psvl.core.devices import resolve_device as _resolve
+from psvl.core.errors import ConfigError
 from psvl.detection.checkpoints import from_checkpoint, read_classes
 from psvl.detection.config import DetectorConfig
 from psvl.detection.detectron2_backend import D2_INSTALL, load_detectron2

@@ -14,14 +14,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from psvl.config import ConfigError
+from psvl.core.errors import DetectorError
 from psvl.core.registry import Registry
 from psvl.detection.nouns import BACKGROUND
 from psvl.detection.weights import cached_weights_file, verify_weights
-
-
-class DetectorError(ConfigError):
-    """The detector cannot be built as configured; the one-line message says what to do."""
 
 
 @dataclass

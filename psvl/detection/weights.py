@@ -15,7 +15,7 @@ import os
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
-from psvl.config import ConfigError
+from psvl.core.errors import ConfigError
 
 # Set on machines with internet to let the first job download weights missing from the cache.
 DOWNLOAD_ENV = "PSVL_DOWNLOAD_WEIGHTS"

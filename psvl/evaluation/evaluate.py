@@ -10,7 +10,7 @@ number means little without what no learning gives on the same queries:
   normalized lengths and whose start is uniform where the span fits;
 - `query_shuffled`: every query gets the model's prediction for another query of its video
   (psvl.evaluation.query_shuffled): what the model gets without reading the words.
-Every row carries 95 % percentile bootstrap intervals over queries (psvl.evaluation.bootstrap), so a
+Every row carries 95 % percentile bootstrap intervals over queries (psvl.core.bootstrap), so a
 difference between rows can be read against the noise of the test set's size.
 
 Predictions are made well-formed before scoring, and the counts are reported: reversed spans are ordered,
@@ -30,8 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from psvl.core import spans
-from psvl.evaluation import bootstrap
+from psvl.core import bootstrap, spans
 from psvl.evaluation.query_shuffled import shuffled_ious
 from psvl.evaluation.vocabulary import vocabulary_metrics
 

@@ -22,9 +22,9 @@ import numpy as np
 import torch
 import torchvision.models as tvm
 
+from psvl.core.errors import DetectorError, WeightsError
 from psvl.core.registry import Registry
 from psvl.detection.checkpoints import load_checkpoint_model
-from psvl.detection.registry import DetectorError
 from psvl.detection.weights import cached_weights_file
 
 log = logging.getLogger(__name__)
@@ -33,10 +33,6 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
 KINETICS_STD = (0.22803, 0.22145, 0.216989)
-
-
-class WeightsError(RuntimeError):
-    """Weights could not be loaded; the message says what to download or fix, and where."""
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Features stage: one vector per temporal segment of each video (DESIGN section 5, issue 3).
+"""Features stage: one vector per temporal segment of each video (docs/features.md).
 
 2D backbones run on the frames stage's JPEGs (decoded in batches by torchvision, here), 3D backbones on
 clips decoded from the video file (clips.py), and `precomputed` imports existing .npy/.npz/HDF5 features

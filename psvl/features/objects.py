@@ -28,12 +28,6 @@ BOX = ("x1", "y1", "x2", "y2")  # the detection columns the motion reads
 MAX_GAP_S = 1.0  # detections further apart in time are not consecutive: no motion is measured across
 
 
-def model_input_folder(visual_input: str) -> str:
-    """The workflow's folder of the shards the localization model reads (`model.visual_input`): the
-    object channels, or the visual features."""
-    return "object_features" if visual_input == "objects" else "features"
-
-
 def box_motion(detections: pd.DataFrame, max_gap_s: float = MAX_GAP_S) -> pd.DataFrame:
     """The best box per (video, label, time), with `motion` from the previous box of its label."""
     d = detections.sort_values(["video_id", "label", "time_s", "score"], ascending=[True, True, True, False])

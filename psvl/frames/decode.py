@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from psvl.core.errors import VideoError
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-class VideoError(RuntimeError):
-    """A video cannot be used: missing, unreadable, without a video stream, empty or truncated."""
 
 
 @dataclass

@@ -16,8 +16,8 @@ import pandas as pd
 
 from psvl.core import spans
 from psvl.core.artifacts import read_frame
+from psvl.language.simplify import read_any_annotations
 from psvl.language.tagger import Tagger
-from psvl.language.test_queries import read_any_annotations
 
 log = logging.getLogger(__name__)
 

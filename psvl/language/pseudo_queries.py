@@ -85,7 +85,7 @@ def compose(
     durations: pd.Series | dict | None,
     cfg: PseudoQueriesConfig,
 ) -> tuple[pa.Table, dict]:
-    """The pseudo_queries table (DESIGN section 4) and a summary of what was composed and skipped."""
+    """The pseudo_queries table (schema in psvl.core.artifacts) and a summary of what was composed and skipped."""
     props = proposals.sort_values(
         ["video_id", "start_s", "end_s", "proposal_id"], kind="stable", ignore_index=True
     )

@@ -23,9 +23,9 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from psvl.config import default
+from psvl.core import bootstrap
 from psvl.core.artifacts import read_frame
 from psvl.core.spans import pairwise_iou
-from psvl.evaluation import bootstrap
 from psvl.proposals.proposals import (
     ProposalsConfig,
     propose_video,
@@ -52,7 +52,7 @@ def best_ious(proposals: pd.DataFrame, annotations: pd.DataFrame) -> np.ndarray:
 def recall(proposals: pd.DataFrame, ious: np.ndarray) -> dict[str, Any]:
     """recall@0.3/0.5/0.7 of `proposals` from their moments' best IoUs (`best_ious`), proposals_per_video,
     the counts they rest on, and 95 % bootstrap intervals of the recalls over moments (`intervals`,
-    psvl.evaluation.bootstrap, as metrics.json's)."""
+    psvl.core.bootstrap, as metrics.json's)."""
     n_videos = proposals["video_id"].nunique()
     out: dict[str, Any] = {
         f"recall@{t:g}": float((ious >= t).mean()) if ious.size else 0.0 for t in THRESHOLDS

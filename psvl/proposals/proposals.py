@@ -1,4 +1,4 @@
-"""Temporal event proposals (TEP, DESIGN section 5): candidate moments from a video's segment features.
+"""Temporal event proposals (TEP, docs/proposals.md): candidate moments from a video's segment features.
 
 k-means over *contextualized* segment features: with L2-normalised features X (T x D), the self-similarity
 S = X X^T describes each segment by how it relates to every other segment of the same video, which is
@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
-from psvl.config import ConfigError
+from psvl.core.errors import ConfigError
 from psvl.core.progress import progress
 
 log = logging.getLogger(__name__)

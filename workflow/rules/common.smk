@@ -4,12 +4,11 @@
 import os
 import shlex
 
-from psvl.config import ConfigError, section_json
+from psvl.config import ConfigError, model_input_folder, section_json
 from psvl.datasets.preflight import check_corpus
 from psvl.datasets.registry import DATASETS, world_dir
 from psvl.datasets.shards import plan, read_record
 from psvl.datasets.videos import VIDEO_SUFFIXES, other_files
-from psvl.features.objects import model_input_folder
 
 DATASET = config["dataset"]
 NAME = DATASET["name"]
@@ -77,21 +76,6 @@ if not SOURCES.generated and not SOURCES.from_release:
 SHARDS = list(PLAN.shards)
 
 
-def shard_digest(wildcards):
-    return PLAN.digest(wildcards.shard)
-
-
-def shards_inputs(wildcards):
-    """A generated world's videos folder (its shard lists follow the world); a user's folder is no
-    input: its listing is in the digest, so touching the folder reruns nothing."""
-    return {"videos": videos_dir()} if SOURCES.generated else {}
-
-
-def shards_args():
-    """A generated world is listed by name: no sizes or times to record."""
-    return "--no-stat" if SOURCES.generated else ""
-
-
 def sets(*sections):
     """`--set name=<json>` for each config section a rule's command reads (quoted for the shell)."""
     return " ".join(f"--set {shlex.quote(section_json(config, s))}" for s in sections)
@@ -105,60 +89,10 @@ def videos_dir():
     return SOURCES.videos_dir
 
 
-def corpus_file():
-    return SOURCES.corpus or []
-
-
-def annotation_args():
-    """Arguments of `psvl annotations` for this dataset (test files, optional train and durations)."""
-    flags = ("--test", "--train", "--durations")
-    return " ".join(
-        f"{flag} {' '.join(shlex.quote(p) for p in paths)}"
-        for flag, paths in zip(flags, annotation_files())
-        if paths
-    )
-
-
-def annotation_files():
-    """([test...], [train], [durations]) annotation paths of this dataset; empty where it has none."""
-    return tuple(
-        [p] if isinstance(p, str) else list(p or [])
-        for p in (SOURCES.test, SOURCES.train, SOURCES.durations)
-    )
-
-
-def annotation_inputs(wildcards):
-    return [path for paths in annotation_files() for path in paths]
-
-
-# The training queries and the features: the workflow's own (per shard), or on the release path PSVL's
-# pseudo-label JSON and precomputed features (read lazily by `psvl train/predict --features-dir`).
+# The training queries: the workflow's own, or on the release path PSVL's pseudo-label JSON (for train,
+# predict and evaluation).
 def pseudo_queries_file():
     return SOURCES.pseudo_labels or f"{R}/pseudo_queries.parquet"
-
-
-def features_files():
-    """What the model reads per segment: the visual features, or the object channels
-    (model.visual_input: objects); on the release path, PSVL's features folder."""
-    if SOURCES.from_release:
-        return [SOURCES.features]
-    folder = model_input_folder(config["model"]["visual_input"])
-    return per_shard(f"{R}/{folder}/{{shard}}.parquet")
-
-
-def features_flag(wildcards, input):
-    """`--features SHARD...` or, on the release path, `--features-dir PATH`."""
-    flag = "--features-dir" if SOURCES.from_release else "--features"
-    return f"{flag} {' '.join(shlex.quote(p) for p in input.features)}"
-
-
-def corpus_vocab_inputs(wildcards):
-    """The corpus statistics whose verbs and nouns join the vocabulary, where there is a corpus."""
-    return {"vocab": f"{R}/corpus/vocab.parquet"} if SOURCES.corpus else {}
-
-
-def corpus_vocab_args(wildcards, input):
-    return f"--vocab {shlex.quote(input.vocab)}" if "vocab" in input.keys() else ""
 
 
 def truth_args():
@@ -191,19 +125,6 @@ def detector_inputs(wildcards):
 
 def features_use_detector():
     return config["features"]["weights"] == "trained"
-
-
-def features_inputs(wildcards):
-    """The trained detector checkpoint when the features come from its backbone."""
-    return {"detector": f"{R}/detector/model.pt"} if features_use_detector() else {}
-
-
-def features_args(wildcards, input):
-    """Config sections for `psvl features`; `weights: trained` becomes the detector checkpoint's path."""
-    args = sets("features", "frames")
-    if features_use_detector():
-        args += f" --set features.weights={shlex.quote(input.detector)}"
-    return args
 
 
 def detector_args(wildcards, input):

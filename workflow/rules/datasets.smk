@@ -1,6 +1,9 @@
 # Inputs: the synthetic world (synthetic dataset only), the annotations table and the manifest.
 
 
+include: "inputs/datasets.smk"
+
+
 rule synth:
     output:
         videos=directory(f"{WORLD}/videos"),

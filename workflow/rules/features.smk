@@ -2,6 +2,9 @@
 # or an import of precomputed features).
 
 
+include: "inputs/features.smk"
+
+
 rule features:
     input:
         unpack(features_inputs),

@@ -1,6 +1,9 @@
 # Language side: corpus noun-verb statistics, pseudo-query composition, test-query simplification.
 
 
+include: "inputs/language.smk"
+
+
 rule corpus:
     input:
         corpus_file(),

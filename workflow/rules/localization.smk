@@ -1,5 +1,9 @@
-# The localization model: train on pseudo-queries, predict the test queries. Inputs come from common.smk:
-# the workflow's pseudo-queries and feature shards, or on the release path PSVL's JSON and a features folder.
+# The localization model: train on pseudo-queries, predict the test queries. Inputs: the workflow's
+# pseudo-queries (pseudo_queries_file, common.smk) and feature shards, or on the release path PSVL's JSON
+# and precomputed features (read lazily by `psvl train/predict --features-dir`).
+
+
+include: "inputs/localization.smk"
 
 
 rule train:

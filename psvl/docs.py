@@ -1,6 +1,6 @@
 """Keep the README's generated tables (config reference, artifact schemas) equal to the code.
 
-`python -m psvl.core.docs README.md` rewrites them; a test fails when they drift.
+`python -m psvl.docs README.md` rewrites them; a test fails when they drift.
 """
 
 from __future__ import annotations
