@@ -137,6 +137,16 @@ def pseudo_queries_file():
     return SOURCES.pseudo_labels or f"{R}/pseudo_queries.parquet"
 
 
+# fixed_window's window is chosen on the dataset's train annotations (the train rows of annotations.parquet)
+# where it has them, otherwise on the training pseudo-labels; metrics.json names which.
+def reference_source():
+    return "train_annotations" if SOURCES.train else "pseudo_labels"
+
+
+def reference_file():
+    return f"{R}/annotations.parquet" if SOURCES.train else pseudo_queries_file()
+
+
 def features_files():
     """What the model reads per segment: the visual features, or the object channels
     (model.visual_input: objects); on the release path, PSVL's features folder."""
