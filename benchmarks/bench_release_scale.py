@@ -93,7 +93,9 @@ def release(name: str, made: dict, workdir: Path) -> None:
     adj = metrics["adjustments"]
     print(f"  metrics.json: n_queries {metrics['n_queries']}, missing {adj['missing_prediction']}, "
           f"true moments clipped to the video {adj['gt_clipped_to_duration']}, R@0.5 {metrics['R@0.5']:.3f}, "
-          f"mean_moment R@0.5 {metrics['baselines']['mean_moment']['R@0.5']:.3f}")  # fmt: skip
+          f"mean_moment R@0.5 {metrics['baselines']['mean_moment']['R@0.5']:.3f}, "
+          f"fixed_window {metrics['baselines']['fixed_window']['window']} "
+          f"R@0.5 {metrics['baselines']['fixed_window']['R@0.5']:.3f}")  # fmt: skip
     unk, split = metrics["unknown_words"], metrics["by_vocabulary"]
     print(f"  unknown to the model: {unk['token_share']:.1%} of tokens, {unk['query_share']:.1%} of queries; "
           f"in vocabulary n={split['in_vocabulary']['n']}, with unknown n={split['with_unknown']['n']}")  # fmt: skip

@@ -34,6 +34,7 @@ ROWS = (  # (label, file under eval/, key path)
     ("query-shuffled R@0.5", "metrics.json", ("baselines", "query_shuffled", "R@0.5")),
     ("mean-moment R@0.5", "metrics.json", ("baselines", "mean_moment", "R@0.5")),
     ("random-proposal R@0.5", "metrics.json", ("baselines", "random_proposal", "R@0.5")),
+    ("fixed-window R@0.5", "metrics.json", ("baselines", "fixed_window", "R@0.5")),
     ("TEP recall@0.7", "proposals.json", ("recall@0.7",)),
     ("time-only recall@0.7", "proposals.json", ("baselines", "time_only", "recall@0.7")),
     ("sliding recall@0.7", "proposals.json", ("baselines", "sliding", "recall@0.7")),

@@ -51,6 +51,11 @@ def test_hand_written_jsonl_predictions_give_the_hand_computed_metrics(tmp_path)
     _assert_metrics(got["baselines"]["mean_moment"], EXPECTED["baselines"]["mean_moment"])
     assert got["baselines"]["mean_moment"]["moment_normalized"] == pytest.approx([0.2, 0.7])
     assert got["baselines"]["mean_moment"]["source"] == "train_moments"
+    fixed, want = got["baselines"]["fixed_window"], EXPECTED["baselines"]["fixed_window"]
+    _assert_metrics(fixed, want)
+    assert [fixed[k] for k in ("window", "source", "n_reference")] == [
+        want[k] for k in ("window", "source", "n_reference")
+    ]
     # two queries per video: each takes its sibling's prediction (README.md works the IoUs out)
     shuffled, want = got["baselines"]["query_shuffled"], EXPECTED["baselines"]["query_shuffled"]
     _assert_metrics(shuffled, want)

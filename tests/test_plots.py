@@ -126,11 +126,13 @@ def test_metrics_table_shows_the_query_shuffled_row_and_bootstrap_intervals(tmp_
 
     metrics = evaluate(read_predictions(DATA / "pred.jsonl"), read_ground_truth(DATA / "gt.jsonl"))
     labels, cells = plots.table_cells(metrics)
-    assert labels == ["model", "mean_moment", "random_proposal", "query_shuffled"]
+    start, end = metrics["baselines"]["fixed_window"]["window"]  # its label names its window
+    fixed = f"fixed_window [{start:.2f}, {end:.2f}]"
+    assert labels == ["model", "mean_moment", "random_proposal", fixed, "query_shuffled"]
     lo, hi = metrics["intervals"]["R@0.5"]
     assert cells[0][2] == f"0.625 [{lo:.2f}, {hi:.2f}]"
     assert cells[0][0] == "0.750"  # R@0.1 has no interval
-    assert cells[3][4].startswith("0.097 [")  # query_shuffled mIoU, worked out in tests/data/eval/README.md
+    assert cells[4][4].startswith("0.097 [")  # query_shuffled mIoU, worked out in tests/data/eval/README.md
     with_bands = plots.metrics_table(metrics, tmp_path / "with.png")
     bare = {k: v for k, v in metrics.items() if k != "intervals"}
     bare["baselines"] = {
@@ -143,6 +145,6 @@ def test_metrics_table_shows_the_query_shuffled_row_and_bootstrap_intervals(tmp_
     )
     without = plots.metrics_table(bare, tmp_path / "without.png")
     _not_blank(with_bands)
-    # two more rows and wider cells: a taller and wider figure
+    # three more rows and wider cells: a taller and wider figure
     big, small = matplotlib.image.imread(with_bands).shape, matplotlib.image.imread(without).shape
     assert big[0] > small[0] and big[1] > small[1]

@@ -71,6 +71,10 @@ def test_release_dag_predicts_every_test_query_from_standin_charades_features(tm
     # the priors learn from the pseudo-labels, never from the test moments
     assert metrics["baselines"]["mean_moment"]["source"] == "train_moments"
     assert metrics["baselines"]["mean_moment"]["n_moments"] == 400
+    # the release path has no train annotations: fixed_window's window is chosen on the pseudo-labels
+    fixed = metrics["baselines"]["fixed_window"]
+    assert fixed["source"] == "pseudo_labels" and fixed["n_reference"] == 400 and len(fixed["window"]) == 2
+    assert metrics["inputs"]["reference"] == metrics["inputs"]["train_moments"]
     unknown, split = metrics["unknown_words"], metrics["by_vocabulary"]
     assert 0 < unknown["token_share"] < unknown["query_share"] < 1
     assert split["in_vocabulary"]["n"] + split["with_unknown"]["n"] == 60

@@ -11,7 +11,7 @@ from psvl import config
 from psvl.commands._common import add_config_arguments, load_config
 from psvl.core.artifacts import read_frame, write_json, write_table
 from psvl.datasets.predictions import read_ground_truth, read_moments, read_predictions
-from psvl.evaluation import plots
+from psvl.evaluation import fixed_window, plots
 from psvl.evaluation.evaluate import EvalConfig, evaluate_with_table, per_query, window_groups
 from psvl.evaluation.vocabulary import held_out_metrics, held_out_queries, known_words
 
@@ -43,6 +43,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "file); without it the priors use the test moments (said in the output)",
     )
     parser.add_argument(
+        "--reference",
+        metavar="FILE",
+        help="moments the fixed_window baseline's window is chosen on: the dataset's train annotations "
+        "(any annotation format; of annotations.parquet its train rows) or the training pseudo-labels "
+        "(pseudo_queries.parquet, PSVL JSON); without it, the --train-moments (or the test moments)",
+    )
+    parser.add_argument(
+        "--reference-source",
+        choices=list(fixed_window.SOURCES)[:2],
+        help="what --reference holds, named in metrics.json (required with --reference)",
+    )
+    parser.add_argument(
         "--out", metavar="JSON", help="metrics.json to write (the table is printed either way)"
     )
     parser.add_argument(
@@ -70,7 +82,18 @@ def run(args: argparse.Namespace) -> int:
     pred = read_predictions(args.pred)
     train = read_moments(args.train_moments, args.durations) if args.train_moments else None
     vocabulary = _vocabulary(args.gt, args.vocab) if args.vocab else None
-    metrics, table = evaluate_with_table(pred, gt, train, seed=cfg.seed, how=cfg.match, vocabulary=vocabulary)
+    if args.reference and not args.reference_source:
+        raise SystemExit(
+            "psvl evaluate: --reference needs --reference-source (train_annotations or pseudo_labels)"
+        )
+    ref = (
+        fixed_window.read_reference(args.reference, args.reference_source, args.durations)
+        if args.reference
+        else None
+    )
+    metrics, table = evaluate_with_table(
+        pred, gt, train, seed=cfg.seed, how=cfg.match, vocabulary=vocabulary, reference=ref
+    )
     if args.events:
         held_out = held_out_queries(gt, read_frame(args.events, columns=["video_id", "sentence", "held_out"]))
         groups = window_groups(table)
@@ -79,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         "pred": args.pred,
         "gt": args.gt,
         "train_moments": args.train_moments,
+        "reference": args.reference,
         "vocab": args.vocab,
         "events": args.events,
     }
@@ -151,4 +175,6 @@ def summary(metrics: dict) -> str:
         f"{metrics['n_queries']} queries, matched by {metrics['matched_by'].replace('_', ' ')}; "
         f"priors from {source}; adjusted: {adjusted or 'nothing'}"
     )
+    if "fixed_window" in metrics["baselines"]:
+        lines.append(fixed_window.describe(metrics["baselines"]["fixed_window"]))
     return "\n".join(lines)

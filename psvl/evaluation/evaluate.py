@@ -8,6 +8,8 @@ number means little without what no learning gives on the same queries:
 - `mean_moment`: every query gets the mean normalized (start, end) of the training moments;
 - `random_proposal`: a seeded random span per query whose length is drawn from the training moments'
   normalized lengths and whose start is uniform where the span fits;
+- `fixed_window`: every query gets the one normalized window that scores best at R@0.5 on reference
+  moments (psvl.evaluation.fixed_window): the bar a model's R@0.5 must clear on Charades-STA;
 - `query_shuffled`: every query gets the model's prediction for another query of its video
   (psvl.evaluation.query_shuffled): what the model gets without reading the words.
 Every row carries 95 % percentile bootstrap intervals over queries (psvl.core.bootstrap), so a
@@ -31,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from psvl.core import bootstrap, spans
+from psvl.evaluation import fixed_window
 from psvl.evaluation.query_shuffled import shuffled_ious
 from psvl.evaluation.vocabulary import vocabulary_metrics
 
@@ -199,18 +202,28 @@ def _with_metrics(rows: dict[str, dict], ious: dict[str, np.ndarray], seed: int)
     }
 
 
-def baselines(gt: pd.DataFrame, train_moments: np.ndarray | None = None, seed: int = 0) -> dict:
-    """Metrics of the two priors on the queries of `gt`, with bootstrap intervals.
+def baselines(
+    gt: pd.DataFrame,
+    train_moments: np.ndarray | None = None,
+    seed: int = 0,
+    reference: fixed_window.Reference | None = None,
+) -> dict:
+    """Metrics of the priors (mean_moment, random_proposal, fixed_window) on the queries of `gt`, with
+    bootstrap intervals.
 
     `train_moments`: normalized (start, end) training moments, N x 2; None uses the ground truth's own
     moments (optimistic: the prior has then seen the test set; the output says so). Queries whose video
-    duration is unknown use their true end time as the duration.
+    duration is unknown use their true end time as the duration. `reference`: the moments fixed_window's
+    window is chosen on (None: the training moments, with their source).
     """
-    return _with_metrics(*_priors(gt, train_moments, seed), seed)
+    return _with_metrics(*_priors(gt, train_moments, seed, reference), seed)
 
 
 def _priors(
-    gt: pd.DataFrame, train_moments: np.ndarray | None, seed: int
+    gt: pd.DataFrame,
+    train_moments: np.ndarray | None,
+    seed: int,
+    reference: fixed_window.Reference | None = None,
 ) -> tuple[dict[str, dict], dict[str, np.ndarray]]:
     """The priors' own keys and their per-query IoU (queries in first-row order)."""
     truth = gt[["start_s", "end_s"]].to_numpy(dtype=np.float64)
@@ -245,6 +258,9 @@ def _priors(
         "mean_moment": per_query(spans.iou(mean_pred, truth), groups),
         "random_proposal": per_query(spans.iou(random_pred, truth), groups),
     }
+    reference = reference or fixed_window.Reference(moments, source)
+    rows["fixed_window"], window_ious = fixed_window.row(reference, truth, dur)
+    ious["fixed_window"] = per_query(window_ious, groups)
     return rows, ious
 
 
@@ -254,14 +270,15 @@ def evaluate(
     train_moments: np.ndarray | None = None,
     seed: int = 0,
     how: str = "auto",
+    reference: fixed_window.Reference | None = None,
 ) -> dict:
-    """metrics.json's content: R@0.1/0.3/0.5/0.7, mIoU, n_queries, what was adjusted, the baselines (two
+    """metrics.json's content: R@0.1/0.3/0.5/0.7, mIoU, n_queries, what was adjusted, the baselines (three
     priors and the query-shuffled model), and bootstrap intervals for the model and every baseline.
 
     `pred_df` as `psvl.datasets.predictions.read_predictions` returns it, `gt_df` as `read_ground_truth` does
     (a bare DataFrame with query_id, video_id, start_s, end_s, duration_s works too).
     """
-    return evaluate_with_table(pred_df, gt_df, train_moments, seed, how)[0]
+    return evaluate_with_table(pred_df, gt_df, train_moments, seed, how, reference=reference)[0]
 
 
 def evaluate_with_table(
@@ -271,6 +288,7 @@ def evaluate_with_table(
     seed: int = 0,
     how: str = "auto",
     vocabulary: tuple[Mapping[str, Sequence[str]], set[str]] | None = None,
+    reference: fixed_window.Reference | None = None,
 ) -> tuple[dict, pd.DataFrame]:
     """`evaluate`, plus the per-query table (predictions schema) the plots and `--per-query` use.
 
@@ -282,7 +300,7 @@ def evaluate_with_table(
     metrics.update(info)
     if vocabulary is not None:
         metrics.update(vocabulary_metrics(table, query_ious, window_groups(table), *vocabulary))
-    rows, ious = _priors(gt_df, train_moments, seed)
+    rows, ious = _priors(gt_df, train_moments, seed, reference)
     ious["query_shuffled"], shuffled = shuffled_ious(
         table[["pred_start_s", "pred_end_s"]].to_numpy(dtype=np.float64),
         table[["gt_start_s", "gt_end_s"]].to_numpy(dtype=np.float64),

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from psvl.evaluation import fixed_window
+
 log = logging.getLogger(__name__)
 
 TRUE_COLOR = "tab:blue"
@@ -75,7 +77,8 @@ def iou_histogram(
         ax.axvline(t, color="grey", lw=0.8, ls=":")
     if ious.size:
         ax.axvline(ious.mean(), color="black", lw=1.5, label=f"model mIoU {ious.mean():.3f}")
-    for name, style in (("mean_moment", "--"), ("random_proposal", "-."), ("query_shuffled", ":")):
+    styles = (("mean_moment", "--"), ("random_proposal", "-."), ("fixed_window", (0, (6, 2, 1, 2))))
+    for name, style in (*styles, ("query_shuffled", ":")):
         base = (metrics or {}).get("baselines", {}).get(name)
         if base:
             ax.axvline(
@@ -181,12 +184,21 @@ def _cell(row: Mapping, key: str) -> str:
     return f"{text} [{band[0]:.2f}, {band[1]:.2f}]" if band else text
 
 
+def _baseline_label(name: str, row: Mapping) -> str:
+    """A baseline's row label; fixed_window's names its window (the title names its source)."""
+    if name != "fixed_window" or "window" not in row:
+        return name
+    return f"fixed_window [{row['window'][0]:.2f}, {row['window'][1]:.2f}]"
+
+
 def table_cells(metrics: Mapping) -> tuple[list[str], list[list[str]]]:
     """Row labels and cell texts of the metrics table: the model, then the priors, the query-shuffled
     model and any other baseline; `value [lo, hi]` where the row has a bootstrap interval."""
     base = dict(metrics.get("baselines") or {})
-    order = [n for n in ("mean_moment", "random_proposal", "query_shuffled") if n in base]
-    rows = [("model", metrics)] + [(n, base[n]) for n in order + sorted(set(base) - set(order))]
+    order = [n for n in ("mean_moment", "random_proposal", "fixed_window", "query_shuffled") if n in base]
+    rows = [("model", metrics)] + [
+        (_baseline_label(n, base[n]), base[n]) for n in order + sorted(set(base) - set(order))
+    ]
     split = metrics.get("by_vocabulary") or {}  # the model on queries without / with an unknown word
     rows += [(f"model, {n.replace('_', ' ')} (n={split[n]['n']})", split[n]) for n in split]
     return [r for r, _ in rows], [[_cell(m, k) for k in TABLE_KEYS] for _, m in rows]
@@ -210,6 +222,9 @@ def metrics_table(metrics: Mapping, path: str | os.PathLike) -> Path:
         title += (
             f" [{boot.get('level', 0.95):.0%} bootstrap interval, {boot.get('resamples', '?')} resamples]"
         )
+    fixed = (metrics.get("baselines") or {}).get("fixed_window") or {}
+    if "source" in fixed:
+        title += f"\n{fixed_window.describe(fixed)}"
     unknown = metrics.get("unknown_words")
     if unknown:
         title += f"\n{unknown['token_share']:.1%} of test tokens, {unknown['query_share']:.1%} of queries unknown to the model"

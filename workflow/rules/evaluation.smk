@@ -3,11 +3,15 @@
 # `snakemake --report report.html` collects every output wrapped in report() with its caption.
 
 
+include: "inputs/evaluation.smk"
+
+
 rule evaluate:
     input:
         predictions=f"{R}/eval/predictions.parquet",
         annotations=f"{R}/test_queries.parquet",
         train=pseudo_queries_file(),
+        reference=reference_file(),
         model=f"{R}/model/best.pt",
     output:
         metrics=f"{R}/eval/metrics.json",
@@ -34,9 +38,12 @@ rule evaluate:
         cfg=sets("eval"),
         plots=out_dir("histogram"),
         truth=truth_args(),  # the synthetic world's events: metrics split by held-out words
+        reference_source=reference_source(),
     shell:
         "psvl evaluate --pred {input.predictions:q} --gt {input.annotations:q} "
-        "--train-moments {input.train:q} --vocab {input.model:q} --out {output.metrics:q} "
+        "--train-moments {input.train:q} --reference {input.reference:q} "
+        "--reference-source {params.reference_source} "
+        "--vocab {input.model:q} --out {output.metrics:q} "
         "--plots {params.plots:q} {params.truth} "
         "{params.cfg} > {log:q} 2>&1"
 
