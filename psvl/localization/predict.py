@@ -34,7 +34,7 @@ import torch
 from psvl.config import ConfigError, default, defaults
 from psvl.core.artifacts import ArtifactError
 from psvl.core.devices import resolve_device
-from psvl.core.spans import attention_inside, feature_duration, iou, to_seconds
+from psvl.core.spans import feature_duration, iou, to_seconds
 from psvl.core.video import VideoError
 from psvl.features.features import extract_features
 from psvl.frames.frames import extract_frames
@@ -42,6 +42,7 @@ from psvl.language.tagger import check_options, simplify
 from psvl.language.tagger import options as tagger_options
 from psvl.localization.batches import as_tensor, pad_tokens, query_text, stack_videos
 from psvl.localization.checkpoints import load_checkpoint
+from psvl.localization.inference import Inputs, attention_inside, infer
 from psvl.localization.model import PSVLNet
 from psvl.localization.named_channels import class_weights, model_classes
 from psvl.localization.nearest_words import NearestWords
@@ -257,10 +258,8 @@ class Predictor:
             raise RuntimeError("no video encoded: call encode() or encode_file() first")
         video, mask, duration, video_enc = self._video
         tokens, token_mask, texts, named = self.inputs([self.tokens(query)], self.present(video, mask))
-        with torch.inference_mode():
-            if video_enc is None:  # named object channels: the encoding depends on the query
-                video_enc = self.model.encode_video(video, mask, named)
-            out = self.model.localize(tokens, token_mask, video_enc, mask, texts)
+        with torch.inference_mode():  # no encoding yet: named object channels, which read the query
+            out = infer(self.model, Inputs(tokens, token_mask, video, mask, texts, named), video_enc)
         moment = out["moment"].float().cpu().numpy()
         score = attention_inside(out["attention"].float().cpu().numpy(), moment, mask.cpu().numpy())
         start, end = to_seconds(moment, duration)[0]
@@ -306,10 +305,8 @@ class Predictor:
                         [list(queries.at[r, "tokens"]) for r in part],
                         None if present is None else present[idx.cpu().numpy()],
                     )
-                    part_enc = (
-                        enc[idx] if enc is not None else self.model.encode_video(video[idx], mask[idx], named)
-                    )
-                    out = self.model.localize(tokens, token_mask, part_enc, mask[idx], texts)
+                    inputs = Inputs(tokens, token_mask, video[idx], mask[idx], texts, named)
+                    out = infer(self.model, inputs, None if enc is None else enc[idx])
                     pred[part] = out["moment"].float().cpu().numpy()
         spans = {v: feature_duration(features[v][2]) for v in unique}
         duration = np.array([spans[v] for v in vids], dtype=np.float64)

@@ -10,7 +10,7 @@ they load with `torch.load(weights_only=True)`.
 `train` reads top to bottom: a `Trainer` sets up (split, vocabulary, model, optimizer, schedule), resumes
 from last.pt when asked, then runs each epoch as `train_epoch`, `validate`, `log_epoch` and `save_epoch`.
 With `noise_weights`, each query's loss is weighted by the model's agreement with its pseudo-label
-(`noise.py`); refinement rounds, which call `train` again on refined labels, are in `refine.py`.
+(`noise.py`); refinement rounds, which call `train` again on refined labels, are in `rounds.py`.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from psvl.localization.checkpoints import (
     try_load,
     write_log,
 )
+from psvl.localization.inference import infer, predict_dataset
 from psvl.localization.model import ModelConfig, PSVLConfig, PSVLNet, localization_loss
 from psvl.localization.named_channels import channel_classes
 from psvl.localization.noise import NoiseWeights
@@ -80,14 +81,7 @@ def evaluate_dataset(
     model: PSVLNet, data: QueryDataset, batch_size: int, device: torch.device, amp: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """(normalized predictions (N, 2), IoU with the targets (N,)) with the centre sampling phase."""
-    model.eval()
-    preds = np.zeros((len(data), 2))
-    dtype = torch.bfloat16 if device.type == "cpu" or torch.cuda.is_bf16_supported() else torch.float16
-    with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=amp):
-        for rows in batches(len(data), batch_size):
-            b = data.collate(rows).to(device)
-            out = model(b.tokens, b.token_mask, b.video, b.video_mask, b.texts, b.named)
-            preds[rows] = out["moment"].float().cpu().numpy()
+    preds, _ = predict_dataset(model, data, batch_size, device, amp)
     return preds, iou(preds, data.spans)
 
 
@@ -222,7 +216,7 @@ class Trainer:
             b = data.collate(rows_idx, self.data_rng, cfg.word_dropout).to(self.device)
             data_seconds += time.perf_counter() - td
             with torch.autocast(self.device.type, dtype=amp_dtype, enabled=self.amp):
-                out_ = model(b.tokens, b.token_mask, b.video, b.video_mask, b.texts, b.named)
+                out_ = infer(model, b)
             w = self.noise(epoch, out_["moment"], b.target, rows_idx)  # None: equal weights
             losses = localization_loss(
                 out_["moment"], b.target, out_["attention"], b.guide, cfg.att_weight, w
