@@ -39,15 +39,14 @@ def trained(tmp_path_factory):
     return out, queries, feats
 
 
-def test_predict_table_matches_one_video_predictor_and_scores_iou_in_seconds(trained):
+def test_predict_table_matches_one_video_predictor_and_carries_no_ground_truth(trained):
     model_dir, queries, feats = trained
     predictor = Predictor.load(model_dir, "cpu")
     table = predictor.predict_table(queries, feats, batch_size=5)
     assert len(table) == len(queries)
     assert (table["pred_start_s"] <= table["pred_end_s"]).all()
     assert (table["pred_end_s"] <= queries["duration_s"] + 1e-9).all() and (table["pred_start_s"] >= 0).all()
-    expected = iou(table[["pred_start_s", "pred_end_s"]].to_numpy(), queries[["start_s", "end_s"]].to_numpy())
-    assert np.allclose(table["iou"], expected)
+    assert list(table.columns) == ["query_id", "video_id", "pred_start_s", "pred_end_s", "no_known_words"]
     vid = queries["video_id"].iloc[0]
     predictor.encode(feats[vid][0], float(queries["duration_s"].iloc[0]))
     for _, q in queries[queries["video_id"] == vid].iterrows():
@@ -156,6 +155,20 @@ def test_train_and_predict_commands_write_their_artifacts(tmp_path):
     assert len(table) == len(queries) and table["query_id"].tolist() == queries["query_id"].tolist()
     assert read_metadata(pred)["stage"] == "predict"
     assert table["no_known_words"].dtype == bool  # the flag reaches the file
+    # `psvl evaluate` joins the truth from the test queries: IoU in seconds, and the trained words
+    # from the trained_words.json `psvl train` wrote beside best.pt
+    metrics, per_query = tmp_path / "eval" / "metrics.json", tmp_path / "eval" / "per_query.parquet"
+    scoring = ["--pred", str(pred), "--gt", str(tq), "--vocab", str(out / "best.pt"), "--out", str(metrics)]
+    assert main(["evaluate", *scoring, "--per-query", str(per_query)]) == 0
+    scored = read_frame(per_query, "per_query")
+    moments = table[["pred_start_s", "pred_end_s"]].to_numpy()
+    assert np.allclose(scored["iou"], iou(moments, queries[["start_s", "end_s"]].to_numpy()), atol=1e-12)
+    assert scored["no_known_words"].tolist() == table["no_known_words"].tolist()
+    result = json.loads(metrics.read_text())
+    trained_words = set(best["vocab"][4 : best["vocab_trained"]])
+    n_unknown = sum(t not in trained_words for tokens in queries["tokens"] for t in tokens)
+    share = n_unknown / sum(map(len, queries["tokens"]))
+    assert result["n_queries"] == len(queries) and result["unknown_words"]["token_share"] == share
 
 
 CONTENT = {"model": "en_core_web_sm", "simplify": "content", "stop_verbs": ["be", "keep", "start"]}

@@ -106,7 +106,19 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
     "failures": pa.schema([("video_id", _STR), ("stage", _STR), ("error", _STR)]),
+    # what `psvl predict` writes: moments only; the truth is joined by `psvl evaluate`
     "predictions": pa.schema(
+        [
+            ("query_id", _STR),
+            ("video_id", _STR),
+            ("pred_start_s", _F64),
+            ("pred_end_s", _F64),
+            # no word of the query was trained (its tokens are all <unk>): still predicted, flagged
+            ("no_known_words", pa.bool_()),
+        ]
+    ),
+    # `psvl evaluate --per-query`: each true window with its prediction as scored (ordered, clipped) and IoU
+    "per_query": pa.schema(
         [
             ("query_id", _STR),
             ("video_id", _STR),
@@ -115,7 +127,6 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("gt_start_s", _F64),
             ("gt_end_s", _F64),
             ("iou", _F64),
-            # no word of the query was trained (its tokens are all <unk>): still predicted, flagged;
             # null where unknown (predictions read from another tool's file)
             ("no_known_words", pa.bool_()),
         ]

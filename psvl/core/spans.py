@@ -127,4 +127,3 @@ def feature_duration(ends: np.ndarray) -> float:
     training (pseudo-queries take `duration_s` from the features). NaN when the features carry no times."""
     ends = np.asarray(ends, dtype=np.float64)
     return float(np.nanmax(ends)) if ends.size and np.isfinite(ends).any() else float("nan")
-

@@ -34,7 +34,7 @@ import torch
 from psvl.config import ConfigError, default, defaults
 from psvl.core.artifacts import ArtifactError
 from psvl.core.devices import resolve_device
-from psvl.core.spans import feature_duration, iou, to_seconds
+from psvl.core.spans import feature_duration, to_seconds
 from psvl.core.video import VideoError
 from psvl.features.features import extract_features
 from psvl.frames.frames import extract_frames
@@ -101,7 +101,7 @@ class Predictor:
         # `unknown_words: nearest`: an unknown word -> its nearest trained word, for the learned encoder's
         # ids and for the classes a query names (a sentence-model encoder reads the words as written)
         self.learned = self.model.config.query_encoder == "learned"
-        trained = self.vocab.tokens[len(SPECIALS) : self.vocab.n_trained]
+        trained = self.vocab.trained_words
         self.nearest = None
         if self.cfg.unknown_words == "nearest" and (self.learned or self.classes):
             self.nearest = NearestWords(
@@ -269,7 +269,8 @@ class Predictor:
     def predict_table(
         self, queries: pd.DataFrame, features: Mapping[str, tuple], batch_size: int | None = None
     ) -> pd.DataFrame:
-        """Predictions (predictions schema) for a test_queries table; videos are encoded once each.
+        """Predictions (predictions schema: moments, no ground truth; `psvl evaluate` scores them) for a
+        test_queries table; videos are encoded once each.
 
         `batch_size` queries per forward pass (None: `cfg.batch_size`), over `batch_size // 4` videos
         encoded at a time. Queries whose video has no features get no row (the evaluator counts them as
@@ -313,7 +314,6 @@ class Predictor:
         given = queries["duration_s"].to_numpy(dtype=np.float64)
         duration = np.where(np.isfinite(duration) & (duration > 0), duration, given)
         pred_s = to_seconds(pred, duration) if len(queries) else pred
-        gt = queries[["start_s", "end_s"]].to_numpy(dtype=np.float64)
         unknown = np.array([not self.has_known_word(list(t)) for t in queries["tokens"]], dtype=bool)
         if unknown.any():
             named = [f"{queries.at[r, 'query_id']} {_text(queries, r)!r}" for r in np.flatnonzero(unknown)]
@@ -330,9 +330,6 @@ class Predictor:
                 "video_id": vids,
                 "pred_start_s": pred_s[:, 0],
                 "pred_end_s": pred_s[:, 1],
-                "gt_start_s": gt[:, 0],
-                "gt_end_s": gt[:, 1],
-                "iou": iou(pred_s, gt) if len(queries) else [],
                 "no_known_words": unknown,
             }
         )

@@ -47,6 +47,7 @@ from psvl.localization.model import ModelConfig, PSVLConfig, PSVLNet, localizati
 from psvl.localization.named_channels import channel_classes
 from psvl.localization.noise import NoiseWeights
 from psvl.localization.splits import build_datasets, split_videos  # noqa: F401 - split_videos: re-exported
+from psvl.localization.vocab import TRAINED_WORDS
 
 log = logging.getLogger(__name__)
 
@@ -303,7 +304,7 @@ def train(
 ) -> dict[str, Any]:
     """Train on `queries` (pseudo_queries table) with `features` ({video_id: (T x D, starts, ends)}).
 
-    Writes best.pt, last.pt, vocab.json and train_log.parquet into `out_dir`; returns the best epoch's
+    Writes best.pt, last.pt, vocab.json, trained_words.json and train_log.parquet into `out_dir`; returns the best epoch's
     validation metrics. `provenance` (e.g. the features' metadata) is stored in the checkpoints so that
     `psvl predict --video` can rebuild the same features. `language` (the tagger options the tokens were
     made with, `psvl.language.tagger.Tagger.options`; None: the `corpus` section's schema defaults) is
@@ -316,6 +317,7 @@ def train(
     if resume:
         run.resume_from_last()
     run.vocab.save(out / "vocab.json")
+    run.vocab.save_trained(out / TRAINED_WORDS)
 
     amp_dtype, scaler = run.precision()
     end_epoch = (

@@ -18,6 +18,8 @@ from psvl.core.artifacts import write_text
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
 CORPUS_POS = ("NOUN", "VERB", "PROPN")
+# beside best.pt: the words the model trained on, so `psvl evaluate` learns them without torch
+TRAINED_WORDS = "trained_words.json"
 
 
 class Vocab:
@@ -63,8 +65,17 @@ class Vocab:
             unknown += sum(t not in self.index for t in tokens)
         return unknown / total if total else 0.0
 
+    @property
+    def trained_words(self) -> list[str]:
+        """The words of the training queries: no specials, no corpus-only words (never trained)."""
+        return self.tokens[len(SPECIALS) : self.n_trained]
+
     def save(self, path: str | os.PathLike) -> Path:
         return write_text(json.dumps(self.tokens, ensure_ascii=False) + "\n", path)
+
+    def save_trained(self, path: str | os.PathLike) -> Path:
+        """`trained_words` as a JSON list (what `psvl evaluate --vocab` reads)."""
+        return write_text(json.dumps(self.trained_words, ensure_ascii=False) + "\n", path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Vocab:

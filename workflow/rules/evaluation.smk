@@ -9,6 +9,7 @@ rule evaluate:
         annotations=f"{R}/test_queries.parquet",
         train=pseudo_queries_file(),
         model=f"{R}/model/best.pt",
+        trained_words=f"{R}/model/trained_words.json",  # what --vocab reads, beside best.pt
     output:
         metrics=f"{R}/eval/metrics.json",
         histogram=report(
