@@ -61,7 +61,7 @@ def test_a_model_without_named_channels_ignores_video_classes(trained):
     model_dir, queries, feats = trained
     cfg = default(PredictConfig, "predict", device="cpu", video_classes=True)
     predictor = Predictor.load(model_dir, cfg=cfg)
-    assert predictor.classes is None and predictor.video_classes is None
+    assert predictor.classes is None and predictor.words.video_classes is None
     table = predictor.predict_table(queries, feats)
     plain = Predictor.load(model_dir, "cpu").predict_table(queries, feats)
     pd.testing.assert_frame_equal(table, plain)

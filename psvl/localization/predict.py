@@ -11,11 +11,11 @@ checkpoint records (`language`); options given that differ from the record are r
 Both paths turn the model's fractions into seconds with the same duration as training did: the end of
 the video's last feature segment (`psvl.core.spans.feature_duration`; training's pseudo-queries take
 theirs from the features too), never an annotation's or a container's duration, so one query in one
-video gets the same moment from `predict` and from `predict_table`. A query none of whose tokens the model was trained on
-gets the model's prior moment; it is flagged (`has_known_word`, the `no_known_words` column) and logged.
-The flag always reads the training vocabulary, whatever the query encoder, so subsets compare across
-encoders. With `unknown_words: nearest` (learned encoder), unknown words are replaced by their nearest
-trained word (`nearest_words.py`) before encoding; a `minilm` checkpoint reads every word as it is.
+video gets the same moment from `predict` and from `predict_table`. A query none of whose tokens the
+model was trained on gets the model's prior moment; it is flagged (`has_known_word`, the `no_known_words`
+column) and logged. How the query's words, unknown ones included, become model inputs (`unknown_words`,
+`video_classes`) is `query_words.py`; the model call is `inference.infer`. Predictions carry no ground
+truth: `psvl evaluate` joins it and scores them.
 """
 
 from __future__ import annotations
@@ -40,14 +40,13 @@ from psvl.features.features import extract_features
 from psvl.frames.frames import extract_frames
 from psvl.language.tagger import check_options, simplify
 from psvl.language.tagger import options as tagger_options
-from psvl.localization.batches import as_tensor, pad_tokens, query_text, stack_videos
+from psvl.localization.batches import as_tensor, stack_videos
 from psvl.localization.checkpoints import load_checkpoint
 from psvl.localization.inference import Inputs, attention_inside, infer
 from psvl.localization.model import PSVLNet
-from psvl.localization.named_channels import class_weights, model_classes
-from psvl.localization.nearest_words import NearestWords
-from psvl.localization.video_classes import VideoClasses, present_classes
-from psvl.localization.vocab import SPECIALS, Vocab
+from psvl.localization.named_channels import model_classes
+from psvl.localization.query_words import QueryWords
+from psvl.localization.vocab import Vocab
 
 log = logging.getLogger(__name__)
 
@@ -98,23 +97,15 @@ class Predictor:
         model = {**defaults("model"), **self.settings.get("model", {})}
         self.num_segments = int(model["num_segments"])
         self.max_tokens = int(model["max_query_tokens"])
-        # `unknown_words: nearest`: an unknown word -> its nearest trained word, for the learned encoder's
-        # ids and for the classes a query names (a sentence-model encoder reads the words as written)
-        self.learned = self.model.config.query_encoder == "learned"
-        trained = self.vocab.trained_words
-        self.nearest = None
-        if self.cfg.unknown_words == "nearest" and (self.learned or self.classes):
-            self.nearest = NearestWords(
-                trained, str(model["sentence_model"]), self.cfg.nearest_min_similarity
-            )
-        # `video_classes`: a query naming no class names the nearest class its video shows (a setting for
-        # models with named channels; others have no classes to name, and ignore it, as `nearest` is
-        # ignored by a minilm encoder's reading)
-        self.video_classes = None
-        if self.cfg.video_classes and not self.classes:
-            log.info("predict.video_classes: this model has no named object channels; ignored")
-        if self.cfg.video_classes and self.classes:
-            self.video_classes = VideoClasses(self.classes, trained, str(model["sentence_model"]))
+        # unknown words (`unknown_words`, `video_classes`): how this model reads a query's tokens
+        self.words = QueryWords(
+            self.vocab,
+            self.classes,
+            self.model.config.query_encoder == "learned",
+            self.max_tokens,
+            str(model["sentence_model"]),
+            self.cfg,
+        )
         # (raw video, mask, duration, its encoding: None when the encoding depends on the query)
         self._video: tuple[torch.Tensor, torch.Tensor, float, torch.Tensor | None] | None = None
 
@@ -223,41 +214,26 @@ class Predictor:
     def has_known_word(self, query: str | Sequence[str]) -> bool:
         """Whether any token of `query` (as `tokens` makes them, within `max_query_tokens`) is a word the
         model was trained on; without one the moment is the model's prior for the video, not a match."""
-        return any(i >= len(SPECIALS) for i in self.vocab.encode(self.tokens(query), self.max_tokens))
-
-    def present(self, video: torch.Tensor, mask: torch.Tensor) -> np.ndarray | None:
-        """(B, C) classes the detector found in each video, for `video_classes` (else None)."""
-        if self.video_classes is None:
-            return None
-        return present_classes(video, mask, len(self.classes), self.cfg.video_class_min_score)
+        return self.words.known(self.tokens(query))
 
     def inputs(
         self, token_lists: Sequence[Sequence[str]], present: np.ndarray | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, list[str], torch.Tensor | None]:
-        """(ids (B, L), mask (B, L), texts, named-class weights (B, C) or None) of tokenized queries, on
-        the device; with `nearest`, unknown words are first replaced by their nearest trained word, in
-        what the learned encoder reads and in the classes a query names (so a synonym names its class
-        with any encoder). With `video_classes`, a query still naming no class names the class of
-        `present` (B, C), its video's detected classes, nearest to one of its unknown words."""
-        mapped = [self.nearest(t) if self.nearest else list(t) for t in token_lists]
-        lists = mapped if self.learned else [list(t) for t in token_lists]
-        tokens, mask = pad_tokens([self.vocab.encode(t, self.max_tokens) for t in lists])
-        named = None
-        if self.classes:
-            kept = [t[: self.max_tokens] for t in mapped]
-            weights = class_weights(kept, self.classes)
-            if self.video_classes is not None and present is not None:
-                weights = self.video_classes.fill(weights, kept, present)
-            named = torch.from_numpy(weights).to(self.device)
-        texts = [query_text(t, self.max_tokens) for t in lists]
-        return tokens.to(self.device), mask.to(self.device), texts, named
+        """`QueryWords.inputs` of tokenized queries, on the device."""
+        tokens, mask, texts, named = self.words.inputs(token_lists, present)
+        return (
+            tokens.to(self.device),
+            mask.to(self.device),
+            texts,
+            None if named is None else named.to(self.device),
+        )
 
     def predict(self, query: str | Sequence[str]) -> list[list[float]]:
         """[[start_s, end_s, score]] of `query` in the encoded video (a sentence or a token list)."""
         if self._video is None:
             raise RuntimeError("no video encoded: call encode() or encode_file() first")
         video, mask, duration, video_enc = self._video
-        tokens, token_mask, texts, named = self.inputs([self.tokens(query)], self.present(video, mask))
+        tokens, token_mask, texts, named = self.inputs([self.tokens(query)], self.words.present(video, mask))
         with torch.inference_mode():  # no encoding yet: named object channels, which read the query
             out = infer(self.model, Inputs(tokens, token_mask, video, mask, texts, named), video_enc)
         moment = out["moment"].float().cpu().numpy()
@@ -298,7 +274,7 @@ class Predictor:
             with torch.inference_mode():
                 # once per video, unless named object channels make the encoding depend on the query
                 enc = None if self.classes else self.model.encode_video(video, mask)
-                present = self.present(video, mask)
+                present = self.words.present(video, mask)
                 for i in range(0, len(rows), batch_size):
                     part = rows[i : i + batch_size]
                     idx = torch.as_tensor([slot[v] for v in vids[part]], device=self.device)
