@@ -17,6 +17,7 @@ from psvl.config import ConfigError, default
 from psvl.core.artifacts import read_frame, read_metadata, write_table
 from psvl.core.spans import iou
 from psvl.features.features import extract_features, load_features
+from psvl.features.segments import VideoFeatures
 from psvl.frames.frames import extract_frames
 from psvl.localization.predict import PredictConfig, Predictor
 from psvl.localization.train import TrainConfig, train
@@ -48,7 +49,7 @@ def test_predict_table_matches_one_video_predictor_and_carries_no_ground_truth(t
     assert (table["pred_end_s"] <= queries["duration_s"] + 1e-9).all() and (table["pred_start_s"] >= 0).all()
     assert list(table.columns) == ["query_id", "video_id", "pred_start_s", "pred_end_s", "no_known_words"]
     vid = queries["video_id"].iloc[0]
-    predictor.encode(feats[vid][0], float(queries["duration_s"].iloc[0]))
+    predictor.encode(feats[vid].array, float(queries["duration_s"].iloc[0]))
     for _, q in queries[queries["video_id"] == vid].iterrows():
         start, end, score = predictor.predict(list(q["tokens"]))[0]
         row = table[table["query_id"] == q["query_id"]].iloc[0]
@@ -76,9 +77,15 @@ def test_queries_of_videos_without_features_get_no_prediction(trained):
 
 def _features_frame(feats):
     rows = [
-        {"video_id": v, "segment_idx": i, "start_s": s[i], "end_s": e[i], "feature": x[i].tolist()}
-        for v, (x, s, e) in feats.items()
-        for i in range(len(x))
+        {
+            "video_id": v,
+            "segment_idx": i,
+            "start_s": f.starts[i],
+            "end_s": f.ends[i],
+            "feature": f.array[i].tolist(),
+        }
+        for v, f in feats.items()
+        for i in range(len(f.array))
     ]
     return pd.DataFrame(rows)
 
@@ -333,7 +340,8 @@ def test_a_query_without_a_trained_word_is_flagged_and_still_predicted(video_mod
     _write_mp4(video)
     frames = extract_frames(video, "clip", fps=2.0, size=32, jpeg_quality=90)
     table = extract_features(frames, {k: v for k, v in FEAT_CFG.items() if k != "frames_fps"}, {"fps": 2.0})
-    feats = {"clip": (np.stack(table["feature"].map(np.asarray)), table["start_s"], table["end_s"])}
+    array = np.stack(table["feature"].map(np.asarray))
+    feats = {"clip": VideoFeatures(array, table["start_s"].to_numpy(), table["end_s"].to_numpy())}
     test = pd.DataFrame(
         {
             "query_id": ["q0", "q1", "q2"],
@@ -351,7 +359,7 @@ def test_a_query_without_a_trained_word_is_flagged_and_still_predicted(video_mod
     assert batch["no_known_words"].tolist() == [False, True, True]
     assert "2 queries have no word the model was trained on" in caplog.text
     assert "q1 'the of and'" in caplog.text and "q2 'a zebra yawns'" in caplog.text
-    predictor.encode(feats["clip"][0], float(table["end_s"].max()))
+    predictor.encode(feats["clip"].array, float(table["end_s"].max()))
     for tokens, row in zip(test["tokens"], batch.itertuples()):  # the flag leaves the numbers alone
         start, end, _ = predictor.predict(list(tokens))[0]
         assert (start, end) == pytest.approx((row.pred_start_s, row.pred_end_s), abs=1e-6)
@@ -374,8 +382,8 @@ def test_training_from_the_psvl_release_json_and_npy_folder(tmp_path):
     queries, feats = toy_world(n_videos=5)
     folder = tmp_path / "npy"
     folder.mkdir()
-    for vid, (x, _, _) in feats.items():
-        np.save(folder / f"{vid}.npy", x)
+    for vid, f in feats.items():
+        np.save(folder / f"{vid}.npy", f.array)
     labels = [
         {
             "vid": r.video_id,

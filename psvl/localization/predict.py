@@ -37,6 +37,7 @@ from psvl.core.devices import resolve_device
 from psvl.core.spans import feature_duration, to_seconds
 from psvl.core.video import VideoError
 from psvl.features.features import extract_features
+from psvl.features.segments import VideoFeatures
 from psvl.frames.frames import extract_frames
 from psvl.language.tagger import check_options, simplify
 from psvl.language.tagger import options as tagger_options
@@ -243,7 +244,7 @@ class Predictor:
 
     # -- a table of queries -----------------------------------------------------------------------
     def predict_table(
-        self, queries: pd.DataFrame, features: Mapping[str, tuple], batch_size: int | None = None
+        self, queries: pd.DataFrame, features: Mapping[str, VideoFeatures], batch_size: int | None = None
     ) -> pd.DataFrame:
         """Predictions (predictions schema: moments, no ground truth; `psvl evaluate` scores them) for a
         test_queries table; videos are encoded once each.
@@ -267,7 +268,7 @@ class Predictor:
         for lo in range(0, len(unique), per_chunk):
             chunk = unique[lo : lo + per_chunk]
             slot = {v: i for i, v in enumerate(chunk)}
-            arrays = [as_tensor(features[v][0]) for v in chunk]  # lazy mappings: one chunk in memory
+            arrays = [as_tensor(features[v].array) for v in chunk]  # lazy mappings: one chunk in memory
             video, mask = stack_videos(arrays, self.num_segments)
             rows = np.flatnonzero(np.isin(vids, chunk))
             video, mask = video.to(self.device), mask.to(self.device)
@@ -285,7 +286,7 @@ class Predictor:
                     inputs = Inputs(tokens, token_mask, video[idx], mask[idx], texts, named)
                     out = infer(self.model, inputs, None if enc is None else enc[idx])
                     pred[part] = out["moment"].float().cpu().numpy()
-        spans = {v: feature_duration(features[v][2]) for v in unique}
+        spans = {v: features[v].duration for v in unique}
         duration = np.array([spans[v] for v in vids], dtype=np.float64)
         given = queries["duration_s"].to_numpy(dtype=np.float64)
         duration = np.where(np.isfinite(duration) & (duration > 0), duration, given)

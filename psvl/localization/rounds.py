@@ -28,6 +28,7 @@ import pandas as pd
 from psvl.core.artifacts import write_table
 from psvl.core.devices import resolve_device
 from psvl.core.spans import iou, to_seconds
+from psvl.features.segments import VideoFeatures
 from psvl.localization.batches import QueryDataset
 from psvl.localization.checkpoints import load_checkpoint
 from psvl.localization.inference import predict_dataset
@@ -50,7 +51,7 @@ def refine_spans(
 
 
 def refine_queries(
-    queries: pd.DataFrame, features: Mapping[str, tuple], model_dir: Path, train_cfg: TrainConfig
+    queries: pd.DataFrame, features: Mapping[str, VideoFeatures], model_dir: Path, train_cfg: TrainConfig
 ) -> tuple[pd.DataFrame, int]:
     """(queries with refined start_s/end_s on training videos, number refined) from model_dir/best.pt."""
     ckpt = load_checkpoint(model_dir / "best.pt")
@@ -77,7 +78,7 @@ def refine_queries(
 
 def train_rounds(
     queries: pd.DataFrame,
-    features: Mapping[str, tuple],
+    features: Mapping[str, VideoFeatures],
     out_dir: str | os.PathLike,
     model_cfg: ModelConfig,
     train_cfg: TrainConfig,

@@ -32,6 +32,7 @@ from psvl.core import console
 from psvl.core.devices import resolve_device
 from psvl.core.progress import progress
 from psvl.core.spans import iou, recall_at
+from psvl.features.segments import VideoFeatures
 from psvl.language.tagger import options as tagger_options
 from psvl.localization.batches import QueryDataset, batches
 from psvl.localization.checkpoints import (
@@ -95,7 +96,7 @@ class Trainer:
     def __init__(
         self,
         queries: pd.DataFrame,
-        features: Mapping[str, tuple],
+        features: Mapping[str, VideoFeatures],
         out: Path,
         model_cfg: ModelConfig,
         train_cfg: TrainConfig,
@@ -292,7 +293,7 @@ class Trainer:
 
 def train(
     queries: pd.DataFrame,
-    features: Mapping[str, tuple],
+    features: Mapping[str, VideoFeatures],
     out_dir: str | os.PathLike,
     model_cfg: ModelConfig,
     train_cfg: TrainConfig,
@@ -302,7 +303,7 @@ def train(
     stop_after: int | None = None,
     language: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train on `queries` (pseudo_queries table) with `features` ({video_id: (T x D, starts, ends)}).
+    """Train on `queries` (pseudo_queries table) with `features` ({video_id: VideoFeatures}).
 
     Writes best.pt, last.pt, vocab.json, trained_words.json and train_log.parquet into `out_dir`; returns the best epoch's
     validation metrics. `provenance` (e.g. the features' metadata) is stored in the checkpoints so that
