@@ -102,7 +102,7 @@ def release(name: str, made: dict, workdir: Path) -> None:
 
 
 _MEMORY = """
-import json, resource, sys, numpy as np, pandas as pd
+import dataclasses, json, resource, sys, numpy as np, pandas as pd
 from psvl.datasets.psvl_json import read_pseudo_queries
 from psvl.features.precomputed import PrecomputedFeatures
 from psvl.localization.batches import QueryDataset
@@ -111,7 +111,7 @@ queries = read_pseudo_queries(sys.argv[1])
 durations = queries.groupby("video_id")["duration_s"].first().to_dict()
 features = PrecomputedFeatures(sys.argv[2], durations)
 if sys.argv[3] == "eager":
-    features = {v: (np.array(a, np.float32), s, e) for v, (a, s, e) in features.items()}
+    features = {v: dataclasses.replace(f, array=np.array(f.array, np.float32)) for v, f in features.items()}
 data = QueryDataset(queries, features, Vocab.build(queries["tokens"]), 128, 10)
 data.feature_stats()
 for i in range(0, 2048, 256):

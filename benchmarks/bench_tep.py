@@ -19,6 +19,7 @@ import numpy as np
 
 from benchmarks._timing import Timing, timed
 from psvl.config import default
+from psvl.features.segments import VideoFeatures
 from psvl.proposals.proposals import ProposalsConfig, propose, propose_video
 
 
@@ -29,7 +30,7 @@ def world(n_videos: int, n_segments: int, dim: int = 512, seed: int = 0) -> dict
         label = np.sort(rng.integers(0, 3, n_segments))
         x = (rng.normal(size=(3, dim)) + 2)[label] + rng.normal(size=(n_segments, dim))
         starts = np.arange(n_segments) * 0.5
-        out[f"v{v:05d}"] = (x.astype(np.float32), starts, starts + 0.5)
+        out[f"v{v:05d}"] = VideoFeatures(x.astype(np.float32), starts, starts + 0.5)
     return out
 
 
@@ -40,8 +41,8 @@ def ms_per_video(fn, n_videos: int, repeats: int) -> Timing:
 
 def peer(feats: dict, cfg: ProposalsConfig) -> None:
     """The same TEP with sklearn/BLAS default threading inside every per-video call (no pinning)."""
-    for vid, (x, s, e) in feats.items():
-        propose_video(vid, x, s, e, cfg)
+    for vid, f in feats.items():
+        propose_video(vid, f.array, f.starts, f.ends, cfg)
 
 
 def main() -> None:

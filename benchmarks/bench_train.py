@@ -45,6 +45,7 @@ from torch import nn
 
 from benchmarks._timing import timed
 from psvl.config import default
+from psvl.features.segments import VideoFeatures
 from psvl.localization.batches import QueryDataset
 from psvl.localization.model import ModelConfig, PSVLConfig, PSVLNet, localization_loss
 from psvl.localization.vocab import Vocab
@@ -279,7 +280,9 @@ def data_fn(batch, segments, dim, tokens):
     rng = np.random.default_rng(0)
     n_videos = max(batch // 4, 1)
     feats = {
-        f"v{i}": (rng.normal(size=(int(rng.integers(150, 300)), dim)).astype(np.float32), None, None)
+        f"v{i}": VideoFeatures(
+            rng.normal(size=(int(rng.integers(150, 300)), dim)).astype(np.float32), None, None
+        )
         for i in range(n_videos)
     }
     words = [f"w{i}" for i in range(40)]

@@ -65,7 +65,8 @@ def main() -> None:
     else:
         feats = load_features(features_of_world(args.workdir, args.videos, args.seed))
         events = pd.read_parquet(args.workdir / "world" / "events.parquet")
-    durations = {vid: float(f[2][-1]) for vid, f in feats.items()}
+    durations = {vid: float(f.ends[-1]) for vid, f in feats.items()}
+    times = {vid: (f.starts, f.ends) for vid, f in feats.items()}  # what time_only clusters
     ann = events.assign(duration_s=events["video_id"].map(durations))
     grid = {
         k: [yaml.safe_load(v) for v in vals.split(",")] for k, vals in (g.split("=", 1) for g in args.grid)
@@ -73,7 +74,7 @@ def main() -> None:
     for values in itertools.product(*grid.values()):
         overrides = dict(zip(grid, values))
         cfg = default(ProposalsConfig, "proposals", **overrides)
-        r = evaluate_proposals(propose(feats, cfg, workers=2), ann, cfg, segments=feats)
+        r = evaluate_proposals(propose(feats, cfg, workers=2), ann, cfg, segments=times)
         b = r["baselines"]
         print(
             f"{overrides}: R@0.3 {r['recall@0.3']:.3f} R@0.5 {r['recall@0.5']:.3f} R@0.7 {r['recall@0.7']:.3f} "

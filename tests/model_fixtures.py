@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from psvl.config import default
+from psvl.features.segments import VideoFeatures
 from psvl.localization.model import ModelConfig
 
 TINY = default(
@@ -33,7 +34,7 @@ def toy_world(
     min_len: int = 20,
     max_len: int = 50,
 ):
-    """(pseudo_queries DataFrame, {video_id: (T x D, starts, ends)}): 3 events per video, each event's
+    """(pseudo_queries DataFrame, {video_id: VideoFeatures (T x D, starts, ends)}): 3 events per video, each event's
     segments carry its noun's prototype vector, so a model can learn where a noun is."""
     rng = np.random.default_rng(seed)
     nouns, verbs = ["ball", "cube", "star", "ring"], ["spin", "slide", "bounce"]
@@ -63,5 +64,5 @@ def toy_world(
                 }
             )
         starts = np.arange(T) * seconds_per_segment
-        feats[vid] = (x, starts, starts + seconds_per_segment)
+        feats[vid] = VideoFeatures(x, starts, starts + seconds_per_segment)
     return pd.DataFrame(rows), feats

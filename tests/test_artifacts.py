@@ -22,6 +22,7 @@ def test_every_artifact_of_the_design_has_a_schema():
         "test_queries",
         "failures",
         "predictions",
+        "per_query",
         "train_log",
     ]:
         assert isinstance(artifacts.schema(kind), pa.Schema)

@@ -4,17 +4,18 @@ the `psvl evaluate --vocab` path, and PSVL's released vocabulary against Charade
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import torch
 
 from psvl.cli import main
 from psvl.core.artifacts import write_table
 from psvl.evaluation.evaluate import evaluate_with_table
 from psvl.evaluation.vocabulary import known_words, unknown_words
-from psvl.localization.checkpoints import save_checkpoint
+from psvl.localization.vocab import TRAINED_WORDS, Vocab
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -54,14 +55,43 @@ def test_metrics_split_queries_by_whether_they_have_an_unknown_word():
     assert "by_vocabulary" not in evaluate_with_table(pred, gt.drop(columns="tokens"))[0]
 
 
-def test_corpus_only_words_of_a_checkpoint_count_as_unknown(tmp_path):
+def test_corpus_only_words_of_a_trained_model_count_as_unknown(tmp_path):
     vocab = ["<pad>", "<unk>", "<bos>", "<eos>", "open", "door", "window"]  # window: corpus-only
-    save_checkpoint(
-        {"vocab": vocab, "vocab_trained": 6, "model": {"x": torch.zeros(1)}}, tmp_path / "best.pt"
-    )
+    Vocab(vocab, n_trained=6).save_trained(tmp_path / TRAINED_WORDS)  # as `psvl train` writes it
     (tmp_path / "vocab.json").write_text(json.dumps(vocab))
     assert known_words(tmp_path) == {"open", "door"}
+    assert known_words(tmp_path / "best.pt") == {"open", "door"}  # the list beside the checkpoint
     assert known_words(tmp_path / "vocab.json") == {"open", "door", "window"}
+    with pytest.raises(FileNotFoundError, match="trained_words.json"):
+        known_words(tmp_path / "old" / "best.pt")
+
+
+def test_evaluate_with_a_model_folder_never_imports_torch(tmp_path):
+    """`psvl evaluate --vocab MODEL` reads trained_words.json: scoring runs where torch is not installed."""
+    gt = _queries()
+    write_table("test_queries", gt, tmp_path / "test_queries.parquet", stage="test_queries")
+    pred = gt[["query_id", "video_id"]].assign(pred_start_s=0.0, pred_end_s=5.0)
+    pred.to_parquet(tmp_path / "pred.parquet")
+    Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "open", "door"]).save_trained(tmp_path / TRAINED_WORDS)
+    out = tmp_path / "metrics.json"
+    argv = [
+        "evaluate",
+        "--pred",
+        str(tmp_path / "pred.parquet"),
+        "--gt",
+        str(tmp_path / "test_queries.parquet"),
+    ]
+    argv += ["--vocab", str(tmp_path), "--out", str(out)]
+    code = (
+        "import sys\n"
+        "import psvl.commands.evaluate, psvl.evaluation.evaluate\n"
+        "assert 'torch' not in sys.modules, 'imported torch'\n"
+        "from psvl.cli import main\n"
+        f"assert main({argv!r}) == 0\n"
+        "assert 'torch' not in sys.modules, 'ran torch'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert json.loads(out.read_text())["unknown_words"]["token_share"] == pytest.approx(3 / 7)
 
 
 def test_evaluate_with_vocab_writes_the_keys_and_prints_the_split(tmp_path, capsys):
@@ -84,7 +114,9 @@ def test_evaluate_with_vocab_writes_the_keys_and_prints_the_split(tmp_path, caps
 def test_evaluate_with_events_splits_queries_by_held_out_synonyms(tmp_path, capsys):
     gt = _queries().assign(sentence=["a ball bounces", "a sphere hops", "a cube slides", "a box glides"])
     write_table("test_queries", gt, tmp_path / "test_queries.parquet", stage="test_queries")
-    pred = gt[["query_id", "video_id"]].assign(pred_start_s=[0.0, 0.0, 0.0, 5.0], pred_end_s=[4.0, 2.0, 2.5, 10.0])
+    pred = gt[["query_id", "video_id"]].assign(
+        pred_start_s=[0.0, 0.0, 0.0, 5.0], pred_end_s=[4.0, 2.0, 2.5, 10.0]
+    )
     pred.to_parquet(tmp_path / "pred.parquet")
     events = pd.DataFrame(
         {

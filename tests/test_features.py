@@ -99,7 +99,7 @@ def test_features_table_round_trips_through_load_features(tmp_path, r18):
     )
     path = write_table("features", df, tmp_path / "f.parquet", stage="features", shaping={"dim": 512})
     loaded = load_features([path])
-    feats, starts, ends = loaded["vid 1"]
+    feats, starts, ends = loaded["vid 1"].array, loaded["vid 1"].starts, loaded["vid 1"].ends
     assert feats.shape == (3, 512) and feats.dtype == np.float32
     assert starts.tolist() == [0.0, 2.0, 4.0] and ends.tolist() == [2.0, 4.0, 4.75]
     np.testing.assert_array_equal(feats, np.stack(df[df["video_id"] == "vid 1"]["feature"]))

@@ -12,6 +12,7 @@ import torch
 from model_fixtures import TINY
 
 from psvl.config import ConfigError, default, validate
+from psvl.features.segments import VideoFeatures
 from psvl.localization.model import PSVLConfig, PSVLNet
 from psvl.localization.named_channels import channel_classes, class_weights, named_tracks
 from psvl.localization.predict import PredictConfig, Predictor
@@ -95,7 +96,7 @@ def object_world(n_videos: int = 10, seed: int = 0):
                 }
             )
         starts = np.arange(T) * 0.5
-        feats[vid] = (x, starts, starts + 0.5)
+        feats[vid] = VideoFeatures(x, starts, starts + 0.5)
     return pd.DataFrame(rows), feats
 
 
@@ -121,7 +122,7 @@ def test_named_channels_train_and_predict_in_batch_and_one_video_alike(named_mod
     per_video = table.groupby("video_id")["pred_start_s"].nunique()
     assert (per_video == 2).all()
     row = queries.iloc[0]
-    predictor.encode(feats[row["video_id"]][0], row["duration_s"])
+    predictor.encode(feats[row["video_id"]].array, row["duration_s"])
     start, end, _ = predictor.predict(list(row["tokens"]))[0]
     assert start == pytest.approx(table.iloc[0]["pred_start_s"], abs=1e-4)
     assert end == pytest.approx(table.iloc[0]["pred_end_s"], abs=1e-4)
@@ -190,7 +191,7 @@ def test_with_video_classes_predict_names_a_detected_class_in_batch_and_one_vide
     plain = Predictor.load(out, "cpu").predict_table(table, feats, batch_size=3)
     assert not np.allclose(pred["pred_start_s"], plain["pred_start_s"])  # the unknown noun now names a track
     row = table.iloc[0]
-    predictor.encode(feats[row["video_id"]][0], row["duration_s"])
+    predictor.encode(feats[row["video_id"]].array, row["duration_s"])
     start, end, _ = predictor.predict(["move", "sphere"])[0]
     assert start == pytest.approx(pred.iloc[0]["pred_start_s"], abs=1e-4)
     assert end == pytest.approx(pred.iloc[0]["pred_end_s"], abs=1e-4)

@@ -15,9 +15,10 @@ from psvl.core.artifacts import read_frame
 from psvl.core.spans import to_seconds
 from psvl.localization.batches import QueryDataset
 from psvl.localization.checkpoints import load_checkpoint
+from psvl.localization.inference import predict_dataset
 from psvl.localization.model import PSVLNet, localization_loss
 from psvl.localization.noise import NoiseWeights, agreement_weights
-from psvl.localization.refine import predict_dataset, refine_spans, train_rounds
+from psvl.localization.rounds import refine_spans, train_rounds
 from psvl.localization.train import TrainConfig, Trainer
 from psvl.localization.vocab import Vocab
 

@@ -34,9 +34,7 @@ LAYERS: list[set[str]] = [
     {"cli"},
 ]
 # (importer, imported) pairs that break the order and are known.
-UPWARD_EXCEPTIONS: set[tuple[str, str]] = {
-    ("psvl.evaluation.vocabulary", "psvl.localization.checkpoints"),  # removed by the infer branch
-}
+UPWARD_EXCEPTIONS: set[tuple[str, str]] = set()
 
 
 def _module_name(path: Path) -> str:

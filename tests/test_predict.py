@@ -17,6 +17,7 @@ from psvl.config import ConfigError, default
 from psvl.core.artifacts import read_frame, read_metadata, write_table
 from psvl.core.spans import iou
 from psvl.features.features import extract_features, load_features
+from psvl.features.segments import VideoFeatures
 from psvl.frames.frames import extract_frames
 from psvl.localization.predict import PredictConfig, Predictor
 from psvl.localization.train import TrainConfig, train
@@ -39,17 +40,16 @@ def trained(tmp_path_factory):
     return out, queries, feats
 
 
-def test_predict_table_matches_one_video_predictor_and_scores_iou_in_seconds(trained):
+def test_predict_table_matches_one_video_predictor_and_carries_no_ground_truth(trained):
     model_dir, queries, feats = trained
     predictor = Predictor.load(model_dir, "cpu")
     table = predictor.predict_table(queries, feats, batch_size=5)
     assert len(table) == len(queries)
     assert (table["pred_start_s"] <= table["pred_end_s"]).all()
     assert (table["pred_end_s"] <= queries["duration_s"] + 1e-9).all() and (table["pred_start_s"] >= 0).all()
-    expected = iou(table[["pred_start_s", "pred_end_s"]].to_numpy(), queries[["start_s", "end_s"]].to_numpy())
-    assert np.allclose(table["iou"], expected)
+    assert list(table.columns) == ["query_id", "video_id", "pred_start_s", "pred_end_s", "no_known_words"]
     vid = queries["video_id"].iloc[0]
-    predictor.encode(feats[vid][0], float(queries["duration_s"].iloc[0]))
+    predictor.encode(feats[vid].array, float(queries["duration_s"].iloc[0]))
     for _, q in queries[queries["video_id"] == vid].iterrows():
         start, end, score = predictor.predict(list(q["tokens"]))[0]
         row = table[table["query_id"] == q["query_id"]].iloc[0]
@@ -62,7 +62,7 @@ def test_a_model_without_named_channels_ignores_video_classes(trained):
     model_dir, queries, feats = trained
     cfg = default(PredictConfig, "predict", device="cpu", video_classes=True)
     predictor = Predictor.load(model_dir, cfg=cfg)
-    assert predictor.classes is None and predictor.video_classes is None
+    assert predictor.classes is None and predictor.words.video_classes is None
     table = predictor.predict_table(queries, feats)
     plain = Predictor.load(model_dir, "cpu").predict_table(queries, feats)
     pd.testing.assert_frame_equal(table, plain)
@@ -77,9 +77,15 @@ def test_queries_of_videos_without_features_get_no_prediction(trained):
 
 def _features_frame(feats):
     rows = [
-        {"video_id": v, "segment_idx": i, "start_s": s[i], "end_s": e[i], "feature": x[i].tolist()}
-        for v, (x, s, e) in feats.items()
-        for i in range(len(x))
+        {
+            "video_id": v,
+            "segment_idx": i,
+            "start_s": f.starts[i],
+            "end_s": f.ends[i],
+            "feature": f.array[i].tolist(),
+        }
+        for v, f in feats.items()
+        for i in range(len(f.array))
     ]
     return pd.DataFrame(rows)
 
@@ -156,6 +162,20 @@ def test_train_and_predict_commands_write_their_artifacts(tmp_path):
     assert len(table) == len(queries) and table["query_id"].tolist() == queries["query_id"].tolist()
     assert read_metadata(pred)["stage"] == "predict"
     assert table["no_known_words"].dtype == bool  # the flag reaches the file
+    # `psvl evaluate` joins the truth from the test queries: IoU in seconds, and the trained words
+    # from the trained_words.json `psvl train` wrote beside best.pt
+    metrics, per_query = tmp_path / "eval" / "metrics.json", tmp_path / "eval" / "per_query.parquet"
+    scoring = ["--pred", str(pred), "--gt", str(tq), "--vocab", str(out / "best.pt"), "--out", str(metrics)]
+    assert main(["evaluate", *scoring, "--per-query", str(per_query)]) == 0
+    scored = read_frame(per_query, "per_query")
+    moments = table[["pred_start_s", "pred_end_s"]].to_numpy()
+    assert np.allclose(scored["iou"], iou(moments, queries[["start_s", "end_s"]].to_numpy()), atol=1e-12)
+    assert scored["no_known_words"].tolist() == table["no_known_words"].tolist()
+    result = json.loads(metrics.read_text())
+    trained_words = set(best["vocab"][4 : best["vocab_trained"]])
+    n_unknown = sum(t not in trained_words for tokens in queries["tokens"] for t in tokens)
+    share = n_unknown / sum(map(len, queries["tokens"]))
+    assert result["n_queries"] == len(queries) and result["unknown_words"]["token_share"] == share
 
 
 CONTENT = {"model": "en_core_web_sm", "simplify": "content", "stop_verbs": ["be", "keep", "start"]}
@@ -320,7 +340,8 @@ def test_a_query_without_a_trained_word_is_flagged_and_still_predicted(video_mod
     _write_mp4(video)
     frames = extract_frames(video, "clip", fps=2.0, size=32, jpeg_quality=90)
     table = extract_features(frames, {k: v for k, v in FEAT_CFG.items() if k != "frames_fps"}, {"fps": 2.0})
-    feats = {"clip": (np.stack(table["feature"].map(np.asarray)), table["start_s"], table["end_s"])}
+    array = np.stack(table["feature"].map(np.asarray))
+    feats = {"clip": VideoFeatures(array, table["start_s"].to_numpy(), table["end_s"].to_numpy())}
     test = pd.DataFrame(
         {
             "query_id": ["q0", "q1", "q2"],
@@ -338,7 +359,7 @@ def test_a_query_without_a_trained_word_is_flagged_and_still_predicted(video_mod
     assert batch["no_known_words"].tolist() == [False, True, True]
     assert "2 queries have no word the model was trained on" in caplog.text
     assert "q1 'the of and'" in caplog.text and "q2 'a zebra yawns'" in caplog.text
-    predictor.encode(feats["clip"][0], float(table["end_s"].max()))
+    predictor.encode(feats["clip"].array, float(table["end_s"].max()))
     for tokens, row in zip(test["tokens"], batch.itertuples()):  # the flag leaves the numbers alone
         start, end, _ = predictor.predict(list(tokens))[0]
         assert (start, end) == pytest.approx((row.pred_start_s, row.pred_end_s), abs=1e-6)
@@ -361,8 +382,8 @@ def test_training_from_the_psvl_release_json_and_npy_folder(tmp_path):
     queries, feats = toy_world(n_videos=5)
     folder = tmp_path / "npy"
     folder.mkdir()
-    for vid, (x, _, _) in feats.items():
-        np.save(folder / f"{vid}.npy", x)
+    for vid, f in feats.items():
+        np.save(folder / f"{vid}.npy", f.array)
     labels = [
         {
             "vid": r.video_id,

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from psvl.config import default
+from psvl.features.segments import VideoFeatures
 from psvl.proposals.eval_proposals import evaluate_proposals, time_only_spans, uniform_segments
 from psvl.proposals.proposals import (
     ProposalsConfig,
@@ -39,7 +40,7 @@ def piecewise_world(
         label = np.searchsorted(bounds[1:], t, side="right").clip(max=n_ev - 1)
         x = (rng.normal(size=(n_ev, 64)) + 3)[label] + rng.normal(scale=noise, size=(len(t), 64))
         starts, ends = np.maximum(t - 0.5 / fps, 0), t + 0.5 / fps
-        feats[f"v{v}"] = (x.astype(np.float32), starts, ends)
+        feats[f"v{v}"] = VideoFeatures(x.astype(np.float32), starts, ends)
         for e in range(n_ev):
             rows.append(
                 {
@@ -74,7 +75,7 @@ def test_proposals_respect_length_limits_budget_and_video_bounds(world):
     feats, _ = world
     cfg = proposals_config(min_frac=0.2, max_frac=0.6, per_video=4)
     df = propose(feats, cfg)
-    dur = df["video_id"].map({v: f[2][-1] for v, f in feats.items()})
+    dur = df["video_id"].map({v: f.ends[-1] for v, f in feats.items()})
     frac = (df["end_s"] - df["start_s"]) / dur
     assert frac.min() >= 0.2 - 1e-9 and frac.max() <= 0.6 + 1e-9
     assert df.groupby("video_id").size().max() <= 4
@@ -216,8 +217,8 @@ def test_propose_and_eval_proposals_commands_write_proposals_and_report(tmp_path
     feats, ann = world
     rows = [
         {"video_id": v, "segment_idx": i, "start_s": s, "end_s": e, "feature": x}
-        for v, (f, st, en) in feats.items()
-        for i, (x, s, e) in enumerate(zip(f, st, en))
+        for v, f in feats.items()
+        for i, (x, s, e) in enumerate(zip(f.array, f.starts, f.ends))
     ]
     write_table("features", pd.DataFrame(rows), tmp_path / "features.parquet", stage="features")
     write_table("annotations", ann, tmp_path / "annotations.parquet", stage="annotations")
@@ -292,7 +293,8 @@ def test_time_only_tep_is_far_worse_than_tep_on_features_when_events_are_uneven(
     # three events of 5-25 s per video: their boundaries are where the features change, not at thirds
     feats, ann = piecewise_world(n_videos=24, seed=0, events=(3, 3), seconds=(5, 25))
     cfg = proposals_config(k=3, time_weight=0.5)
-    report = evaluate_proposals(propose(feats, cfg), ann, cfg, feats)
+    times = {v: (f.starts, f.ends) for v, f in feats.items()}
+    report = evaluate_proposals(propose(feats, cfg), ann, cfg, times)
     time_only = report["baselines"]["time_only"]
     assert time_only["proposals_per_video"] <= report["proposals_per_video"]  # the same budget
     assert report["recall@0.7"] >= 0.9

@@ -89,7 +89,7 @@ def test_a_minilm_checkpoint_records_its_encoder_and_predict_rebuilds_the_same_m
     assert np.allclose(first["pred_start_s"], predictor.predict_table(queries, feats)["pred_start_s"])
     # an open vocabulary: a word no pseudo-query had still changes the moment (it is not read as <unk>)
     vid = queries["video_id"].iloc[0]
-    predictor.encode(feats[vid][0], float(queries["duration_s"].iloc[0]))
+    predictor.encode(feats[vid].array, float(queries["duration_s"].iloc[0]))
     assert predictor.predict(["spin", "sphere"]) != predictor.predict(["spin", "zebra"])
 
 
@@ -121,7 +121,7 @@ def test_predict_with_nearest_reads_a_synonym_as_its_trained_word_and_unk_reads_
     )
     unk = Predictor.load(tmp_path, cfg=default(PredictConfig, "predict", device="cpu", unknown_words="unk"))
     for p in (near, unk):
-        p.encode(feats[vid][0], duration)
+        p.encode(feats[vid].array, duration)
     assert near.predict(["spin", "sphere"]) == near.predict(["spin", "ball"])
     assert unk.predict(["spin", "sphere"]) == unk.predict(["spin", "<unk>"]) != unk.predict(["spin", "ball"])
     table = near.predict_table(queries.assign(tokens=[["spin", "sphere"]] * len(queries)), feats)

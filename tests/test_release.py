@@ -7,6 +7,7 @@ benchmarks/bench_release_scale.py; here a subset keeps the run under a minute.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -109,9 +110,9 @@ def test_precomputed_features_are_read_a_video_at_a_time_and_train_alike(tmp_pat
     from_h5 = PrecomputedFeatures(h5_path, durations)
     from_npy = PrecomputedFeatures(folder, durations)
     assert sorted(from_h5) == sorted(from_npy) == ["v_a", "v_b"] and "v_missing" not in from_h5
-    assert isinstance(from_h5["v_a"][0], h5py.Dataset)  # not read until a batch converts it
-    assert isinstance(from_npy["v_a"][0], np.memmap)
-    np.testing.assert_allclose(from_h5["v_a"][2], np.linspace(2.0, 14.0, 7))
+    assert isinstance(from_h5["v_a"].array, h5py.Dataset)  # not read until a batch converts it
+    assert isinstance(from_npy["v_a"].array, np.memmap)
+    np.testing.assert_allclose(from_h5["v_a"].ends, np.linspace(2.0, 14.0, 7))
     queries = pd.DataFrame(
         {
             "video_id": ["v_a", "v_b", "v_a"],
@@ -121,7 +122,7 @@ def test_precomputed_features_are_read_a_video_at_a_time_and_train_alike(tmp_pat
             "duration_s": [14.0, 6.0, 14.0],
         }
     )
-    in_memory = {v: (a, *from_h5[v][1:]) for v, a in arrays.items()}
+    in_memory = {v: dataclasses.replace(from_h5[v], array=a) for v, a in arrays.items()}
     vocab = Vocab.build(queries["tokens"])
     datasets = [QueryDataset(queries, f, vocab, 4, 10) for f in (in_memory, from_h5, from_npy)]
     batches = [d.collate([0, 1, 2]) for d in datasets]

@@ -117,7 +117,7 @@ def test_checkpoints_record_the_language_options_of_the_training_tokens(tmp_path
 def test_batches_stride_sample_long_videos_pad_short_ones_and_guide_only_real_segments():
     queries, feats = toy_world(n_videos=4, min_len=20, max_len=50)
     data = QueryDataset(queries, feats, Vocab.build(queries["tokens"]), num_segments=32, max_tokens=6)
-    lengths = np.array([len(feats[v][0]) for v in queries["video_id"]])
+    lengths = np.array([len(feats[v].array) for v in queries["video_id"]])
     rows = np.arange(len(queries))
     batch = data.collate(rows, torch.Generator().manual_seed(0))
     n_valid = batch.video_mask.sum(1).numpy()

@@ -71,7 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--plots", metavar="DIR", help="write iou_histogram.png and moments.png here")
     parser.add_argument(
-        "--per-query", metavar="PARQUET", help="write the per-query table (predictions schema, with IoU) here"
+        "--per-query",
+        metavar="PARQUET",
+        help="write the per-query table (per_query schema: the truth and IoU) here",
     )
     add_config_arguments(parser)
 
@@ -113,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         flags = pred.set_index("query_id")["no_known_words"] if "no_known_words" in pred else None
         known = table["query_id"].map(flags) if flags is not None else None  # null: the file did not say
         write_table(
-            "predictions",
+            "per_query",
             table.assign(no_known_words=known),
             args.per_query,
             stage="evaluate",

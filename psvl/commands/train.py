@@ -16,7 +16,7 @@ from psvl.features.features import load_features
 from psvl.features.precomputed import PrecomputedFeatures
 from psvl.language.tagger import options as tagger_options
 from psvl.localization.model import ModelConfig
-from psvl.localization.refine import train_rounds
+from psvl.localization.rounds import train_rounds
 from psvl.localization.train import TrainConfig
 from psvl.localization.vocab import corpus_words
 

@@ -107,7 +107,19 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
     "failures": pa.schema([("video_id", _STR), ("stage", _STR), ("error", _STR)]),
+    # what `psvl predict` writes: moments only; the truth is joined by `psvl evaluate`
     "predictions": pa.schema(
+        [
+            ("query_id", _STR),
+            ("video_id", _STR),
+            ("pred_start_s", _F64),
+            ("pred_end_s", _F64),
+            # no word of the query was trained (its tokens are all <unk>): still predicted, flagged
+            ("no_known_words", pa.bool_()),
+        ]
+    ),
+    # `psvl evaluate --per-query`: each true window with its prediction as scored (ordered, clipped) and IoU
+    "per_query": pa.schema(
         [
             ("query_id", _STR),
             ("video_id", _STR),
@@ -116,7 +128,6 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("gt_start_s", _F64),
             ("gt_end_s", _F64),
             ("iou", _F64),
-            # no word of the query was trained (its tokens are all <unk>): still predicted, flagged;
             # null where unknown (predictions read from another tool's file)
             ("no_known_words", pa.bool_()),
         ]
@@ -163,6 +174,12 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 META_KEY = b"psvl"
+
+# The model folder's word lists (JSON lists of strings): vocab.json starts with these specials, and
+# trained_words.json beside best.pt holds the words the model trained on, so `psvl evaluate` can tell known
+# from unknown test words without torch or the checkpoint.
+VOCAB_SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")
+TRAINED_WORDS = "trained_words.json"
 
 
 def schema(kind: str) -> pa.Schema:

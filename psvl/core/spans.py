@@ -127,10 +127,3 @@ def feature_duration(ends: np.ndarray) -> float:
     training (pseudo-queries take `duration_s` from the features). NaN when the features carry no times."""
     ends = np.asarray(ends, dtype=np.float64)
     return float(np.nanmax(ends)) if ends.size and np.isfinite(ends).any() else float("nan")
-
-
-def attention_inside(attention: np.ndarray, moments: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The share of each query's attention weights on segments whose centre lies in its moment."""
-    centres = segment_centres(mask.sum(1), attention.shape[1])
-    inside = (centres >= moments[:, :1]) & (centres <= moments[:, 1:]) & mask
-    return (attention * inside).sum(1)

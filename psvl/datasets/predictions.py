@@ -7,6 +7,8 @@ Predictions come back as a DataFrame with columns
   query_id (str or None), video_id, pred_start_s, pred_end_s, pred_duration_s (NaN when unknown), order
 where `order` is the rank of the prediction among the predictions of the same video, in file order; it
 is what matching by (video_id, order) uses when query ids are missing or differ from the ground truth's.
+A `predictions` artifact adds its `no_known_words` flag. Predictions carry no truth: `read_ground_truth`
+reads it, and `psvl.evaluation.evaluate` joins the two.
 
 Ground truth comes back in the annotations schema (query_id, video_id, split, sentence, start_s, end_s,
 duration_s) plus `order`: annotation files through `psvl.datasets.read_annotations`, Parquet artifacts
@@ -76,7 +78,7 @@ def _parquet_predictions(path: Path) -> pd.DataFrame:
     """The `predictions` artifact (pred_start_s, pred_end_s) or any table with start_s/end_s."""
     pred = "pred_start_s" in pq.read_schema(path).names
     start, end = ("pred_start_s", "pred_end_s") if pred else ("start_s", "end_s")
-    df = read_parquet_columns(path, ["video_id", start, end], ["query_id", "duration_s"])
+    df = read_parquet_columns(path, ["video_id", start, end], ["query_id", "duration_s", "no_known_words"])
     return df.rename(columns={start: "start_s", end: "end_s"})
 
 
@@ -111,6 +113,8 @@ def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
         if col not in df:
             df[col] = None if col == "query_id" else np.nan
     out = _with_order(_frame(df, PRED_COLUMNS[:-1]))
+    if "no_known_words" in df:  # `psvl predict`'s flag, carried to `psvl evaluate --per-query`
+        out["no_known_words"] = df["no_known_words"].to_numpy()
     log.info("read %d predictions from %s", len(out), path)
     return out
 

@@ -135,7 +135,7 @@ def per_query(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
 
 def score(pred: pd.DataFrame, gt: pd.DataFrame, how: str = "auto") -> tuple[pd.DataFrame, dict, np.ndarray]:
-    """Per-row IoU (a `predictions`-schema table), what was adjusted, and each query's IoU (best window)."""
+    """Per-row IoU (a `per_query`-schema table), what was adjusted, and each query's IoU (best window)."""
     return _score(pred, gt, how)[:3]
 
 
@@ -290,7 +290,7 @@ def evaluate_with_table(
     vocabulary: tuple[Mapping[str, Sequence[str]], set[str]] | None = None,
     reference: fixed_window.Reference | None = None,
 ) -> tuple[dict, pd.DataFrame]:
-    """`evaluate`, plus the per-query table (predictions schema) the plots and `--per-query` use.
+    """`evaluate`, plus the per-query table (per_query schema) the plots and `--per-query` use.
 
     `vocabulary` = (tokens per query id, the model's trained words) adds `unknown_words` and
     `by_vocabulary` (psvl.evaluation.vocabulary)."""

@@ -111,7 +111,7 @@ def moments(
 ) -> Path:
     """Predicted vs true moments for `n_videos` videos sampled with `seed`: one row per query.
 
-    `table` has the predictions schema (video_id, query_id, pred_/gt_ start/end, iou); `durations`
+    `table` has the per_query schema (video_id, query_id, pred_/gt_ start/end, iou); `durations`
     (video_id -> s) draws each video's extent, `sentences` (query_id -> text) labels the rows.
     """
     plt = _pyplot()

@@ -11,8 +11,9 @@ splits the queries by whether the world wrote their caption with a synonym its c
 (`psvl evaluate --events world/events.parquet`): the words a pretrained text encoder may know and a
 vocabulary learned from pseudo-queries cannot.
 
-The known words are those the model trained on: a checkpoint's first `vocab_trained` entries (corpus-only
-words keep a random embedding, so they are as unknown to it as any other), or every word of a vocab.json.
+The known words are those the model trained on: `trained_words.json`, which `psvl train` writes beside
+best.pt (corpus-only words keep a random embedding, so they are as unknown to it as any other, and are not
+in it), or every word of a vocab.json. Read as JSON: evaluation never needs torch.
 """
 
 from __future__ import annotations
@@ -26,24 +27,27 @@ import numpy as np
 import pandas as pd
 
 from psvl.core import spans
+from psvl.core.artifacts import TRAINED_WORDS, VOCAB_SPECIALS
 
 SPLIT_THRESHOLDS = (0.3, 0.5, 0.7)
-_SPECIALS = {"<pad>", "<unk>", "<bos>", "<eos>"}
 
 
 def known_words(path: str | os.PathLike) -> set[str]:
-    """The trained words of a model folder (its best.pt), a checkpoint file, or a vocab.json list."""
+    """The trained words of a model folder or a checkpoint file in one (the trained_words.json beside it),
+    or of a JSON word list (trained_words.json, or a vocab.json: all its words)."""
     path = Path(path)
+    given = path
     if path.is_dir():
-        path = path / "best.pt"
-    if path.suffix == ".json":
-        words = json.loads(path.read_text(encoding="utf-8"))
-    else:
-        from psvl.localization.checkpoints import load_checkpoint  # torch only when given a checkpoint
-
-        ckpt = load_checkpoint(path)
-        words = list(ckpt["vocab"])[: ckpt.get("vocab_trained") or len(ckpt["vocab"])]
-    return {str(w) for w in words} - _SPECIALS
+        path = path / TRAINED_WORDS
+    elif path.suffix != ".json":
+        path = path.with_name(TRAINED_WORDS)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"--vocab {given}: no {path.name} there (`psvl train` writes it beside best.pt); retrain, or give "
+            "the model's vocab.json (then corpus-only words count as known too)"
+        )
+    words = json.loads(path.read_text(encoding="utf-8"))
+    return {str(w) for w in words} - set(VOCAB_SPECIALS)
 
 
 def unknown_words(token_lists: Iterable[Sequence[str]], known: set[str]) -> dict:

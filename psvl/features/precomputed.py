@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from psvl.core.failures import FailureLog
-from psvl.features.segments import concat_rows, video_rows
+from psvl.features.segments import VideoFeatures, concat_rows, video_rows
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def import_features(
 
 
 class PrecomputedFeatures(Mapping):
-    """{video_id: (T x D features, start_s, end_s)} over a folder of per-video .npy/.npz or one HDF5 file,
+    """{video_id: VideoFeatures (T x D features, start_s, end_s)} over a folder of per-video .npy/.npz or one HDF5 file,
     reading nothing until a video is asked for: a .npy is memory-mapped, an HDF5 video is an h5py dataset
     (read when converted), so a dataset larger than memory trains and predicts (`lazy`: the consumers
     convert a video at a time). Keys are the ids of `durations` whose file or group exists; segments are
@@ -163,7 +163,7 @@ class PrecomputedFeatures(Mapping):
             return np.load(npy, mmap_mode="r", allow_pickle=False)
         return _from_folder(self.root, video_id)
 
-    def __getitem__(self, video_id: str) -> tuple[Any, np.ndarray, np.ndarray]:
+    def __getitem__(self, video_id: str) -> VideoFeatures:
         if video_id not in self._known:
             raise KeyError(video_id)
         arr = self._array(video_id)
@@ -175,7 +175,7 @@ class PrecomputedFeatures(Mapping):
         if arr.ndim != 2 or arr.shape[0] == 0:
             raise ValueError(f"{video_id}: expected a T x D feature array, got shape {arr.shape}")
         starts, ends = place_segments(arr.shape[0], self.segment_seconds, self.durations[video_id])
-        return arr, starts, ends
+        return VideoFeatures(arr, starts, ends)
 
     def __contains__(self, video_id: object) -> bool:
         return video_id in self._known

@@ -2,14 +2,16 @@
 
 Shared by every way of making features (2D frames in features.py, 3D clips in clips.py, imports in
 precomputed.py): how segments are timed and pooled, how a video's rows are built, and `load_features`, the
-one reader the model, the predictor and the proposals stage use. No torch here, so reading features stays
-cheap.
+one reader the model, the predictor and the proposals stage use; a video's features travel as one
+`VideoFeatures`. No torch here, so reading features stays cheap.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,8 +19,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from psvl.core.artifacts import concat_tables
+from psvl.core.spans import feature_duration
 
 COLUMNS = ["video_id", "segment_idx", "start_s", "end_s", "feature"]
+
+
+@dataclass(frozen=True)
+class VideoFeatures:
+    """One video's segment features and where its segments lie in time (seconds)."""
+
+    array: Any  # T x D float32: a numpy array, or a memory map / HDF5 dataset (`PrecomputedFeatures`)
+    starts: np.ndarray  # (T,) start_s of each segment
+    ends: np.ndarray  # (T,) end_s of each segment
+
+    @property
+    def duration(self) -> float:
+        """What model fractions are taken of: the end of the last segment (`spans.feature_duration`)."""
+        return feature_duration(self.ends)
 
 
 def frame_segments(times: np.ndarray, fps: float, segment_seconds: float | None):
@@ -69,8 +86,8 @@ def concat_rows(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def load_features(paths: Iterable[str | os.PathLike] | str | os.PathLike) -> dict[str, tuple]:
-    """{video_id: (features T x D float32, start_s (T,), end_s (T,))} from features Parquet shards.
+def load_features(paths: Iterable[str | os.PathLike] | str | os.PathLike) -> dict[str, VideoFeatures]:
+    """{video_id: VideoFeatures (T x D float32, start_s (T,), end_s (T,))} from features Parquet shards.
 
     Reads the list column's flat values in one go (no per-row Python objects), so loading thousands of
     videos stays fast.
@@ -89,11 +106,11 @@ def load_features(paths: Iterable[str | os.PathLike] | str | os.PathLike) -> dic
     starts = table.column("start_s").to_numpy()
     ends = table.column("end_s").to_numpy()
     bounds = np.flatnonzero(vids[1:] != vids[:-1]) + 1
-    out: dict[str, tuple] = {}
+    out: dict[str, VideoFeatures] = {}
     for lo, hi in zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [len(vids)]])):
         dims = set(lengths[lo:hi].tolist())
         if len(dims) != 1:
             raise pa.ArrowInvalid(f"features of video {vids[lo]} have mixed dimensions {sorted(dims)}")
         feats = flat[offsets[lo] : offsets[hi]].reshape(hi - lo, -1)
-        out[str(vids[lo])] = (feats, starts[lo:hi].copy(), ends[lo:hi].copy())
+        out[str(vids[lo])] = VideoFeatures(feats, starts[lo:hi].copy(), ends[lo:hi].copy())
     return out

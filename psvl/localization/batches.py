@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 
 from psvl.core.spans import resample_indices, segment_mask, to_normalized
+from psvl.features.segments import VideoFeatures
 from psvl.localization.named_channels import class_weights
 from psvl.localization.vocab import Vocab
 
@@ -56,7 +57,7 @@ class QueryDataset:
     def __init__(
         self,
         queries: pd.DataFrame,
-        features: Mapping[str, tuple],
+        features: Mapping[str, VideoFeatures],
         vocab: Vocab,
         num_segments: int,
         max_tokens: int,
@@ -80,8 +81,8 @@ class QueryDataset:
         if getattr(features, "lazy", False):  # e.g. PrecomputedFeatures: read a video when a batch needs it
             self.videos: Sequence[torch.Tensor] = LazyVideos(features, self.video_ids)
         else:
-            self.videos = [as_tensor(features[v][0]) for v in self.video_ids]
-        dims = {features[v][0].shape[1] for v in self.video_ids}
+            self.videos = [as_tensor(features[v].array) for v in self.video_ids]
+        dims = {features[v].array.shape[1] for v in self.video_ids}
         if len(dims) > 1:
             raise ValueError(f"videos have features of different dimensions: {sorted(dims)}")
         self.video_dim = dims.pop() if dims else 0
@@ -158,14 +159,14 @@ def as_tensor(array) -> torch.Tensor:
 class LazyVideos(Sequence):
     """The videos' feature tensors by slot, read from a lazy mapping on each access (never all in RAM)."""
 
-    def __init__(self, features: Mapping[str, tuple], video_ids: Sequence[str]) -> None:
+    def __init__(self, features: Mapping[str, VideoFeatures], video_ids: Sequence[str]) -> None:
         self.features, self.video_ids = features, list(video_ids)
 
     def __len__(self) -> int:
         return len(self.video_ids)
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        return as_tensor(self.features[self.video_ids[i]][0])
+        return as_tensor(self.features[self.video_ids[i]].array)
 
 
 def stack_videos(

@@ -11,11 +11,11 @@ checkpoint records (`language`); options given that differ from the record are r
 Both paths turn the model's fractions into seconds with the same duration as training did: the end of
 the video's last feature segment (`psvl.core.spans.feature_duration`; training's pseudo-queries take
 theirs from the features too), never an annotation's or a container's duration, so one query in one
-video gets the same moment from `predict` and from `predict_table`. A query none of whose tokens the model was trained on
-gets the model's prior moment; it is flagged (`has_known_word`, the `no_known_words` column) and logged.
-The flag always reads the training vocabulary, whatever the query encoder, so subsets compare across
-encoders. With `unknown_words: nearest` (learned encoder), unknown words are replaced by their nearest
-trained word (`nearest_words.py`) before encoding; a `minilm` checkpoint reads every word as it is.
+video gets the same moment from `predict` and from `predict_table`. A query none of whose tokens the
+model was trained on gets the model's prior moment; it is flagged (`has_known_word`, the `no_known_words`
+column) and logged. How the query's words, unknown ones included, become model inputs (`unknown_words`,
+`video_classes`) is `query_words.py`; the model call is `inference.infer`. Predictions carry no ground
+truth: `psvl evaluate` joins it and scores them.
 """
 
 from __future__ import annotations
@@ -34,18 +34,19 @@ import torch
 from psvl.config import default, defaults
 from psvl.core.artifacts import ArtifactError
 from psvl.core.devices import resolve_device
-from psvl.core.spans import attention_inside, feature_duration, iou, to_seconds
+from psvl.core.spans import to_seconds
+from psvl.features.segments import VideoFeatures
 from psvl.features.video_file import video_file_features
 from psvl.frames.frames import FramesConfig
 from psvl.language.tagger import check_options, simplify
 from psvl.language.tagger import options as tagger_options
-from psvl.localization.batches import as_tensor, pad_tokens, query_text, stack_videos
+from psvl.localization.batches import as_tensor, stack_videos
 from psvl.localization.checkpoints import load_checkpoint
+from psvl.localization.inference import Inputs, attention_inside, infer
 from psvl.localization.model import PSVLNet
-from psvl.localization.named_channels import class_weights, model_classes
-from psvl.localization.nearest_words import NearestWords
-from psvl.localization.video_classes import VideoClasses, present_classes
-from psvl.localization.vocab import SPECIALS, Vocab
+from psvl.localization.named_channels import model_classes
+from psvl.localization.query_words import QueryWords
+from psvl.localization.vocab import Vocab
 
 log = logging.getLogger(__name__)
 
@@ -96,23 +97,15 @@ class Predictor:
         model = {**defaults("model"), **self.settings.get("model", {})}
         self.num_segments = int(model["num_segments"])
         self.max_tokens = int(model["max_query_tokens"])
-        # `unknown_words: nearest`: an unknown word -> its nearest trained word, for the learned encoder's
-        # ids and for the classes a query names (a sentence-model encoder reads the words as written)
-        self.learned = self.model.config.query_encoder == "learned"
-        trained = self.vocab.tokens[len(SPECIALS) : self.vocab.n_trained]
-        self.nearest = None
-        if self.cfg.unknown_words == "nearest" and (self.learned or self.classes):
-            self.nearest = NearestWords(
-                trained, str(model["sentence_model"]), self.cfg.nearest_min_similarity
-            )
-        # `video_classes`: a query naming no class names the nearest class its video shows (a setting for
-        # models with named channels; others have no classes to name, and ignore it, as `nearest` is
-        # ignored by a minilm encoder's reading)
-        self.video_classes = None
-        if self.cfg.video_classes and not self.classes:
-            log.info("predict.video_classes: this model has no named object channels; ignored")
-        if self.cfg.video_classes and self.classes:
-            self.video_classes = VideoClasses(self.classes, trained, str(model["sentence_model"]))
+        # unknown words (`unknown_words`, `video_classes`): how this model reads a query's tokens
+        self.words = QueryWords(
+            self.vocab,
+            self.classes,
+            self.model.config.query_encoder == "learned",
+            self.max_tokens,
+            str(model["sentence_model"]),
+            self.cfg,
+        )
         # (raw video, mask, duration, its encoding: None when the encoding depends on the query)
         self._video: tuple[torch.Tensor, torch.Tensor, float, torch.Tensor | None] | None = None
 
@@ -187,45 +180,28 @@ class Predictor:
     def has_known_word(self, query: str | Sequence[str]) -> bool:
         """Whether any token of `query` (as `tokens` makes them, within `max_query_tokens`) is a word the
         model was trained on; without one the moment is the model's prior for the video, not a match."""
-        return any(i >= len(SPECIALS) for i in self.vocab.encode(self.tokens(query), self.max_tokens))
-
-    def present(self, video: torch.Tensor, mask: torch.Tensor) -> np.ndarray | None:
-        """(B, C) classes the detector found in each video, for `video_classes` (else None)."""
-        if self.video_classes is None:
-            return None
-        return present_classes(video, mask, len(self.classes), self.cfg.video_class_min_score)
+        return self.words.known(self.tokens(query))
 
     def inputs(
         self, token_lists: Sequence[Sequence[str]], present: np.ndarray | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, list[str], torch.Tensor | None]:
-        """(ids (B, L), mask (B, L), texts, named-class weights (B, C) or None) of tokenized queries, on
-        the device; with `nearest`, unknown words are first replaced by their nearest trained word, in
-        what the learned encoder reads and in the classes a query names (so a synonym names its class
-        with any encoder). With `video_classes`, a query still naming no class names the class of
-        `present` (B, C), its video's detected classes, nearest to one of its unknown words."""
-        mapped = [self.nearest(t) if self.nearest else list(t) for t in token_lists]
-        lists = mapped if self.learned else [list(t) for t in token_lists]
-        tokens, mask = pad_tokens([self.vocab.encode(t, self.max_tokens) for t in lists])
-        named = None
-        if self.classes:
-            kept = [t[: self.max_tokens] for t in mapped]
-            weights = class_weights(kept, self.classes)
-            if self.video_classes is not None and present is not None:
-                weights = self.video_classes.fill(weights, kept, present)
-            named = torch.from_numpy(weights).to(self.device)
-        texts = [query_text(t, self.max_tokens) for t in lists]
-        return tokens.to(self.device), mask.to(self.device), texts, named
+        """`QueryWords.inputs` of tokenized queries, on the device."""
+        tokens, mask, texts, named = self.words.inputs(token_lists, present)
+        return (
+            tokens.to(self.device),
+            mask.to(self.device),
+            texts,
+            None if named is None else named.to(self.device),
+        )
 
     def predict(self, query: str | Sequence[str]) -> list[list[float]]:
         """[[start_s, end_s, score]] of `query` in the encoded video (a sentence or a token list)."""
         if self._video is None:
             raise RuntimeError("no video encoded: call encode() or encode_file() first")
         video, mask, duration, video_enc = self._video
-        tokens, token_mask, texts, named = self.inputs([self.tokens(query)], self.present(video, mask))
-        with torch.inference_mode():
-            if video_enc is None:  # named object channels: the encoding depends on the query
-                video_enc = self.model.encode_video(video, mask, named)
-            out = self.model.localize(tokens, token_mask, video_enc, mask, texts)
+        tokens, token_mask, texts, named = self.inputs([self.tokens(query)], self.words.present(video, mask))
+        with torch.inference_mode():  # no encoding yet: named object channels, which read the query
+            out = infer(self.model, Inputs(tokens, token_mask, video, mask, texts, named), video_enc)
         moment = out["moment"].float().cpu().numpy()
         score = attention_inside(out["attention"].float().cpu().numpy(), moment, mask.cpu().numpy())
         start, end = to_seconds(moment, duration)[0]
@@ -233,9 +209,10 @@ class Predictor:
 
     # -- a table of queries -----------------------------------------------------------------------
     def predict_table(
-        self, queries: pd.DataFrame, features: Mapping[str, tuple], batch_size: int | None = None
+        self, queries: pd.DataFrame, features: Mapping[str, VideoFeatures], batch_size: int | None = None
     ) -> pd.DataFrame:
-        """Predictions (predictions schema) for a test_queries table; videos are encoded once each.
+        """Predictions (predictions schema: moments, no ground truth; `psvl evaluate` scores them) for a
+        test_queries table; videos are encoded once each.
 
         `batch_size` queries per forward pass (None: `cfg.batch_size`), over `batch_size // 4` videos
         encoded at a time. Queries whose video has no features get no row (the evaluator counts them as
@@ -256,14 +233,14 @@ class Predictor:
         for lo in range(0, len(unique), per_chunk):
             chunk = unique[lo : lo + per_chunk]
             slot = {v: i for i, v in enumerate(chunk)}
-            arrays = [as_tensor(features[v][0]) for v in chunk]  # lazy mappings: one chunk in memory
+            arrays = [as_tensor(features[v].array) for v in chunk]  # lazy mappings: one chunk in memory
             video, mask = stack_videos(arrays, self.num_segments)
             rows = np.flatnonzero(np.isin(vids, chunk))
             video, mask = video.to(self.device), mask.to(self.device)
             with torch.inference_mode():
                 # once per video, unless named object channels make the encoding depend on the query
                 enc = None if self.classes else self.model.encode_video(video, mask)
-                present = self.present(video, mask)
+                present = self.words.present(video, mask)
                 for i in range(0, len(rows), batch_size):
                     part = rows[i : i + batch_size]
                     idx = torch.as_tensor([slot[v] for v in vids[part]], device=self.device)
@@ -271,17 +248,14 @@ class Predictor:
                         [list(queries.at[r, "tokens"]) for r in part],
                         None if present is None else present[idx.cpu().numpy()],
                     )
-                    part_enc = (
-                        enc[idx] if enc is not None else self.model.encode_video(video[idx], mask[idx], named)
-                    )
-                    out = self.model.localize(tokens, token_mask, part_enc, mask[idx], texts)
+                    inputs = Inputs(tokens, token_mask, video[idx], mask[idx], texts, named)
+                    out = infer(self.model, inputs, None if enc is None else enc[idx])
                     pred[part] = out["moment"].float().cpu().numpy()
-        spans = {v: feature_duration(features[v][2]) for v in unique}
+        spans = {v: features[v].duration for v in unique}
         duration = np.array([spans[v] for v in vids], dtype=np.float64)
         given = queries["duration_s"].to_numpy(dtype=np.float64)
         duration = np.where(np.isfinite(duration) & (duration > 0), duration, given)
         pred_s = to_seconds(pred, duration) if len(queries) else pred
-        gt = queries[["start_s", "end_s"]].to_numpy(dtype=np.float64)
         unknown = np.array([not self.has_known_word(list(t)) for t in queries["tokens"]], dtype=bool)
         if unknown.any():
             named = [f"{queries.at[r, 'query_id']} {_text(queries, r)!r}" for r in np.flatnonzero(unknown)]
@@ -298,9 +272,6 @@ class Predictor:
                 "video_id": vids,
                 "pred_start_s": pred_s[:, 0],
                 "pred_end_s": pred_s[:, 1],
-                "gt_start_s": gt[:, 0],
-                "gt_end_s": gt[:, 1],
-                "iou": iou(pred_s, gt) if len(queries) else [],
                 "no_known_words": unknown,
             }
         )

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from psvl.features.segments import VideoFeatures
 from psvl.localization.batches import QueryDataset
 from psvl.localization.vocab import Vocab
 
@@ -33,7 +34,7 @@ def split_videos(video_ids, val_fraction: float, seed: int) -> tuple[list[str], 
 
 def build_datasets(
     queries: pd.DataFrame,
-    features: Mapping[str, tuple],
+    features: Mapping[str, VideoFeatures],
     model_cfg,
     train_cfg,
     corpus_words: list[str] | None,

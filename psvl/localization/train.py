@@ -10,7 +10,7 @@ they load with `torch.load(weights_only=True)`.
 `train` reads top to bottom: a `Trainer` sets up (split, vocabulary, model, optimizer, schedule), resumes
 from last.pt when asked, then runs each epoch as `train_epoch`, `validate`, `log_epoch` and `save_epoch`.
 With `noise_weights`, each query's loss is weighted by the model's agreement with its pseudo-label
-(`noise.py`); refinement rounds, which call `train` again on refined labels, are in `refine.py`.
+(`noise.py`); refinement rounds, which call `train` again on refined labels, are in `rounds.py`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from psvl.core import console
 from psvl.core.devices import resolve_device
 from psvl.core.progress import progress
 from psvl.core.spans import iou, recall_at
+from psvl.features.segments import VideoFeatures
 from psvl.language.tagger import options as tagger_options
 from psvl.localization.batches import QueryDataset, batches
 from psvl.localization.checkpoints import (
@@ -42,10 +43,12 @@ from psvl.localization.checkpoints import (
     try_load,
     write_log,
 )
+from psvl.localization.inference import infer, predict_dataset
 from psvl.localization.model import ModelConfig, PSVLConfig, PSVLNet, localization_loss
 from psvl.localization.named_channels import channel_classes
 from psvl.localization.noise import NoiseWeights
 from psvl.localization.splits import build_datasets, split_videos  # noqa: F401 - split_videos: re-exported
+from psvl.localization.vocab import TRAINED_WORDS
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +83,7 @@ def evaluate_dataset(
     model: PSVLNet, data: QueryDataset, batch_size: int, device: torch.device, amp: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """(normalized predictions (N, 2), IoU with the targets (N,)) with the centre sampling phase."""
-    model.eval()
-    preds = np.zeros((len(data), 2))
-    dtype = torch.bfloat16 if device.type == "cpu" or torch.cuda.is_bf16_supported() else torch.float16
-    with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=amp):
-        for rows in batches(len(data), batch_size):
-            b = data.collate(rows).to(device)
-            out = model(b.tokens, b.token_mask, b.video, b.video_mask, b.texts, b.named)
-            preds[rows] = out["moment"].float().cpu().numpy()
+    preds, _ = predict_dataset(model, data, batch_size, device, amp)
     return preds, iou(preds, data.spans)
 
 
@@ -100,7 +96,7 @@ class Trainer:
     def __init__(
         self,
         queries: pd.DataFrame,
-        features: Mapping[str, tuple],
+        features: Mapping[str, VideoFeatures],
         out: Path,
         model_cfg: ModelConfig,
         train_cfg: TrainConfig,
@@ -222,7 +218,7 @@ class Trainer:
             b = data.collate(rows_idx, self.data_rng, cfg.word_dropout).to(self.device)
             data_seconds += time.perf_counter() - td
             with torch.autocast(self.device.type, dtype=amp_dtype, enabled=self.amp):
-                out_ = model(b.tokens, b.token_mask, b.video, b.video_mask, b.texts, b.named)
+                out_ = infer(model, b)
             w = self.noise(epoch, out_["moment"], b.target, rows_idx)  # None: equal weights
             losses = localization_loss(
                 out_["moment"], b.target, out_["attention"], b.guide, cfg.att_weight, w
@@ -297,7 +293,7 @@ class Trainer:
 
 def train(
     queries: pd.DataFrame,
-    features: Mapping[str, tuple],
+    features: Mapping[str, VideoFeatures],
     out_dir: str | os.PathLike,
     model_cfg: ModelConfig,
     train_cfg: TrainConfig,
@@ -307,9 +303,9 @@ def train(
     stop_after: int | None = None,
     language: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train on `queries` (pseudo_queries table) with `features` ({video_id: (T x D, starts, ends)}).
+    """Train on `queries` (pseudo_queries table) with `features` ({video_id: VideoFeatures}).
 
-    Writes best.pt, last.pt, vocab.json and train_log.parquet into `out_dir`; returns the best epoch's
+    Writes best.pt, last.pt, vocab.json, trained_words.json and train_log.parquet into `out_dir`; returns the best epoch's
     validation metrics. `provenance` (e.g. the features' metadata) is stored in the checkpoints so that
     `psvl predict --video` can rebuild the same features. `language` (the tagger options the tokens were
     made with, `psvl.language.tagger.Tagger.options`; None: the `corpus` section's schema defaults) is
@@ -322,6 +318,7 @@ def train(
     if resume:
         run.resume_from_last()
     run.vocab.save(out / "vocab.json")
+    run.vocab.save_trained(out / TRAINED_WORDS)
 
     amp_dtype, scaler = run.precision()
     end_epoch = (

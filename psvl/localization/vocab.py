@@ -13,10 +13,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from psvl.core.artifacts import write_text
+from psvl.core.artifacts import TRAINED_WORDS, VOCAB_SPECIALS, write_text
 
-PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
-SPECIALS = (PAD, UNK, BOS, EOS)
+SPECIALS = VOCAB_SPECIALS
+PAD, UNK, BOS, EOS = SPECIALS
 CORPUS_POS = ("NOUN", "VERB", "PROPN")
 
 
@@ -63,8 +63,17 @@ class Vocab:
             unknown += sum(t not in self.index for t in tokens)
         return unknown / total if total else 0.0
 
+    @property
+    def trained_words(self) -> list[str]:
+        """The words of the training queries: no specials, no corpus-only words (never trained)."""
+        return self.tokens[len(SPECIALS) : self.n_trained]
+
     def save(self, path: str | os.PathLike) -> Path:
         return write_text(json.dumps(self.tokens, ensure_ascii=False) + "\n", path)
+
+    def save_trained(self, path: str | os.PathLike) -> Path:
+        """`trained_words` as a JSON list (what `psvl evaluate --vocab` reads)."""
+        return write_text(json.dumps(self.trained_words, ensure_ascii=False) + "\n", path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Vocab:

@@ -135,7 +135,7 @@ def baseline(
 ) -> pd.DataFrame:
     """`random`, `sliding` or `time_only` proposals with the same count per video as `proposals`.
 
-    `segments` ({video_id: (..., start_s, end_s)}, e.g. load_features' output) is what `time_only`
+    `segments` ({video_id: (start_s, end_s)}, e.g. `segment_times`) is what `time_only`
     clusters; a video missing from it gets a uniform grid of the median segment length there.
     """
     counts = proposals.groupby("video_id").size()
@@ -165,7 +165,7 @@ def evaluate_proposals(
 ) -> dict[str, Any]:
     """The eval/proposals.json report: recall of the proposals and of the baselines at the same budget.
 
-    `segments` ({video_id: (..., start_s, end_s)}: load_features' output or segment times alone) enables
+    `segments` ({video_id: (start_s, end_s)}: `segment_times` or `uniform_segments`) enables
     the `time_only` baseline; without it only `random` and `sliding` are reported.
     """
     if not isinstance(cfg, ProposalsConfig):  # a (possibly partial) `proposals` section: the schema fills it

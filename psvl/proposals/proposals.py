@@ -24,6 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from psvl.core.errors import ConfigError
 from psvl.core.progress import progress
+from psvl.features.segments import VideoFeatures
 
 log = logging.getLogger(__name__)
 
@@ -261,11 +262,11 @@ def _propose_many(items, cfg: ProposalsConfig) -> list[tuple[str, list]]:
     # Thousands of tiny problems: BLAS/OpenMP thread start-up costs more than the maths (6x slower on a
     # busy 2-core machine), so each worker computes single-threaded and parallelism is across videos.
     with threadpool_limits(1):
-        return [(vid, propose_video(vid, *data, cfg)) for vid, data in items]
+        return [(vid, propose_video(vid, f.array, f.starts, f.ends, cfg)) for vid, f in items]
 
 
-def propose(features: Mapping[str, tuple], cfg: ProposalsConfig, workers: int = 1) -> pd.DataFrame:
-    """Proposals table for every video of `features` ({video_id: (feats, starts, ends)}, load_features).
+def propose(features: Mapping[str, VideoFeatures], cfg: ProposalsConfig, workers: int = 1) -> pd.DataFrame:
+    """Proposals table for every video of `features` ({video_id: VideoFeatures}, load_features).
 
     `workers` > 1 spreads videos over processes; the result is identical (per-video seeding).
     """

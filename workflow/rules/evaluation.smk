@@ -13,6 +13,7 @@ rule evaluate:
         train=pseudo_queries_file(),
         reference=reference_file(),
         model=f"{R}/model/best.pt",
+        trained_words=f"{R}/model/trained_words.json",  # what --vocab reads, beside best.pt
     output:
         metrics=f"{R}/eval/metrics.json",
         histogram=report(

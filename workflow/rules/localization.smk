@@ -14,6 +14,7 @@ rule train:
     output:
         best=f"{R}/model/best.pt",
         vocab=f"{R}/model/vocab.json",
+        trained_words=f"{R}/model/trained_words.json",
         log=f"{R}/model/train_log.parquet",
     log:
         f"{LOGS}/train.log",

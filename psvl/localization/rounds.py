@@ -1,4 +1,5 @@
-"""Pseudo-label refinement: train, let confident predictions replace their pseudo-labels, train again.
+"""Training rounds, what `psvl train` runs: train, let confident predictions replace their pseudo-labels
+(refinement), train again.
 
 Why: a proposal's boundaries come from k-means over segment features, so they are often a few segments
 off even when the pseudo-query names the right event; a model trained on many such labels averages the
@@ -23,13 +24,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 from psvl.core.artifacts import write_table
 from psvl.core.devices import resolve_device
-from psvl.core.spans import attention_inside, iou, to_seconds
-from psvl.localization.batches import QueryDataset, batches
+from psvl.core.spans import iou, to_seconds
+from psvl.features.segments import VideoFeatures
+from psvl.localization.batches import QueryDataset
 from psvl.localization.checkpoints import load_checkpoint
+from psvl.localization.inference import predict_dataset
 from psvl.localization.model import ModelConfig, PSVLNet
 from psvl.localization.named_channels import model_classes
 from psvl.localization.train import TrainConfig, train
@@ -48,26 +50,8 @@ def refine_spans(
     return np.where(confident[:, None], preds, labels), confident
 
 
-def predict_dataset(
-    model: PSVLNet, data: QueryDataset, batch_size: int, device
-) -> tuple[np.ndarray, np.ndarray]:
-    """(normalized moments (N, 2), attention share inside each moment (N,)) of a dataset's queries."""
-    model.eval()
-    moments, scores = np.zeros((len(data), 2)), np.zeros(len(data))
-    with torch.inference_mode():
-        for rows in batches(len(data), batch_size):
-            b = data.collate(rows).to(device)
-            out = model(b.tokens, b.token_mask, b.video, b.video_mask, b.texts, b.named)
-            m = out["moment"].float().cpu().numpy()
-            moments[rows] = m
-            scores[rows] = attention_inside(
-                out["attention"].float().cpu().numpy(), m, b.video_mask.cpu().numpy()
-            )
-    return moments, scores
-
-
 def refine_queries(
-    queries: pd.DataFrame, features: Mapping[str, tuple], model_dir: Path, train_cfg: TrainConfig
+    queries: pd.DataFrame, features: Mapping[str, VideoFeatures], model_dir: Path, train_cfg: TrainConfig
 ) -> tuple[pd.DataFrame, int]:
     """(queries with refined start_s/end_s on training videos, number refined) from model_dir/best.pt."""
     ckpt = load_checkpoint(model_dir / "best.pt")
@@ -94,7 +78,7 @@ def refine_queries(
 
 def train_rounds(
     queries: pd.DataFrame,
-    features: Mapping[str, tuple],
+    features: Mapping[str, VideoFeatures],
     out_dir: str | os.PathLike,
     model_cfg: ModelConfig,
     train_cfg: TrainConfig,
