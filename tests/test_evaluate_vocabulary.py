@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from psvl.cli import main
-from psvl.core.artifacts import write_table
+from psvl.core.artifacts import TRAINED_WORDS, write_table
 from psvl.evaluation.evaluate import evaluate_with_table
 from psvl.evaluation.vocabulary import known_words, unknown_words
-from psvl.localization.vocab import TRAINED_WORDS, Vocab
+from psvl.localization.vocab import Vocab
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

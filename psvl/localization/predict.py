@@ -104,7 +104,10 @@ class Predictor:
             self.model.config.query_encoder == "learned",
             self.max_tokens,
             str(model["sentence_model"]),
-            self.cfg,
+            self.cfg.unknown_words,
+            self.cfg.nearest_min_similarity,
+            self.cfg.video_classes,
+            self.cfg.video_class_min_score,
         )
         # (raw video, mask, duration, its encoding: None when the encoding depends on the query)
         self._video: tuple[torch.Tensor, torch.Tensor, float, torch.Tensor | None] | None = None

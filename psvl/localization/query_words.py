@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -25,9 +24,6 @@ from psvl.localization.nearest_words import NearestWords
 from psvl.localization.video_classes import VideoClasses, present_classes
 from psvl.localization.vocab import SPECIALS, Vocab
 
-if TYPE_CHECKING:
-    from psvl.localization.predict import PredictConfig
-
 log = logging.getLogger(__name__)
 
 
@@ -36,8 +32,7 @@ class QueryWords:
 
     `vocab` and `classes` (named object channels, else None) are the checkpoint's; `learned`: the model's
     query encoder reads vocabulary ids (else text); `sentence_model` names the model that ranks words;
-    `cfg` the `predict` section (its unknown_words, nearest_min_similarity, video_classes and
-    video_class_min_score)."""
+    the rest are the `predict` section's settings of the same names (docs/localization.md)."""
 
     def __init__(
         self,
@@ -46,21 +41,24 @@ class QueryWords:
         learned: bool,
         max_tokens: int,
         sentence_model: str,
-        cfg: PredictConfig,
+        unknown_words: str,
+        nearest_min_similarity: float,
+        video_classes: bool,
+        video_class_min_score: float,
     ) -> None:
         self.vocab, self.classes, self.learned, self.max_tokens = vocab, classes, learned, max_tokens
         trained = vocab.trained_words
         self.nearest = None
-        if cfg.unknown_words == "nearest" and (learned or classes):
-            self.nearest = NearestWords(trained, sentence_model, cfg.nearest_min_similarity)
+        if unknown_words == "nearest" and (learned or classes):
+            self.nearest = NearestWords(trained, sentence_model, nearest_min_similarity)
         # a setting for models with named channels; others have no classes to name, and ignore it, as
         # `nearest` is ignored by a minilm encoder's reading
         self.video_classes = None
-        if cfg.video_classes and not classes:
+        if video_classes and not classes:
             log.info("predict.video_classes: this model has no named object channels; ignored")
-        if cfg.video_classes and classes:
+        if video_classes and classes:
             self.video_classes = VideoClasses(classes, trained, sentence_model)
-        self.class_min_score = cfg.video_class_min_score
+        self.class_min_score = video_class_min_score
 
     def known(self, tokens: Sequence[str]) -> bool:
         """Whether any of `tokens` (within `max_tokens`) is a word the model was trained on."""

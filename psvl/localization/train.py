@@ -29,6 +29,7 @@ import torch
 
 from psvl.config import defaults
 from psvl.core import console
+from psvl.core.artifacts import TRAINED_WORDS
 from psvl.core.devices import resolve_device
 from psvl.core.progress import progress
 from psvl.core.spans import iou, recall_at
@@ -48,7 +49,6 @@ from psvl.localization.model import ModelConfig, PSVLConfig, PSVLNet, localizati
 from psvl.localization.named_channels import channel_classes
 from psvl.localization.noise import NoiseWeights
 from psvl.localization.splits import build_datasets, split_videos  # noqa: F401 - split_videos: re-exported
-from psvl.localization.vocab import TRAINED_WORDS
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from psvl.core.artifacts import TRAINED_WORDS, VOCAB_SPECIALS, write_text
+from psvl.core.artifacts import VOCAB_SPECIALS, write_text
 
 SPECIALS = VOCAB_SPECIALS
 PAD, UNK, BOS, EOS = SPECIALS
