@@ -25,8 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
+from repo_paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "Snakefile"
 TINY_CONFIG = REPO / "tests" / "data" / "tiny_config.yaml"
 RESULTS = Path("results") / "synthetic"  # where the tiny run writes, relative to its workdir

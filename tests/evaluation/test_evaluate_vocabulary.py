@@ -4,11 +4,11 @@ the `psvl evaluate --vocab` path, and PSVL's released vocabulary against Charade
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
+from repo_paths import SHARED_DATA
 
 from psvl.cli import main
 from psvl.core.artifacts import write_table
@@ -16,7 +16,7 @@ from psvl.evaluation.evaluate import evaluate_with_table
 from psvl.evaluation.vocabulary import known_words, unknown_words
 from psvl.localization.checkpoints import save_checkpoint
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 
 
 def _queries() -> pd.DataFrame:
@@ -41,9 +41,7 @@ def test_token_and_query_shares_are_counted_against_the_known_words():
 
 def test_metrics_split_queries_by_whether_they_have_an_unknown_word():
     gt = _queries()
-    pred = gt[["query_id", "video_id"]].assign(
-        pred_start_s=[0.0, 0.0, 0.0, 5.0], pred_end_s=[4.0, 2.0, 2.5, 10.0]
-    )
+    pred = gt[["query_id", "video_id"]].assign(pred_start_s=[0.0, 0.0, 0.0, 5.0], pred_end_s=[4.0, 2.0, 2.5, 10.0])
     tokens = dict(zip(gt["query_id"], gt["tokens"]))
     metrics, _ = evaluate_with_table(pred, gt.drop(columns="tokens"), vocabulary=(tokens, {"open", "door"}))
     split = metrics["by_vocabulary"]
