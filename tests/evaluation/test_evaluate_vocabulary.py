@@ -41,7 +41,9 @@ def test_token_and_query_shares_are_counted_against_the_known_words():
 
 def test_metrics_split_queries_by_whether_they_have_an_unknown_word():
     gt = _queries()
-    pred = gt[["query_id", "video_id"]].assign(pred_start_s=[0.0, 0.0, 0.0, 5.0], pred_end_s=[4.0, 2.0, 2.5, 10.0])
+    pred = gt[["query_id", "video_id"]].assign(
+        pred_start_s=[0.0, 0.0, 0.0, 5.0], pred_end_s=[4.0, 2.0, 2.5, 10.0]
+    )
     tokens = dict(zip(gt["query_id"], gt["tokens"]))
     metrics, _ = evaluate_with_table(pred, gt.drop(columns="tokens"), vocabulary=(tokens, {"open", "door"}))
     split = metrics["by_vocabulary"]
@@ -82,7 +84,9 @@ def test_evaluate_with_vocab_writes_the_keys_and_prints_the_split(tmp_path, caps
 def test_evaluate_with_events_splits_queries_by_held_out_synonyms(tmp_path, capsys):
     gt = _queries().assign(sentence=["a ball bounces", "a sphere hops", "a cube slides", "a box glides"])
     write_table("test_queries", gt, tmp_path / "test_queries.parquet", stage="test_queries")
-    pred = gt[["query_id", "video_id"]].assign(pred_start_s=[0.0, 0.0, 0.0, 5.0], pred_end_s=[4.0, 2.0, 2.5, 10.0])
+    pred = gt[["query_id", "video_id"]].assign(
+        pred_start_s=[0.0, 0.0, 0.0, 5.0], pred_end_s=[4.0, 2.0, 2.5, 10.0]
+    )
     pred.to_parquet(tmp_path / "pred.parquet")
     events = pd.DataFrame(
         {
