@@ -16,7 +16,7 @@ Each part runs the same seeded inputs through the same seeded weights on the CPU
 
 The tolerances (TOLERANCES) are first guesses for bf16/fp16 against float32; the exit status is 1 when a
 part misses one. `--device cpu` runs the same plumbing CPU against CPU (all differences 0), which is what
-tests/test_gpu_check.py runs on machines without a GPU.
+tests/benchmarks/test_gpu_check.py runs on machines without a GPU.
 
     python -m benchmarks.gpu_check                          # CUDA vs CPU, ~1 min
     python -m benchmarks.gpu_check --json $OUT/gpu_check.json

@@ -6,7 +6,7 @@ pseudo-label JSON. ActivityNet Captions: one HDF5 file of C3D-like `f[vid]['c3d_
 every video of the test files and of the pseudo-labels; PSVL released no ActivityNet pseudo-labels, so
 stand-in ones are drawn from the train videos (moments 0.15-0.84 of a video, as in the Charades release;
 tokens from the video's own captions). Features are seeded noise: shapes, counts and I/O are real, the
-numbers the model reaches are not. Used by benchmarks/bench_release_scale.py and tests/test_release.py.
+numbers the model reaches are not. Used by benchmarks/bench_release_scale.py and tests/workflow/test_release.py.
 """
 
 from __future__ import annotations

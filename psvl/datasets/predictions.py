@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 PRED_COLUMNS = ["query_id", "video_id", "pred_start_s", "pred_end_s", "pred_duration_s", "order"]
 GT_COLUMNS = ["query_id", "video_id", "split", "sentence", "start_s", "end_s", "duration_s", "order"]
 
-_read_jsonl_arrow = top_windows_arrow  # the JSONL fast path, under the name tests/test_evaluate.py pins
+# the JSONL fast path, under the name tests/evaluation/test_evaluate.py pins
+_read_jsonl_arrow = top_windows_arrow
 
 
 def _with_order(df: pd.DataFrame) -> pd.DataFrame:

@@ -6,7 +6,7 @@ network) and `PSVLNet`, which composes them.
 
 Parameter parity with the released reference (Charades config: vocab 506, word 300, video 1024, GRU 256
 per direction, fusion 256 with 1 head and 3 layers per block, 2 non-local blocks of 4 heads) is 8,207,482
-parameters; `tests/test_model.py` pins every part. What differs from the reference, on purpose:
+parameters; `tests/localization/test_model.py` pins every part. What differs from the reference, on purpose:
 - GRUs run on padded tensors (fused `nn.GRU`, one call per direction); the backward direction reads each
   sequence reversed *within its length*, so padding never leaks in (the reference packs sequences, whose
   CPU backward slices every timestep: the main cost of its training step).

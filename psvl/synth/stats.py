@@ -3,7 +3,7 @@
 Why: the synthetic world stands in for Charades-STA when the workflow is measured, so its annotations
 must look like Charades-STA's where the method is sensitive (how long moments are, how much of a video
 they cover, whether they overlap, how many per video, how long a query is). `psvl synth` prints these
-figures and `tests/test_synth.py` holds the world to within TOLERANCE of each target.
+figures and `tests/synth/test_synth.py` holds the world to within TOLERANCE of each target.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from repo_paths import REPO
 
-PKG = Path(__file__).resolve().parents[1] / "psvl"
+PKG = REPO / "psvl"
 ROOT_MODULES = {"__init__", "cli", "config", "docs"}
 MAX_LINES = 350
 

@@ -8,9 +8,9 @@ import sys
 from argparse import Namespace
 from pathlib import Path
 
-from experiments import seeds
+from repo_paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
+from experiments import seeds
 
 
 def _run(root: Path, seed: int, r05: float, tep: float) -> None:

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from repo_paths import REPO
 
 from experiments import ablations as ab
 from psvl.config import ConfigError, validate
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def test_every_shipped_variant_validates_over_the_base_config_and_changes_one_thing():

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from video_fixtures import write_audio_only, write_video
 
 from psvl.core.artifacts import read_frame, read_metadata, write_table
 from psvl.frames.decode import (
@@ -25,33 +26,6 @@ from psvl.frames.frames import FramesConfig, extract_frames, extract_many
 av = pytest.importorskip("av")
 
 ODD_NAME = 'it\'s a "quoted" vidéo ñ.mp4'
-
-
-def write_video(path: Path, seconds: float = 3.0, fps: int = 8, width: int = 64, height: int = 64) -> Path:
-    """A tiny H.264 mp4 whose frame i has gray level 8 * i (so a decoded frame tells its index)."""
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for i in range(int(seconds * fps)):
-            img = np.full((height, width, 3), (8 * i) % 256, np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
-
-
-def write_audio_only(path: Path) -> Path:
-    with av.open(str(path), "w", format="mp4") as out:
-        stream = out.add_stream("aac", rate=8000)
-        for i in range(4):
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            frame.sample_rate, frame.pts = 8000, i * 1024
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -4,19 +4,19 @@ issue's figures on the real Charades-STA and ActivityNet Captions annotations (s
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from repo_paths import SHARED_DATA, TEST_DATA
 
 from psvl.core import spans
 from psvl.datasets.predictions import read_ground_truth, read_moments, read_predictions
 from psvl.evaluation import fixed_window
 from psvl.evaluation.evaluate import evaluate
 
-EVAL = Path(__file__).parent / "data" / "eval"
-SHARED = Path(__file__).parents[1].parent / "shared" / "data"
+EVAL = TEST_DATA / "eval"
+SHARED = SHARED_DATA
 CHARADES = SHARED / "charades-sta"
 ANET = SHARED / "activitynet-captions"
 

@@ -9,12 +9,13 @@ import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
+from repo_paths import TEST_DATA
 
 from psvl.cli import main
 from psvl.core.artifacts import write_table
 from psvl.evaluation import plots
 
-DATA = Path(__file__).parent / "data" / "eval"
+DATA = TEST_DATA / "eval"
 
 
 def _pixel_std(path: Path) -> float:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from torchvision.io import encode_jpeg
+from feature_fixtures import CFG, frames_table, jpeg
 
 from psvl.core.artifacts import read_metadata, write_table
 from psvl.core.failures import FailureLog
@@ -16,34 +14,6 @@ from psvl.features.extractors import WeightsError, build_extractor, embed
 from psvl.features.features import FeaturesConfig, extract_features
 from psvl.features.segments import frame_segments, load_features
 from psvl.synth.render import write_mp4
-
-CFG = {"extractor": "resnet18", "weights": "none", "seed": 0, "batch_size": 8}
-
-
-def _jpeg(value: int, size: int = 32) -> bytes:
-    img = torch.zeros((3, size, size), dtype=torch.uint8)
-    img[0] = value
-    img[1, : size // 2] = 255 - value
-    with warnings.catch_warnings():  # torchvision 0.29 flags its codecs as moving to torchcodec
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return encode_jpeg(img).numpy().tobytes()
-
-
-def frames_table(n_videos: int = 2, n_frames: int = 10, fps: float = 2.0, phase: float = 0.0) -> pd.DataFrame:
-    rows = []
-    for v in range(n_videos):
-        for k in range(n_frames):
-            rows.append(
-                {
-                    "video_id": f"vid {v}",
-                    "frame_idx": 4 * k,
-                    "time_s": (k + phase) / fps,
-                    "width": 32,
-                    "height": 32,
-                    "jpeg": _jpeg(30 * (k // 4) + 5 * v),
-                }
-            )
-    return pd.DataFrame(rows)
 
 
 @pytest.fixture(scope="module")
@@ -270,7 +240,7 @@ def test_features_command_with_missing_checkpoint_exits_2_with_one_line(tmp_path
 def test_batches_spanning_videos_and_sizes_give_the_same_features_as_one_video_at_a_time(r18):
     frames = frames_table(n_videos=3, n_frames=5)
     small = frames["video_id"] == "vid 1"
-    frames.loc[small, "jpeg"] = [_jpeg(40 + k, size=24) for k in range(int(small.sum()))]
+    frames.loc[small, "jpeg"] = [jpeg(40 + k, size=24) for k in range(int(small.sum()))]
     frames.loc[small, ["width", "height"]] = 24
     mixed = extract_features(frames, dict(CFG, batch_size=4), {"fps": 2.0}, extractor=r18)
     for vid, group in frames.groupby("video_id"):

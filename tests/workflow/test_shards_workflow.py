@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_frames import write_video
+from video_fixtures import write_video
 from workflow_helpers import mtimes, run_snakemake, write_config
 
 pytestmark = pytest.mark.slow

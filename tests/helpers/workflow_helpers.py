@@ -1,5 +1,5 @@
 """Run the real workflow (snakemake + the `psvl` CLI) on the tiny config in a temporary folder, and
-compare what two runs wrote. Shared by tests/test_slurm*.py, test_resume*.py and test_report*.py.
+compare what two runs wrote. Shared by the tests in tests/workflow/ (SLURM, resume, report, ...).
 
 Every snakemake call runs under `timeout -k`: a snakemake that waits on a job that will never report
 (e.g. a SLURM status query that keeps failing) ignores SIGTERM, so the test must not wait forever.
@@ -25,8 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
+from repo_paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "Snakefile"
 TINY_CONFIG = REPO / "tests" / "data" / "tiny_config.yaml"
 RESULTS = Path("results") / "synthetic"  # where the tiny run writes, relative to its workdir

@@ -7,7 +7,7 @@ import functools
 import h5py
 import numpy as np
 import pytest
-from test_features import CFG, frames_table
+from feature_fixtures import CFG, frames_table
 
 from psvl.core.failures import FailureLog
 from psvl.features.extractors import build_extractor

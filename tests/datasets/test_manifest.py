@@ -13,11 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
+from repo_paths import REPO
 
 from psvl.datasets.manifest import build_manifest
 from psvl.datasets.videos import list_videos, shard_names, shard_of
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def touch_videos(root: Path, n: int) -> Path:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from repo_paths import SHARED_DATA
 
 from psvl.cli import main
 from psvl.core.artifacts import TRAINED_WORDS, write_table
@@ -17,7 +17,7 @@ from psvl.evaluation.evaluate import evaluate_with_table
 from psvl.evaluation.vocabulary import known_words, unknown_words
 from psvl.localization.vocab import Vocab
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 
 
 def _queries() -> pd.DataFrame:

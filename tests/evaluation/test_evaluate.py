@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from repo_paths import TEST_DATA
 
 from psvl.cli import main
 from psvl.core import bootstrap
@@ -16,7 +17,7 @@ from psvl.datasets.predictions import FormatError, _read_jsonl_arrow, read_groun
 from psvl.evaluation.evaluate import baselines, evaluate
 from psvl.evaluation.query_shuffled import sources
 
-DATA = Path(__file__).parent / "data" / "eval"
+DATA = TEST_DATA / "eval"
 EXPECTED = json.loads((DATA / "expected_metrics.json").read_text())
 KEYS = ["R@0.1", "R@0.3", "R@0.5", "R@0.7", "mIoU", "n_queries"]
 

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from test_frames import write_video
+from video_fixtures import write_video
 
 from psvl.cli import main
 from psvl.core import jobs

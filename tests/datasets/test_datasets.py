@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from repo_paths import TEST_DATA
 
 from psvl.core.artifacts import read_frame, schema, write_table
 from psvl.datasets import (
@@ -21,7 +21,7 @@ from psvl.datasets import (
     write_pseudo_queries,
 )
 
-DATA = Path(__file__).parent / "data"
+DATA = TEST_DATA
 CHARADES = DATA / "charades_sta_test_excerpt.txt"
 CHARADES_JSON = DATA / "charades_excerpt.json"
 ANET = DATA / "activitynet_val_1_excerpt.json"

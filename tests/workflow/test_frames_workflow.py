@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from test_frames import write_audio_only, write_video
+from video_fixtures import write_audio_only, write_video
 from workflow_helpers import run_snakemake, skip_unless_stages, write_config
 
 pytestmark = pytest.mark.slow

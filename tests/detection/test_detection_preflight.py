@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from repo_paths import REPO
 
 from psvl.config import ConfigError, validate
 from psvl.detection.detectors import check_backend
@@ -127,6 +127,5 @@ def test_the_default_and_random_init_checks_import_no_torch():
         "check_backend(validate({'detector': {'weights': 'none'}}))\n"
         "print(sorted(m for m in ('torch', 'torchvision') if m in sys.modules))\n"
     )
-    root = Path(__file__).resolve().parents[1]
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -1,0 +1,39 @@
+"""Tiny real mp4s written with PyAV, for the frames tests and the workflow runs on a `custom` folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def write_video(path: Path, seconds: float = 3.0, fps: int = 8, width: int = 64, height: int = 64) -> Path:
+    """A tiny H.264 mp4 whose frame i has gray level 8 * i (so a decoded frame tells its index)."""
+    import av  # the callers skip without PyAV (pytest.importorskip); importing this module needs none
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(int(seconds * fps)):
+            img = np.full((height, width, 3), (8 * i) % 256, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def write_audio_only(path: Path) -> Path:
+    """An mp4 with an AAC stream and no video stream."""
+    import av
+
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=8000)
+        for i in range(4):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 8000, i * 1024
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
