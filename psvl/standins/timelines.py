@@ -65,7 +65,8 @@ def read_timelines(path: str | Path) -> dict[str, Timeline]:
     return out
 
 
-def video_rng(seed: int, video_id: str) -> np.random.Generator:
-    """The random stream of one video: seeded by (seed, crc32 of its id), so a video's stand-ins never
-    depend on which other videos share its shard or on Python's per-process string hash."""
-    return np.random.default_rng([int(seed), zlib.crc32(video_id.encode("utf-8"))])
+def video_rng(seed: int, video_id: str, stream: int = 0) -> np.random.Generator:
+    """The random stream of one video: seeded by (seed, crc32 of its id, stream), so a video's stand-ins
+    never depend on which other videos share its shard or on Python's per-process string hash; `stream`
+    separates the draws of different stand-ins (scores, feature extras, detections) of one video."""
+    return np.random.default_rng([int(seed), zlib.crc32(video_id.encode("utf-8")), int(stream)])
