@@ -83,12 +83,18 @@ def shard_digest(wildcards):
 
 def shards_inputs(wildcards):
     """A generated world's videos folder (its shard lists follow the world); a user's folder is no
-    input: its listing is in the digest, so touching the folder reruns nothing."""
-    return {"videos": videos_dir()} if SOURCES.generated else {}
+    input: its listing is in the digest, so touching the folder reruns nothing. The timelines kind
+    has no video files (its listing is in the digest too)."""
+    return (
+        {"videos": videos_dir()} if SOURCES.generated and not SOURCES.timelines else {}
+    )
 
 
 def shards_args():
-    """A generated world is listed by name: no sizes or times to record."""
+    """A generated world is listed by name: no sizes or times to record; the timelines kind's names
+    come from the dataset registry, as at parse time."""
+    if SOURCES.timelines:
+        return f"--from-registry {sets('dataset', 'standins', 'results')}"
     return "--no-stat" if SOURCES.generated else ""
 
 
@@ -159,6 +165,29 @@ def corpus_vocab_inputs(wildcards):
 
 def corpus_vocab_args(wildcards, input):
     return f"--vocab {shlex.quote(input.vocab)}" if "vocab" in input.keys() else ""
+
+
+def frames_files():
+    """The frame shards `psvl stats` counts: none where no video is read (the timelines kind)."""
+    return [] if SOURCES.timelines else per_shard(f"{R}/frames/{{shard}}.parquet")
+
+
+def proposal_truth():
+    """The moments TEP's recall is measured on (the timelines kind: the training videos' train moments)."""
+    return SOURCES.proposal_truth or f"{R}/annotations.parquet"
+
+
+def test_queries_input():
+    """The evaluated queries: the test split of annotations.parquet, or the kind's own file (the
+    timelines kind: dev or test, config.standins.split)."""
+    return SOURCES.queries or f"{R}/annotations.parquet"
+
+
+def test_queries_args():
+    """`--split` of `psvl test-queries`: every row of the kind's own queries file (with its durations)."""
+    if SOURCES.queries:
+        return f"--split all --durations {shlex.quote(SOURCES.durations)}"
+    return "--split test"
 
 
 def truth_args():
@@ -245,6 +274,8 @@ def final_targets(wildcards):
         ]
     if trains_detector():
         targets.append(f"{R}/eval/detector.json")
+    if SOURCES.timelines:
+        targets.append(f"{R}/eval/standins.json")
     return targets
 
 

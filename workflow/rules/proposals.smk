@@ -30,7 +30,7 @@ rule eval_proposals:
     input:
         proposals=per_shard(f"{R}/proposals/{{shard}}.parquet"),
         features=per_shard(f"{R}/features/{{shard}}.parquet"),  # segment times of the time_only baseline
-        annotations=f"{R}/annotations.parquet",
+        annotations=proposal_truth(),
     output:
         f"{R}/eval/proposals.json",
     log:
