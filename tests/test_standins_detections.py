@@ -12,8 +12,15 @@ import pytest
 from psvl.core.artifacts import SCHEMAS
 from psvl.features.objects import box_motion
 from psvl.standins.classes import read_classes
-from psvl.standins.detection_rates import class_objects, detection_rates, noun_figures, read_release
-from psvl.standins.detections import FRAME_H, FRAME_W, standin_detections, standin_detections_many
+from psvl.standins.detection_rates import detection_rates, fit_noise, noun_figures, read_release
+from psvl.standins.detections import (
+    FRAME_H,
+    FRAME_W,
+    SCENE,
+    class_objects,
+    standin_detections,
+    standin_detections_many,
+)
 from psvl.standins.features import segment_bounds
 from psvl.standins.timelines import Action, Timeline, read_timelines
 
@@ -138,3 +145,10 @@ def test_calibrated_defaults_land_within_the_band_on_1000_released_videos(releas
     )
     wall = rates["figures"]["share_wall"]
     assert abs(wall["standin"] / wall["release"] - 1) == pytest.approx(abs(wall["rel_error"]), abs=1e-3)
+
+
+def test_fit_noise_moves_the_rates_toward_the_release(release_path, timelines, classes):
+    vids = list(dict.fromkeys(read_release(release_path)["video_id"]))[:300]
+    fit = fit_noise(release_path, timelines, classes, iterations=1, videos=vids, noise={"p_hit": 0.8})
+    assert fit["p_hit"] < 0.5  # 0.8 names the acted-on object far too often (0.6 of pseudo-queries)
+    assert set(fit["scene"]) == set(SCENE) and all(0 < v <= 1 for v in fit["scene"].values())

@@ -5,11 +5,11 @@ train videos, 5 nouns each from their Visual Genome detector).
 Why: the stand-in detections (psvl.standins.detections) replace a detector, so the project's own noun
 choice run on them must name the video's actions about as often as PSVL's detector did. The definitions:
 
-- the objects of an action: the lemmas of its class's object noun and of that noun's slash alternatives
+- the objects of an action (psvl.standins.detections.class_objects): the lemmas of its class's object noun and of that noun's slash alternatives
   in the class name (`Holding a cup/glass/bottle of something` -> cup, glass, bottle; `Lying on a
   sofa/couch` -> sofa, couch; `towel/s` -> towel), no further synonyms (clothes is not shirt, dish is not
   plate). Classes without an object (`Someone is laughing`) have none.
-- a pseudo-query's nouns are lemmatized the same way (psvl.language.tagger.lemma), except the forms in
+- a pseudo-query's nouns are lemmatized the same way (detections.noun_lemma), except the forms in
   KEEP_FORM (VG's `glasses` is eyewear, not the drinking glass of `cup/glass/bottle`);
 - an action overlaps a pseudo-query when their intervals share a positive length in seconds (released
   timestamps are fractions of the released duration);
@@ -23,57 +23,29 @@ Raw (not lemmatized) tokens with the same object sets give 0.400 and 0.115, the 
 The stand-in side takes each released pseudo-moment (same videos, same intervals) and names it with the
 project's own noun choice (psvl.language.nouns.rank_nouns: the top 5 labels by score-weighted detection
 frequency inside the interval), then computes the same figures. A figure passes when the stand-in value
-is within `tolerance` (relative) of the release's.
+is within `tolerance` (relative) of the release's. `fit_noise` is the calibration that set the noise
+model's defaults (detections.DEFAULTS p_hit, p_room and the SCENE table).
 """
 
 from __future__ import annotations
 
 import json
-import re
+import logging
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
 from psvl.language.nouns import rank_nouns
 from psvl.standins.classes import ActionClass
+from psvl.standins.detections import DEFAULTS, SCENE, class_objects, noun_lemma, standin_detections_many
 from psvl.standins.timelines import Timeline
 
-# VG labels lemminflect would cut to another word (glasses -> glass, pants -> pant)
-KEEP_FORM = frozenset({"glasses", "pants", "shorts", "blinds"})
+log = logging.getLogger(__name__)
+
 SHARE_NOUNS = ("wall", "man", "shirt", "floor", "door", "hair", "table", "chair")  # the release's top 8
 NUM_NOUNS = 5  # the release's nouns per pseudo-query
 TOLERANCE = 0.25  # the issue's band: each figure within 25 % (relative) of the release's
-
-
-@lru_cache(maxsize=4096)
-def noun_lemma(word: str) -> str:
-    """The lemma a noun is matched by (module docstring)."""
-    from psvl.language.tagger import lemma  # lazy: lemminflect imports spaCy
-
-    word = word.strip().lower()
-    return word if word in KEEP_FORM else lemma(word, "NOUN")
-
-
-def _alternatives(cls: ActionClass) -> list[str]:
-    name = cls.name.lower()
-    found = re.search(rf"\b({re.escape(cls.noun)}\w*(?:/\w+)*)", name) if cls.noun else None
-    words = found.group(1).split("/") if found else []
-    return [w for w in words if w not in ("s", "es")]
-
-
-def class_objects(classes: Sequence[ActionClass]) -> list[tuple[str, ...]]:
-    """Per class index, the lemmas of its object and the object's slash alternatives (module docstring)."""
-    out = []
-    for cls in classes:
-        objs = [cls.noun] if cls.noun else []
-        for word in _alternatives(cls):
-            lem = noun_lemma(word)
-            if lem not in objs:
-                objs.append(lem)
-        out.append(tuple(objs))
-    return out
 
 
 def read_release(path: str | Path) -> pd.DataFrame:
@@ -190,3 +162,41 @@ def detection_rates(
         "passed": all(f["passed"] for f in figures.values()),
         "figures": figures,
     }
+
+
+def fit_noise(
+    pseudo_labels_json: str | Path,
+    timelines: Mapping[str, Timeline],
+    classes: Sequence[ActionClass],
+    *,
+    segment_s: float = 1.0,
+    seed: int = 0,
+    iterations: int = 5,
+    noise: Mapping | None = None,
+    videos: Iterable[str] | None = None,
+) -> dict:
+    """p_hit, p_room and the scene table that bring the stand-in figures onto the release's: a
+    fixed-point iteration on the released videos. Each round makes the stand-ins, measures the figures,
+    scales p_hit and p_room by (target / measured)^1.5 and each scene noun's presence by its target share
+    over its measured share (capped at 1). The other noise parameters stay as given (else DEFAULTS).
+    `videos` restricts the fit to some released videos."""
+    release = read_release(pseudo_labels_json)
+    if videos is not None:
+        release = release[release["video_id"].isin(set(videos))].reset_index(drop=True)
+    videos = list(dict.fromkeys(release["video_id"]))
+    fixed = dict(noise or {})
+    scene = dict(fixed.pop("scene", None) or SCENE)
+    rate = {k: float(fixed.pop(k, DEFAULTS[k])) for k in ("p_hit", "p_room")}
+    ref = noun_figures(release, timelines, classes, list(scene))
+    figure = {"p_hit": "object_of_overlapping_action", "p_room": "object_of_other_actions_only"}
+    for round_ in range(iterations):
+        det = standin_detections_many(
+            timelines, classes, videos, segment_s=segment_s, seed=seed, scene=scene, **rate, **fixed
+        )
+        got = noun_figures(standin_queries(release, det), timelines, classes, list(scene))
+        worst = max(abs(got[k] / ref[k] - 1) for k in ref if ref[k])
+        log.info("fit_noise round %d: %s, worst relative error %.3f", round_, rate, worst)
+        for key, name in figure.items():
+            rate[key] = min(1.0, rate[key] * (ref[name] / max(got[name], 1e-4)) ** 1.5)
+        scene = {n: min(1.0, v * ref[f"share_{n}"] / max(got[f"share_{n}"], 1e-3)) for n, v in scene.items()}
+    return {**{k: round(v, 3) for k, v in rate.items()}, "scene": {k: round(v, 3) for k, v in scene.items()}}

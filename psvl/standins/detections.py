@@ -7,14 +7,14 @@ the actions being done (sometimes), the room's scene nouns (mostly), and noise. 
 "frame" per segment (frame_idx = segment index, time_s = the segment's centre), every draw from the
 video's own random stream (psvl.standins.timelines.video_rng):
 
-- action objects (the class's object and its slash alternatives, psvl.standins.detection_rates.
-  class_objects): in a segment whose centre lies inside an action, each of its objects is detected with
+- action objects (class_objects: the lemmas of the class's object noun and of its slash alternatives in
+  the class name, `Holding a cup/glass/bottle` -> cup, glass, bottle; no other synonyms): in a segment whose centre lies inside an action, each of its objects is detected with
   probability p_hit x visibility[noun]; in the video's other segments (objects stay in the room) with
   p_room x visibility[noun]. VISIBILITY is the release's own shape: how often PSVL's nouns include an
   object when its action overlaps the pseudo-query, relative to the most visible (refrigerator, 0.60);
   nouns the VG detector never named there (phone, food, dish, ...) have 0 and are never detected.
 - scene nouns (wall, man, shirt, floor, ...): each is present in a video with probability SCENE[noun]
-  (calibrated, docs/standins.md), and a present one is detected in a segment with probability scene_rate.
+  (calibrated: psvl.standins.detection_rates.fit_noise), and a present one is detected in a segment with probability scene_rate.
 - false detections: each label of FALSE_LABELS (VG nouns of the release's tail) appears in a segment
   with probability false_rate / len(FALSE_LABELS).
 - scores: true detections Beta(score_a, score_b), false ones Beta(false_a, false_b), clipped to (0, 1].
@@ -29,6 +29,7 @@ Vectorised per video over (segment, label); about a millisecond for a 30-second 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
@@ -37,10 +38,11 @@ import pandas as pd
 
 from psvl.core.artifacts import SCHEMAS
 from psvl.standins.classes import ActionClass
-from psvl.standins.detection_rates import class_objects
 from psvl.standins.features import segment_bounds
 from psvl.standins.timelines import Timeline, video_rng
 
+# VG labels lemminflect would cut to another word (glasses -> glass, pants -> pant)
+KEEP_FORM = frozenset({"glasses", "pants", "shorts", "blinds"})
 FRAME_W, FRAME_H = 480.0, 360.0  # the nominal frame the boxes live in
 
 # Release share of pseudo-queries naming an object whose action overlaps them, / its max (0.60).
@@ -80,20 +82,53 @@ DEFAULTS = {
     "false_b": 5.0,
     "jitter": 0.02,
     "acted_jitter": 0.15,
+    "scene": None,  # a {noun: presence} table in place of SCENE
 }
 COLUMNS = SCHEMAS["detections"].names
 
 
-@lru_cache(maxsize=4)
-def _vocabulary(classes: tuple[ActionClass, ...]) -> tuple[tuple[str, ...], list[np.ndarray], dict]:
+@lru_cache(maxsize=4096)
+def noun_lemma(word: str) -> str:
+    """The lemma a noun is matched by (module docstring)."""
+    from psvl.language.tagger import lemma  # lazy: lemminflect imports spaCy
+
+    word = word.strip().lower()
+    return word if word in KEEP_FORM else lemma(word, "NOUN")
+
+
+def _alternatives(cls: ActionClass) -> list[str]:
+    name = cls.name.lower()
+    found = re.search(rf"\b({re.escape(cls.noun)}\w*(?:/\w+)*)", name) if cls.noun else None
+    words = found.group(1).split("/") if found else []
+    return [w for w in words if w not in ("s", "es")]
+
+
+def class_objects(classes: Sequence[ActionClass]) -> list[tuple[str, ...]]:
+    """Per class index, the lemmas of its object and the object's slash alternatives (module docstring)."""
+    out = []
+    for cls in classes:
+        objs = [cls.noun] if cls.noun else []
+        for word in _alternatives(cls):
+            lem = noun_lemma(word)
+            if lem not in objs:
+                objs.append(lem)
+        out.append(tuple(objs))
+    return out
+
+
+@lru_cache(maxsize=8)
+def _vocabulary(
+    classes: tuple[ActionClass, ...], scene_items: tuple[tuple[str, float], ...]
+) -> tuple[tuple[str, ...], list[np.ndarray], dict]:
     """All labels, each class's object label codes, and per-label vectors (visibility, scene, false)."""
     objects = class_objects(classes)
-    labels = tuple(sorted({*VISIBILITY, *SCENE, *FALSE_LABELS, *(o for objs in objects for o in objs)}))
+    scene = dict(scene_items)
+    labels = tuple(sorted({*VISIBILITY, *scene, *FALSE_LABELS, *(o for objs in objects for o in objs)}))
     code = {lab: i for i, lab in enumerate(labels)}
     per_class = [np.array([code[o] for o in objs], dtype=np.int64) for objs in objects]
     vectors = {
         "visibility": np.array([VISIBILITY.get(lab, 0.0) for lab in labels]),
-        "scene": np.array([SCENE.get(lab, 0.0) for lab in labels]),
+        "scene": np.array([scene.get(lab, 0.0) for lab in labels]),
         "false": np.isin(labels, FALSE_LABELS).astype(np.float64),
     }
     return labels, per_class, vectors
@@ -108,7 +143,8 @@ def _arrays(
             f"standin_detections: unknown noise parameters {sorted(unknown)}; known: {sorted(DEFAULTS)}"
         )
     p = {**DEFAULTS, **noise}
-    labels, per_class, vec = _vocabulary(tuple(classes))
+    scene = tuple(sorted((p["scene"] if p["scene"] is not None else SCENE).items()))
+    labels, per_class, vec = _vocabulary(tuple(classes), scene)
     rng = video_rng(seed, timeline.video_id)
     starts, ends = segment_bounds(timeline.duration_s, segment_s)
     centre = (starts + ends) / 2
@@ -154,11 +190,11 @@ def _arrays(
 
 
 def standin_detections(
-    timeline: Timeline, classes: Sequence[ActionClass], *, segment_s: float, seed: int, **noise: float
+    timeline: Timeline, classes: Sequence[ActionClass], *, segment_s: float, seed: int, **noise
 ) -> pd.DataFrame:
     """One video's stand-in detections (the detections artifact's columns), by the module's noise model;
     `noise` overrides DEFAULTS (p_hit, p_room, scene_rate, false_rate, score_a/b, false_a/b, jitter,
-    acted_jitter)."""
+    acted_jitter, scene)."""
     return pd.DataFrame(_arrays(timeline, classes, segment_s, seed, noise), columns=COLUMNS)
 
 
@@ -169,7 +205,7 @@ def standin_detections_many(
     *,
     segment_s: float,
     seed: int,
-    **noise: float,
+    **noise,
 ) -> pd.DataFrame:
     """standin_detections of many videos in one frame (a video's rows never depend on the others)."""
     parts = [_arrays(timelines[v], classes, segment_s, seed, noise) for v in dict.fromkeys(video_ids)]
