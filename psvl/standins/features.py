@@ -42,6 +42,7 @@ from functools import lru_cache
 
 import numpy as np
 from scipy.signal import lfilter
+from scipy.sparse import csr_matrix
 from scipy.special import ndtr
 
 from psvl.standins.classes import ActionClass
@@ -126,6 +127,12 @@ def related_matrix(classes: tuple[ActionClass, ...]) -> np.ndarray:
     return np.where(total > 0, rel / np.maximum(total, 1e-12), eye.astype(float))
 
 
+@lru_cache(maxsize=8)
+def _related_sparse(classes: tuple[ActionClass, ...]) -> csr_matrix:
+    """The transposed related matrix, sparse: ~24 targets a class, and no BLAS threads on tiny matrices."""
+    return csr_matrix(related_matrix(classes).T)
+
+
 def class_scores(
     timeline: Timeline, classes: list[ActionClass], *, quality: float, segment_s: float, seed: int
 ) -> np.ndarray:
@@ -163,7 +170,7 @@ def class_scores(
     np.maximum.at(evidence, np.concatenate([cls[keep], fa_cls[fa]]), boxes.T)
     scores = evidence.T
     if m.confuse > 0:
-        scores = (1.0 - m.confuse) * scores + m.confuse * scores @ related_matrix(tuple(classes))
+        scores = (1.0 - m.confuse) * scores + m.confuse * (_related_sparse(tuple(classes)) @ scores.T).T
     if m.noise > 0 or m.offset > 0:
         scores = scores + m.noise * _smooth_noise(z_noise, segment_s) + m.offset * z_offset[None, :]
     return scores.astype(np.float32)
@@ -183,7 +190,8 @@ def projection(dim: int, seed: int) -> np.ndarray:
     if dim < 1:
         raise ValueError(f"standins dim: expected an integer >= 1, got {dim}")
     rng = np.random.default_rng([int(seed), 0x5EED])
-    return rng.standard_normal((N_CLASSES + SCENE_DIM + NOISE_DIM, dim)) / np.sqrt(dim)
+    proj = rng.standard_normal((N_CLASSES + SCENE_DIM + NOISE_DIM, dim)) / np.sqrt(dim)
+    return proj.astype(np.float32)
 
 
 def standin_features(
@@ -205,6 +213,8 @@ def standin_features(
     scene = np.cos(theta)[:, None] * g[0] + np.sin(theta)[:, None] * g[1]
     noise = rng.standard_normal((len(starts), NOISE_DIM)) / np.sqrt(NOISE_DIM)
     x = np.concatenate([scores, SCENE_WEIGHT * scene, FEATURE_NOISE * noise], axis=1)
-    feats = x @ projection(dim, seed)
+    # einsum runs numpy's own loop: BLAS would wake its threads for this tiny product, ten times its cost
+    # on busy shared cores
+    feats = np.einsum("ti,id->td", x.astype(np.float32), projection(dim, seed))
     feats /= np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
     return feats.astype(np.float32)
