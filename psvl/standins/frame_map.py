@@ -1,10 +1,11 @@
 """Per-frame mAP under the Charades localization protocol, and the calibration of the stand-in quality.
 
-Protocol (Sigurdsson et al., Charades localization task): 25 equally spaced frames per video, at
-`linspace(0, duration, 25)` as the Charades devkit's loader samples them (first to last frame); at each
-frame the truth is the set of classes whose interval holds it (start <= t < end); a frame's score for a
-class is the score of the segment that holds it. AP per class over all (video, frame) pairs
+Protocol (Sigurdsson et al., Charades localization task): 25 equally spaced frames per video, first to
+last (`linspace(0, duration, 25)`); at each frame the truth is the set of classes whose interval holds it
+(start <= t < end); a frame's score for a class is the score of the segment that holds it. AP per class over all (video, frame) pairs
 (sklearn's average_precision_score); classes without a positive frame are skipped; mAP is the mean.
+
+The default quality, its sweep and the command that measures them: docs/standins.md, "Stand-in features".
 
 Why here: the stand-in features are calibrated to what published I3D models reach on this protocol
 (per-frame mAP about 0.17-0.20), so the measure and the search for the knob live together.
