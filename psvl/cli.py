@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "convert",
         "convert annotations between Charades-STA txt, ActivityNet json, JSONL, PSVL json",
     ),
+    "standins": ("standins", "stand-in features and detections of a shard from Charades action timelines"),
+    "eval-standins": ("eval_standins", "per-frame mAP and detection calibration of the stand-ins"),
     "frames": ("frames", "decode and sample frames of one shard into frames/{shard}.parquet"),
     "features": ("features", "one feature vector per temporal segment into features/{shard}.parquet"),
     "object-features": (

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from psvl.commands._common import add_config_arguments, load_config
+from psvl.datasets.registry import DATASETS
 from psvl.datasets.shards import plan, read_record, scan, write_list
 
 log = logging.getLogger(__name__)
@@ -30,11 +32,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="record no size or time (the synthetic world, planned before its files exist)",
     )
+    parser.add_argument(
+        "--from-registry",
+        action="store_true",
+        help="list the videos by name as the dataset registry does (a kind with no video files, e.g. "
+        "charades_timelines; needs the config: --set dataset=... results=... and the kind's sections) instead of scanning",
+    )
+    add_config_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     shard = f"{int(args.shard):05d}"
-    current = scan(args.videos_dir, args.glob, look=not args.no_stat)
+    if args.from_registry:
+        cfg = load_config(args)
+        name = cfg["dataset"]["name"]
+        current = DATASETS.get(name).sources(cfg, f"{cfg['results']}/{name}").videos()
+    else:
+        current = scan(args.videos_dir, args.glob, look=not args.no_stat)
     p = plan(current, read_record(args.record), args.shard_size)
     if shard not in p.shards:
         raise SystemExit(f"psvl shards: shard {shard} is not in the plan (shards: {', '.join(p.shards)})")

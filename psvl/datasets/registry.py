@@ -6,7 +6,7 @@ requires, so a new kind of dataset is one `DATASETS.register(...)` entry here (p
 schema's `dataset.name` enum) and no edit to any `.smk` file.
 
 Imported by the Snakefile when it parses: standard library and `psvl.datasets.videos` only (no pandas,
-pyarrow or torch).
+pyarrow or torch), and the standard-library listing of the Charades timelines' videos.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 from psvl.core.registry import Registry
 from psvl.datasets.shards import VideoFile, expected, scan
+from psvl.datasets.timelines_split import listed_videos
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,18 @@ class DatasetSources:
     # per-video .npy/.npz or one HDF5 file) instead of the per-video stages; both set or both None.
     pseudo_labels: str | None = None
     features: str | None = None
+    # The Charades timelines benchmark (psvl.standins, docs/standins.md): no video is read; a `standins` job
+    # per shard writes features and detections from these action timelines (charades.json), and
+    # `psvl shards --from-registry` lists the videos by name as the Snakefile did. With `pseudo_labels`
+    # (and no `features`), training reads those pseudo-labels over the stand-in features.
+    timelines: str | None = None
+    queries: str | None = None  # the evaluated queries' file (None: the test split of annotations.parquet)
+    proposal_truth: str | None = None  # moments `psvl eval-proposals` recalls (None: annotations.parquet)
 
     @property
     def from_release(self) -> bool:
         """No per-video stage runs: the DAG is annotations -> test queries -> train -> predict -> evaluate."""
-        return self.pseudo_labels is not None
+        return self.pseudo_labels is not None and self.timelines is None
 
 
 @dataclass(frozen=True)
@@ -177,9 +185,54 @@ DATASETS.register("psvl_release")(
 )
 
 
+def _timelines(cfg: Mapping[str, Any], results: str, release: bool = False) -> DatasetSources:
+    """The Charades timelines benchmark: Charades-STA's videos by name, stand-in features and detections
+    from their action timelines; the split files (dev/test queries, train moments, corpus) are written by
+    the `standins_split` job under results/NAME/standins (psvl.datasets.timelines_split)."""
+    ds, st = cfg["dataset"], cfg["standins"]
+    split = f"{results}/standins"
+    videos_dir = f"{results}/standins/videos"  # nominal: the manifest's paths name no file that is read
+    return DatasetSources(
+        videos_dir=videos_dir,
+        corpus=f"{split}/corpus.txt",
+        test=[f"{split}/test.txt", f"{split}/dev.txt"],  # both kept out of training (manifest split test)
+        train=f"{split}/train.txt",
+        durations=ds["durations"],
+        truth=None,
+        box_labels=None,
+        box_videos=None,
+        box_classes=None,
+        videos=lambda: expected(
+            videos_dir,
+            [f"{v}.mp4" for v in listed_videos(ds["train_annotations"], ds["annotations"], st["max_videos"])],
+        ),
+        generated=True,
+        pseudo_labels=f"{split}/pseudo_labels.json" if release else None,
+        timelines=ds["durations"],
+        queries=f"{split}/{st['split']}.txt",
+        proposal_truth=f"{split}/train.txt",
+    )
+
+
+_TIMELINES_REQUIRES = ("annotations", "train_annotations", "durations", "pseudo_labels")
+DATASETS.register("charades_timelines")(
+    DatasetKind(requires=_TIMELINES_REQUIRES, sources=_timelines, no_dag=None)
+)
+DATASETS.register("charades_timelines_release")(
+    DatasetKind(
+        requires=_TIMELINES_REQUIRES,
+        sources=lambda cfg, results: _timelines(cfg, results, release=True),
+        no_dag=None,
+    )
+)
+
+
 def reads_videos(cfg: Mapping[str, Any]) -> bool:
     """Whether the configured dataset runs the per-video stages (frames, features, detection): not on
     the release path, so its run needs no detector or backbone weights."""
     name = cfg["dataset"]["name"]
     kind = DATASETS.get(name)
-    return kind.has_dag and not kind.sources(cfg, f"{cfg['results']}/{name}").from_release
+    if not kind.has_dag:
+        return False
+    sources = kind.sources(cfg, f"{cfg['results']}/{name}")
+    return not sources.from_release and sources.timelines is None

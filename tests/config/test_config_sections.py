@@ -26,6 +26,8 @@ SECTIONS = {
     "train": "psvl.localization.train:TrainConfig",
     "predict": "psvl.localization.predict:PredictConfig",
     "eval": "psvl.evaluation.evaluate:EvalConfig",
+    "standins": "psvl.standins.config:StandinsConfig",
+    "standins.detections": "psvl.standins.config:DetectionNoiseConfig",
 }
 NOT_A_STAGE = {"results": "the output root", "shard_size": "read by the workflow only"}
 

@@ -26,7 +26,9 @@ LAYERS: list[set[str]] = [
     # a default); above datasets, because validation asks the dataset registry which keys a kind needs.
     {"config"},
     {"frames", "synth", "language", "detection"},
-    {"features"},  # detector backbones come from detection
+    # detector backbones come from detection; standins: stand-in features and detections made from
+    # Charades' action timelines (the timelines benchmark), whose classes the tagger reads
+    {"features", "standins"},
     {"proposals"},  # TEP clusters the segment features
     # localization: predict reads frames, features and the tagger. evaluation scores prediction files
     # against annotations, for any model: it needs neither the model nor torch, and the model not it.

@@ -166,6 +166,8 @@ def final_targets(wildcards):
         ]
     if trains_detector():
         targets.append(f"{R}/eval/detector.json")
+    if SOURCES.timelines:
+        targets.append(f"{R}/eval/standins.json")
     return targets
 
 

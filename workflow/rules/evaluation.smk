@@ -54,7 +54,7 @@ rule evaluate:
 rule stats:
     input:
         manifest=f"{R}/manifest.parquet",
-        frames=per_shard(f"{R}/frames/{{shard}}.parquet"),
+        frames=frames_files(),
         features=per_shard(f"{R}/features/{{shard}}.parquet"),
         detections=per_shard(f"{R}/detections/{{shard}}.parquet"),
         proposals=per_shard(f"{R}/proposals/{{shard}}.parquet"),

@@ -85,7 +85,7 @@ rule eval_pseudo_queries:
 
 rule test_queries:
     input:
-        f"{R}/annotations.parquet",
+        test_queries_input(),
     output:
         f"{R}/test_queries.parquet",
     log:
@@ -99,5 +99,6 @@ rule test_queries:
         mem_mb=2000,
     params:
         cfg=sets("corpus"),
+        split=test_queries_args(),
     shell:
-        "psvl test-queries --annotations {input:q} --split test --out {output:q} {params.cfg} > {log:q} 2>&1"
+        "psvl test-queries --annotations {input:q} {params.split} --out {output:q} {params.cfg} > {log:q} 2>&1"

@@ -1,6 +1,9 @@
 # Temporal event proposals (k-means over contextualized features) and their recall.
 
 
+include: "inputs/proposals.smk"
+
+
 rule proposals:
     input:
         manifest=f"{SHARD_LISTS}/{{shard}}.tsv",  # this shard's videos only
@@ -30,7 +33,7 @@ rule eval_proposals:
     input:
         proposals=per_shard(f"{R}/proposals/{{shard}}.parquet"),
         features=per_shard(f"{R}/features/{{shard}}.parquet"),  # segment times of the time_only baseline
-        annotations=f"{R}/annotations.parquet",
+        annotations=proposal_truth(),
     output:
         f"{R}/eval/proposals.json",
     log:

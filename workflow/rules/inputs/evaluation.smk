@@ -9,3 +9,8 @@ def reference_source():
 
 def reference_file():
     return f"{R}/annotations.parquet" if SOURCES.train else pseudo_queries_file()
+
+
+def frames_files():
+    """The frame shards `psvl stats` counts: none where no video is read (the timelines kind)."""
+    return [] if SOURCES.timelines else per_shard(f"{R}/frames/{{shard}}.parquet")

@@ -1,0 +1,1 @@
+"""Stand-ins: segment features and detections made from Charades' action timelines (no video is read)."""
