@@ -36,6 +36,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from psvl.config import defaults
 from psvl.core.artifacts import SCHEMAS
 from psvl.standins.classes import ActionClass
 from psvl.standins.features import segment_bounds
@@ -71,19 +72,9 @@ FALSE_LABELS: tuple[str, ...] = (
     "microwave", "jacket", "keyboard", "couch", "pot", "sign", "blinds", "vent", "bowl",
 )  # fmt: skip
 
-DEFAULTS = {
-    "p_hit": 0.165,
-    "p_room": 0.058,
-    "scene_rate": 0.8,
-    "false_rate": 0.5,
-    "score_a": 6.0,
-    "score_b": 3.0,
-    "false_a": 2.0,
-    "false_b": 5.0,
-    "jitter": 0.02,
-    "acted_jitter": 0.15,
-    "scene": None,  # a {noun: presence} table in place of SCENE
-}
+# The noise model's parameters: the schema's `standins.detections` defaults (calibrated against PSVL's
+# released nouns, docs/standins.md), plus `scene`, a {noun: presence} table in place of SCENE.
+DEFAULTS = {**defaults("standins")["detections"], "scene": None}
 COLUMNS = SCHEMAS["detections"].names
 
 
