@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         return jobs.PERMANENT
     status, message = _run(name, known, rest)
     jobs.record(log_file, status, message)
+    if status == jobs.PERMANENT and message:  # a user error: its one line on the console too
+        console.show(message)
     return status
 
 

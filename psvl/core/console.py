@@ -41,6 +41,11 @@ def line(what: str, *parts: str) -> str:
 def say(text: str) -> None:
     """`text` on the console (when attached) and in the log."""
     log.info(text)
+    show(text)
+
+
+def show(text: str) -> None:
+    """`text` on the console only (when attached): for a line the log already has, e.g. a user error."""
     if _FD is not None:
         try:
             os.write(_FD, (text + "\n").encode())

@@ -32,5 +32,17 @@ class WeightsError(RuntimeError):
     """Weights could not be loaded; the message says what to download or fix, and where."""
 
 
+class EmptyOutputError(RuntimeError):
+    """A stage would write nothing the next stages can use (no pseudo-queries, no training queries): the
+    run stops there, and the message names the cause, the counts and the config key to change."""
+
+
 # What `psvl <stage>` reports as one line (DetectorError is a ConfigError).
-USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, FormatError, ArtifactError, VideoError, WeightsError)
+USER_ERRORS: tuple[type[Exception], ...] = (
+    ConfigError,
+    FormatError,
+    ArtifactError,
+    VideoError,
+    WeightsError,
+    EmptyOutputError,
+)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from psvl.core.errors import EmptyOutputError
 from psvl.features.segments import VideoFeatures
 from psvl.localization.batches import QueryDataset
 from psvl.localization.vocab import Vocab
@@ -56,7 +57,10 @@ def build_datasets(
     train_data = QueryDataset(queries[is_train], features, **mk)
     val_data = QueryDataset(queries[~is_train], features, **mk)
     if len(train_data) == 0:
-        raise ValueError("no training queries with features: check --pseudo-queries and --features")
+        raise EmptyOutputError(
+            f"no training queries with features: {len(queries)} queries, {len(train_ids)} training "
+            f"videos, {len(features)} videos with features; check --pseudo-queries and --features"
+        )
     log.info(
         "training on %d queries of %d videos, validating on %d queries of %d videos; vocabulary %d",
         len(train_data),

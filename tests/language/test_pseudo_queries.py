@@ -256,7 +256,8 @@ def test_idf_noun_weighting_damps_a_noun_present_in_every_proposal():
     assert first["idf"] == pytest.approx(1 / (2 + np.log(3 / 2)), abs=0.03)  # N = 2: ball idf ln(3/2) + 1
 
 
-def test_compose_command_uses_only_train_videos_and_stores_the_summary(tmp_path):
+def _command_inputs(tmp_path, dets, detector_shaping=None):
+    """The pseudo-queries command's input files under tmp_path (v1 train, v2 test); its argv."""
     write_table(
         "manifest",
         {"video_id": ["v1", "v2"], "path": ["a.mp4", "b.mp4"], "split": ["train", "test"], "shard": [0, 0]},
@@ -264,8 +265,8 @@ def test_compose_command_uses_only_train_videos_and_stores_the_summary(tmp_path)
         "test",
     )
     write_table("proposals", PROPOSALS.assign(n_atomic=1), tmp_path / "proposals.parquet", "test")
-    dets = DETECTIONS.assign(frame_idx=0, x1=0.0, y1=0.0, x2=1.0, y2=1.0)
-    write_table("detections", dets, tmp_path / "detections.parquet", "test")
+    dets = dets.assign(frame_idx=0, x1=0.0, y1=0.0, x2=1.0, y2=1.0)
+    write_table("detections", dets, tmp_path / "detections.parquet", "test", detector_shaping)
     feats = pd.DataFrame(
         {
             "video_id": ["v1", "v1"],
@@ -280,8 +281,7 @@ def test_compose_command_uses_only_train_videos_and_stores_the_summary(tmp_path)
     write_table(
         "cooccurrence", COOC.assign(count=1), tmp_path / "cooc.parquet", "test", {"language": language}
     )
-    out = tmp_path / "pseudo_queries.parquet"
-    argv = [
+    return [
         "pseudo-queries",
         "--manifest",
         str(tmp_path / "manifest.parquet"),
@@ -294,7 +294,15 @@ def test_compose_command_uses_only_train_videos_and_stores_the_summary(tmp_path)
         "--cooccurrence",
         str(tmp_path / "cooc.parquet"),
         "--out",
-        str(out),
+        str(tmp_path / "pseudo_queries.parquet"),
+    ]
+
+
+def test_compose_command_uses_only_train_videos_and_stores_the_summary(tmp_path):
+    argv = _command_inputs(tmp_path, DETECTIONS)
+    language = {"model": "en_core_web_sm", "simplify": "content", "stop_verbs": ["be"]}
+    out = tmp_path / "pseudo_queries.parquet"
+    argv += [
         "--set",
         # frequency: the paper's ranking (the synthetic preset, laid under this config, ranks by contrast)
         'pseudo_queries={"num_nouns": 2, "per_proposal": 2, "noun_ranking": "frequency"}',
@@ -308,6 +316,46 @@ def test_compose_command_uses_only_train_videos_and_stores_the_summary(tmp_path)
     assert meta["summary"]["proposals_without_detections"] == 1
     assert meta["pseudo_queries"]["num_nouns"] == 2
     assert meta["language"] == language  # the corpus tagger's options travel on to psvl train
+
+
+def test_no_detection_above_the_threshold_stops_the_stage_with_one_line_naming_the_key(
+    tmp_path, capsys, caplog
+):
+    # v1 (train) has 3 proposals; a detector keeping nothing above its 0.5 threshold leaves them none
+    argv = _command_inputs(tmp_path, DETECTIONS.iloc[:0], {"score_threshold": 0.5})
+    log_file = tmp_path / "pseudo_queries.log"
+    with caplog.at_level("INFO", logger="psvl"):
+        assert main(["--job", "1", str(log_file), *argv]) == 2
+    assert "pseudo_queries: 0 of 3 proposals had a detection above score_threshold 0.5, 0 queries" in (
+        caplog.text
+    )
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "psvl pseudo-queries: no pseudo-queries to train on: 0 of 3 proposals had a detection above "
+        "score_threshold 0.5; lower detector.score_threshold (or use a detector that knows these "
+        "videos' objects)"
+    )
+    assert (tmp_path / "pseudo_queries.log.permanent").read_text().strip() == err  # not retried
+    assert not (tmp_path / "pseudo_queries.parquet").exists()
+
+
+def test_no_distinctive_noun_names_the_noun_ranking_key(tmp_path, capsys):
+    argv = _command_inputs(tmp_path, DETECTIONS, {"score_threshold": 0.3})
+    # min_score 0.99 is above the detector's 0.3: it is the threshold that counts, and its key is named
+    assert main([*argv, "--set", "pseudo_queries.min_score=0.99"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(
+        "0 of 3 proposals had a detection above score_threshold 0.99; lower pseudo_queries.min_score "
+        "(or use a detector that knows these videos' objects)"
+    )
+    person = _dets([("v1", float(t), "person", 0.9) for t in range(13)])  # v1: 12.5 s, all of it
+    argv = _command_inputs(tmp_path, person, {"score_threshold": 0.3})
+    assert main([*argv, "--set", "pseudo_queries.noun_ranking=contrast"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(
+        "3 of 3 proposals had a detection above score_threshold 0.3, but none has a label denser inside "
+        "than outside; set pseudo_queries.noun_ranking: frequency"
+    )
 
 
 def test_no_detections_at_all_gives_an_empty_table_and_counts_every_proposal():

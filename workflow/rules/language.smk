@@ -50,14 +50,15 @@ rule pseudo_queries:
     conda:
         "../../envs/psvl-cpu.yaml"
     resources:
+        attempt=attempt_number,  # psvl --job: its console line, and no pseudo-queries stops here in one line
         runtime=30,
         mem_mb=4000,
     params:
         cfg=sets("pseudo_queries"),
     shell:
-        "psvl pseudo-queries --manifest {input.manifest:q} --proposals {input.proposals:q} "
-        "--detections {input.detections:q} --features {input.features:q} "
-        "--cooccurrence {input.cooccurrence:q} --out {output:q} {params.cfg} > {log:q} 2>&1"
+        "psvl --job {resources.attempt} {log:q} pseudo-queries --manifest {input.manifest:q} "
+        "--proposals {input.proposals:q} --detections {input.detections:q} --features {input.features:q} "
+        "--cooccurrence {input.cooccurrence:q} --out {output:q} {params.cfg} 3>&2 > {log:q} 2>&1"
 
 
 rule eval_pseudo_queries:
