@@ -47,7 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="writes best.pt, last.pt, vocab.json, train_log.parquet here",
     )
-    parser.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt when it exists")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from OUT_DIR/last.pt when an unfinished run left it (a finished one is retrained)",
+    )
     add_config_arguments(parser)
 
 

@@ -167,8 +167,10 @@ class Trainer:
         }
 
     def resume_from_last(self) -> None:
-        """Continue from `last.pt` when it was written with the same settings and data (its fingerprint):
-        weights, optimizer, schedule, RNG states, epoch, log and best so far. Else the run starts afresh."""
+        """Continue from `last.pt` when it was written with the same settings and data (its fingerprint)
+        and its run is unfinished: weights, optimizer, schedule, RNG states, epoch, log and best so far.
+        Else the run starts afresh: a finished last.pt never stands in for a run asked for again (the
+        workflow reruns `train` only when forced or when code, params or inputs changed)."""
         last_path = self.out / "last.pt"
         if not last_path.exists():
             return
@@ -177,6 +179,14 @@ class Trainer:
             return
         if state.get("fingerprint") != self.fingerprint:
             log.warning("%s was trained with other settings or data; starting afresh", last_path)
+            return
+        if state["epoch"] >= self.cfg.epochs:
+            log.info(
+                "%s is a finished run (%d of %d epochs): training afresh (only an unfinished run resumes)",
+                last_path,
+                state["epoch"],
+                self.cfg.epochs,
+            )
             return
         self.model.load_state_dict(state["model"]["state_dict"])
         self.optimizer.load_state_dict(state["optimizer"])

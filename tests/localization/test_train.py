@@ -59,6 +59,22 @@ def test_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one(tmp_path
     assert torch.load(tmp_path / "b" / "last.pt", weights_only=True)["epoch"] == 1
 
 
+def test_resume_never_takes_a_finished_run_for_the_result(tmp_path):
+    # --forcerun train after a finished run: same settings and data, and yet every epoch runs again
+    queries, feats = toy_world(n_videos=6)
+    one = dataclasses.replace(CFG, epochs=1)
+    train(queries, feats, tmp_path, TINY, one)
+    first = torch.load(tmp_path / "last.pt", weights_only=True)
+    with torch.no_grad():  # mark this run's weights, so a result taken from last.pt would show
+        first["model"]["state_dict"] = {k: v + 1 for k, v in first["model"]["state_dict"].items()}
+    torch.save(first, tmp_path / "last.pt")
+    result = train(queries, feats, tmp_path, TINY, one, resume=True)
+    assert result["epochs"] == 1
+    assert read_frame(tmp_path / "train_log.parquet")["epoch"].tolist() == [1]
+    fresh = weights(tmp_path / "last.pt")
+    assert all(not torch.equal(fresh[k], first["model"]["state_dict"][k]) for k in fresh)
+
+
 def test_resume_with_other_settings_starts_afresh(tmp_path):
     queries, feats = toy_world(n_videos=6)
     train(queries, feats, tmp_path, TINY, dataclasses.replace(CFG, epochs=1))

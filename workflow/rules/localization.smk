@@ -35,7 +35,8 @@ rule train:
         features=features_flag,
         vocab=corpus_vocab_args,
     shell:
-        # --resume continues from last.pt when a killed run left one; a fresh run ignores it.
+        # --resume continues from last.pt when a killed run left one; a finished last.pt (a forced or
+        # changed rerun) is not resumed: every epoch runs again.
         "psvl --job {resources.attempt} {log:q} train --pseudo-queries {input.pseudo_queries:q} "
         "{params.features} {params.vocab} --out-dir {params.out:q} --resume {params.cfg} 3>&2 > {log:q} 2>&1"
 
