@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from psvl.core.artifacts import write_table
+from psvl.core.console import count
 
 log = logging.getLogger(__name__)
 
@@ -38,30 +39,41 @@ class FailureLog:
         write_table("failures", columns, path, stage=self.stage)
 
 
-def summary(results_dir: str | os.PathLike, examples: int = 2) -> str:
-    """One line per stage with failures under `results_dir/failures/`: how many videos, grouped by reason.
+def summary(results_dir: str | os.PathLike) -> str:
+    """One line per stage with failures under `results_dir/failures/`: how many videos, by reason.
 
-    What the workflow prints when it ends, so a person sees every bad video without opening a file.
+    What the workflow prints when it ends, so a person sees every bad video without opening a file: every
+    reason is named (a run has few kinds), and the first line counts each bad video once, whatever the
+    number of stages that recorded it.
     """
+    rows = _rows(results_dir)
+    by_stage: dict[str, Counter] = {}
+    for stage, _, error in rows:
+        by_stage.setdefault(stage, Counter())[_reason(error)] += 1
+    if not rows:
+        return "failures: none (every video passed every stage)"
+    videos = count(len({video for _, video, _ in rows}), "video")
+    lines = [f"failures ({videos} recorded in failures/{{stage}}/ and skipped; the rest completed):"]
+    for stage, reasons in by_stage.items():
+        each = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common())
+        lines.append(f"  {stage}: {sum(reasons.values())} videos ({each})")
+    return "\n".join(lines)
+
+
+def failed_videos(results_dir: str | os.PathLike) -> set[str]:
+    """The videos recorded under `results_dir/failures/` by any stage (each counted once)."""
+    return {video for _, video, _ in _rows(results_dir)}
+
+
+def _rows(results_dir: str | os.PathLike) -> list[tuple[str, str, str]]:
+    """(stage, video_id, error) of every row under `results_dir/failures/{stage}/*.parquet`."""
     import pyarrow.parquet as pq  # lazy: the Snakefile imports this module at parse time
 
-    root = Path(results_dir) / "failures"
-    by_stage: dict[str, Counter] = {}
-    for path in sorted(root.glob("*/*.parquet")):
+    out = []
+    for path in sorted((Path(results_dir) / "failures").glob("*/*.parquet")):
         for row in pq.read_table(path, columns=["video_id", "error"]).to_pylist():
-            by_stage.setdefault(path.parent.name, Counter())[_reason(row["error"])] += 1
-    if not any(by_stage.values()):
-        return "failures: none (every video passed every stage)"
-    lines = ["failures (videos recorded in failures/{stage}/ and skipped; the rest completed):"]
-    for stage, reasons in by_stage.items():
-        if not reasons:
-            continue
-        top = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common(examples))
-        more = len(reasons) - examples
-        lines.append(
-            f"  {stage}: {sum(reasons.values())} videos ({top}{f', and {more} more' if more > 0 else ''})"
-        )
-    return "\n".join(lines)
+            out.append((path.parent.name, str(row["video_id"]), row["error"]))
+    return out
 
 
 def _reason(error: str) -> str:

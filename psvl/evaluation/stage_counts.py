@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from psvl.core.failures import summary
+from psvl.core.failures import failed_videos, summary
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,8 @@ def collect(results_dir: str | os.PathLike) -> dict:
             artifacts[name]["splits"] = _splits(paths[0])
     failures = failure_counts(results)
     counts = {key: artifacts[a][m] for key, (a, m) in HEADLINE.items() if m in artifacts.get(a, {})}
-    counts["failures"] = sum(f["rows"] for f in failures.values())
+    # each bad video once, though frames and a later stage may both have recorded it
+    counts["failures"] = len(failed_videos(results))
     return {
         "results": str(results),
         "artifacts": artifacts,

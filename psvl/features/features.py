@@ -120,7 +120,8 @@ def extract_features(
     for video_id in sorted(set(video_paths or ()) - set(frames_df["video_id"].astype(str))):
         if failures is None:
             raise ValueError(f"{video_id}: no frames")
-        failures.add(video_id, "no frames for this video (see failures/frames)")
+        # not a features failure: the frames stage recorded why (one row per bad video, not one per stage)
+        log.info("%s: no frames (recorded in failures/frames); skipped", video_id)
     frames_df = frames_df.sort_values(["video_id", "frame_idx"], kind="stable")
     feats = frame_features(extractor, frames_df, cfg.batch_size, device, failures)
     for video_id, group in frames_df.groupby("video_id", sort=True):

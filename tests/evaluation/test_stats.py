@@ -123,3 +123,22 @@ def test_a_file_that_is_not_parquet_is_listed_and_the_rest_still_counted(tmp_pat
         "unreadable": ["00002.parquet"],
     }
     assert stats["counts"]["frames"] == 20
+
+
+def test_a_video_recorded_by_two_stages_counts_once_and_every_reason_is_named(tmp_path):
+    _results(tmp_path)  # vid 4 failed in detect ("boom")
+    errors = ["missing file: /v/4.mp4", "empty file (0 bytes): /v/5.mp4", "no frames could be decoded"]
+    write_table(
+        "failures",
+        {"video_id": ["vid 4", "vid 5", "vid 6"], "stage": ["frames"] * 3, "error": errors},
+        tmp_path / "failures" / "frames" / "00002.parquet",
+        stage="frames",
+    )
+    stats = collect(tmp_path)
+    assert stats["failures"]["frames"]["rows"] == 3 and stats["failures"]["detect"]["rows"] == 1
+    assert stats["counts"]["failures"] == 3  # vid 4, vid 5, vid 6: each bad video once
+    assert stats["failure_summary"] == [
+        "failures (3 videos recorded in failures/{stage}/ and skipped; the rest completed):",
+        "  detect: 1 videos (1 boom)",
+        "  frames: 3 videos (1 missing file, 1 empty file (0 bytes), 1 no frames could be decoded)",
+    ]
