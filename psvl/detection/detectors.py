@@ -170,13 +170,29 @@ def check_backend(cfg: Mapping[str, Any]) -> None:
 
 
 def _check_files(cfg: Mapping[str, Any]) -> None:
-    """Every weights file the run will read is there now: jobs run offline (torchvision backend)."""
+    """Every weights file the run will read is there now: jobs run offline (torchvision backend). Every
+    missing file is named at once (one line, `; `-separated), so one download round fixes them all."""
     det, feats = cfg["detector"], cfg["features"]
-    check_weights("detector.weights", det["name"], det["weights"])
+    checks = [lambda: check_weights("detector.weights", det["name"], det["weights"])]
     if "trained" in (det["weights"], feats["weights"]):  # the workflow trains the detector first
-        check_weights("detector.train.weights", det["name"], det["train"]["weights"])
+        checks.append(lambda: check_weights("detector.train.weights", det["name"], det["train"]["weights"]))
+    checks += [lambda: _check_classes(det), lambda: _check_features(feats)]
+    problems = []
+    for check in checks:
+        try:
+            check()
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ConfigError("; ".join(problems))
+
+
+def _check_classes(det: Mapping[str, Any]) -> None:
     if det.get("classes") and not Path(det["classes"]).is_file():
         raise ConfigError(f"config.detector.classes: class-name file {det['classes']} does not exist")
+
+
+def _check_features(feats: Mapping[str, Any]) -> None:
     extractor, weights = feats["extractor"], feats["weights"]
     if extractor == "detector_backbone":
         if weights != "trained" and not Path(os.path.expanduser(weights)).is_file():

@@ -66,6 +66,23 @@ def test_feature_weights_name_not_in_the_hub_cache_stops_with_the_file_and_folde
     check_backend(validate(cfg))
 
 
+def test_every_missing_weights_file_is_named_at_once(hub, monkeypatch, tmp_path):
+    monkeypatch.delenv("PSVL_DOWNLOAD_WEIGHTS", raising=False)
+    classes = tmp_path / "classes.txt"
+    cfg = {
+        "dataset": CUSTOM,
+        "features": {"extractor": "resnet18", "weights": "IMAGENET1K_V1"},
+        "detector": {"name": "fasterrcnn_resnet50_fpn_v2", "weights": "DEFAULT", "classes": str(classes)},
+    }
+    parts = _error(cfg).split("; ")
+    assert [p.split(":")[0] for p in parts] == [
+        "config.detector.weights",
+        "config.detector.classes",
+        "config.features.weights",
+    ]
+    assert f"needs {FRCNN_V2} in {hub}" in parts[0] and f"needs {RESNET18} in {hub}" in parts[2]
+
+
 def test_training_weights_are_checked_when_the_workflow_trains_the_detector(hub):
     det = {"name": "fasterrcnn_mobilenet_v3_large_fpn", "train": {"weights": "COCO_V1"}}
     msg = _error({"detector": det})  # synthetic world, detector.weights: trained
