@@ -189,14 +189,17 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return key.strip().split("."), yaml.safe_load(value)
 
 
+def load_yaml(path: str | Path) -> dict:
+    """A config file's own content (no defaults); a file that cannot be read is a ConfigError."""
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+
+
 def load(path: str | Path | None = None, overrides: list[str] | None = None) -> dict:
     """Read a YAML config (or none), apply `--set` overrides, validate, fill defaults."""
-    cfg: dict = {}
-    if path:
-        try:
-            cfg = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except OSError as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    cfg: dict = load_yaml(path) if path else {}
     for text in overrides or []:
         keys, value = parse_override(text)
         node = cfg

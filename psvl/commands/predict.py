@@ -14,7 +14,7 @@ import sys
 
 import torch
 
-from psvl.commands._common import add_config_arguments, load_config
+from psvl.commands._common import add_config_arguments, load_config, user_set
 from psvl.config import ConfigError, build
 from psvl.core.artifacts import read_frame, read_metadata, write_table
 from psvl.features.features import load_features
@@ -71,9 +71,15 @@ def run(args: argparse.Namespace) -> int:
         if recorded is not None:
             language, where = recorded, str(args.test_queries)
     predictor = Predictor.load(args.model, cfg=predict_cfg, language=language, where=where)
+    if predict_cfg.video_classes and not predictor.classes and user_set(args, "predict", "video_classes"):
+        log.info("predict.video_classes: this model has no named object channels; ignored")
     if args.video:
-        if not args.query:
+        if args.query is None:
             raise ConfigError("--video needs --query TEXT, e.g. --query 'person opens the door'")
+        if not args.query.strip():
+            raise ConfigError(
+                f"--query {args.query!r} is empty: give a sentence, e.g. 'person opens the door'"
+            )
         # the frame settings training recorded, under those the user gave (a config file or --set frames)
         given = args.config or any(s.startswith("frames") for s in args.overrides)
         frames_cfg = FramesConfig.from_config(

@@ -40,6 +40,9 @@ def video_file_features(
         )
     cfg = FramesConfig.from_config(frames, {"fps": features_meta.get("frames_fps") or None})
     video_id = Path(path).stem
+    if not Path(path).is_file():  # not a decoding problem: ffprobe would not help
+        what = "a folder, not a video file" if Path(path).is_dir() else "missing file"
+        raise VideoError(f"{what}: {path}")
     try:
         frames_df = extract_frames(path, video_id, cfg.fps, cfg.size, cfg.jpeg_quality)
     except VideoError as exc:

@@ -55,7 +55,8 @@ class QueryWords:
         # `nearest` is ignored by a minilm encoder's reading
         self.video_classes = None
         if video_classes and not classes:
-            log.info("predict.video_classes: this model has no named object channels; ignored")
+            # debug: the synthetic preset sets it for every model; `psvl predict` says it when the user did
+            log.debug("predict.video_classes: this model has no named object channels; ignored")
         if video_classes and classes:
             self.video_classes = VideoClasses(classes, trained, sentence_model)
         self.class_min_score = video_class_min_score

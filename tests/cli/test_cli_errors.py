@@ -58,7 +58,29 @@ def test_a_bad_video_is_one_line_and_exit_2(model_dir, tmp_path, capsys, content
         video.write_bytes(content)
     assert main(["predict", "--model", str(model_dir), "--video", str(video), "--query", "ball spins"]) == 2
     line = _one_error_line(capsys)
-    assert reason in line and str(video) in line and "ffprobe" in line
+    # a missing file is not a decoding problem: no ffprobe advice
+    assert reason in line and str(video) in line and ("ffprobe" in line) == (content is not None)
+
+
+@pytest.mark.parametrize("query", ["", "   "])
+def test_an_empty_query_is_one_line_and_exit_2(model_dir, tmp_path, capsys, query):
+    # (a query of stop words only, "the of and", is predicted and flagged: tests/localization/test_predict.py)
+    argv = ["predict", "--model", str(model_dir), "--video", str(tmp_path / "x.mp4"), "--query", query]
+    assert main(argv) == 2
+    assert _one_error_line(capsys) == (
+        f"psvl predict: --query {query!r} is empty: give a sentence, e.g. 'person opens the door'"
+    )
+
+
+def test_video_classes_is_said_to_be_ignored_only_when_the_user_set_it(model_dir, tmp_path, caplog):
+    argv = ["predict", "--model", str(model_dir), "--video", str(tmp_path / "x.mp4"), "--query", "q"]
+    note = "predict.video_classes: this model has no named object channels; ignored"
+    with caplog.at_level("INFO"):
+        main(argv)  # the default (synthetic) preset sets video_classes: not the user's doing
+    assert note not in caplog.text
+    with caplog.at_level("INFO"):
+        main([*argv, "--set", "predict.video_classes=true"])
+    assert caplog.text.count(note) == 1
 
 
 def test_predict_without_inputs_names_what_to_give(model_dir, capsys):
