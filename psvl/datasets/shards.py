@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from psvl.core.console import count
 from psvl.datasets.videos import list_videos, shard_name, video_id_of
 
 COLUMNS = ("video_id", "path", "size_bytes", "mtime_ns")
@@ -138,21 +139,21 @@ def plan(current: list[VideoFile], record: dict[str, tuple[VideoFile, ...]], sha
             reasons[shard] = ", ".join(
                 part
                 for part in (
-                    f"{gone} video(s) removed" if gone else "",
-                    f"{changed} file(s) replaced (size or time changed)" if changed else "",
+                    f"{count(gone, 'video')} removed" if gone else "",
+                    f"{count(changed, 'file')} replaced (size or time changed)" if changed else "",
                 )
                 if part
             )
         else:
             status[shard] = "kept"
-            reasons[shard] = f"{len(kept)} videos unchanged"
+            reasons[shard] = f"{count(len(kept), 'video')} unchanged"
     fresh = [v for v in current if v.video_id not in placed]
     first = max((int(s) + 1 for s in record), default=0)
     for i in range(0, len(fresh), shard_size):
         shard = shard_name(first + i // shard_size)
         shards[shard] = tuple(fresh[i : i + shard_size])
         status[shard] = "new"
-        reasons[shard] = f"{len(shards[shard])} new videos"
+        reasons[shard] = count(len(shards[shard]), "new video")
     if not shards:  # an empty folder still plans one (empty) shard, so the DAG stays well formed
         shards[shard_name(first)] = ()
         status[shard_name(first)] = "new"

@@ -34,6 +34,11 @@ def test_a_new_video_goes_to_a_new_shard_and_every_other_shard_is_kept():
     again = plan(added, _record(first), shard_size=2)
     assert again.status == {"00000": "kept", "00001": "kept", "00002": "new"}
     assert [v.video_id for v in again.shards["00002"]] == ["clip00b"]
+    assert again.reasons == {
+        "00000": "2 videos unchanged",
+        "00001": "2 videos unchanged",
+        "00002": "1 new video",
+    }
     assert all(again.digest(s) == first.digest(s) for s in ("00000", "00001"))
 
 
@@ -42,7 +47,8 @@ def test_a_removed_or_replaced_video_changes_only_its_own_shard():
     current = [_v(0), _v(1), _v(2, size=999), _v(3), _v(5)]  # clip02 replaced, clip04 removed
     again = plan(current, _record(first), shard_size=2)
     assert again.status == {"00000": "kept", "00001": "changed", "00002": "changed"}
-    assert "replaced" in again.reasons["00001"] and "removed" in again.reasons["00002"]
+    assert again.reasons["00001"] == "1 file replaced (size or time changed)"
+    assert again.reasons["00002"] == "1 video removed"
     assert again.digest("00000") == first.digest("00000")
     assert again.digest("00001") != first.digest("00001")
     assert [v.video_id for v in again.shards["00002"]] == ["clip05"]
@@ -104,4 +110,4 @@ def test_plan_command_counts_new_changed_and_kept_shards(tmp_path, monkeypatch, 
     assert main(["plan", "--set", ds, "--set", "shard_size=1"]) == 0
     out = capsys.readouterr().out
     assert "4 videos in 4 shards: 1 new, 1 changed, 2 kept" in out
-    assert "00001  changed  1 file(s) replaced" in out and "00003  new" in out
+    assert "00001  changed  1 file replaced" in out and "00003  new" in out
