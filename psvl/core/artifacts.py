@@ -221,7 +221,9 @@ def to_table(kind: str, data: pa.Table | Mapping[str, Iterable] | Any) -> pa.Tab
         raise ArtifactError(f"{kind}: cannot cast to the declared schema: {exc}") from exc
 
 
-def _atomic_target(path: Path) -> tuple[int, str]:
+def atomic_target(path: Path) -> tuple[int, str]:
+    """(open descriptor, temporary path) beside `path`, to write and then `os.replace` onto it: a reader
+    never sees half a file, and the file gets the usual mode (umask), not mkstemp's 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; published files get the usual permissions
@@ -250,7 +252,7 @@ def write_table(
     meta = dict(table.schema.metadata or {})
     meta[META_KEY] = json.dumps(provenance(kind, stage, shaping), sort_keys=True, default=str).encode()
     table = table.replace_schema_metadata(meta)
-    fd, tmp = _atomic_target(path)
+    fd, tmp = atomic_target(path)
     os.close(fd)
     try:
         pq.write_table(table, tmp, compression="zstd")
@@ -269,7 +271,7 @@ def write_json(obj: Any, path: str | os.PathLike) -> Path:
 def write_text(text: str, path: str | os.PathLike) -> Path:
     """Write a text file atomically."""
     path = Path(path)
-    fd, tmp = _atomic_target(path)
+    fd, tmp = atomic_target(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)

@@ -24,7 +24,7 @@ def save_checkpoint(path: str | os.PathLike, model, arch: str, classes: Sequence
     """Write a checkpoint that `torch.load(weights_only=True)` reads: tensors, strings, numbers only."""
     import torch  # lazy: keeps the Snakefile's parse fast (no torch)
 
-    from psvl.core.artifacts import _atomic_target  # lazy: keeps the Snakefile's parse fast (no pyarrow)
+    from psvl.core.artifacts import atomic_target  # lazy: keeps the Snakefile's parse fast (no pyarrow)
 
     path = Path(path)
     payload = {
@@ -34,7 +34,7 @@ def save_checkpoint(path: str | os.PathLike, model, arch: str, classes: Sequence
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         **meta,
     }
-    fd, tmp = _atomic_target(path)
+    fd, tmp = atomic_target(path)
     os.close(fd)
     try:
         torch.save(payload, tmp)

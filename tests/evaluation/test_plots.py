@@ -116,6 +116,15 @@ def test_stage_diagram_without_stats_still_draws_the_stages(tmp_path):
     _not_blank(plots.stage_diagram(None, tmp_path / "stages.png"))
 
 
+def test_figures_get_the_usual_file_mode_not_mkstemps_0600(tmp_path):
+    import os
+
+    os.umask(mask := os.umask(0o022))  # read the umask (and keep it)
+    path = plots.iou_histogram([0.5, 0.7], tmp_path / "h.png")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+    assert [p.name for p in tmp_path.iterdir()] == ["h.png"]  # no temporary file left beside it
+
+
 @pytest.mark.parametrize("ious", [[], [0.0, 0.0]])
 def test_histogram_of_no_or_only_failed_queries_is_drawn(tmp_path, ious):
     _not_blank(plots.iou_histogram(ious, tmp_path / "h.png"))
