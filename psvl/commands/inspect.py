@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from psvl.core.artifacts import read_metadata
+from psvl.core.errors import FormatError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +27,12 @@ def _preview(value):
 
 
 def run(args: argparse.Namespace) -> int:
-    pf = pq.ParquetFile(args.path)
+    try:
+        pf = pq.ParquetFile(args.path)
+    except pa.ArrowInvalid as exc:  # a video, a JSON file, a torn write: one line, not pyarrow's traceback
+        raise FormatError(
+            f"{args.path}: not a Parquet file ({exc}); psvl inspect reads psvl's .parquet artifacts"
+        ) from exc
     schema = pf.schema_arrow
     head = pf.read_row_group(0).slice(0, args.rows).to_pylist() if pf.num_row_groups else []
     rows = [{k: _preview(v) for k, v in r.items()} for r in head]

@@ -102,6 +102,15 @@ def test_other_commands_get_one_line_too(tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith("psvl inspect: ") and "missing.parquet" in err[0]
 
 
+def test_inspect_on_a_file_that_is_not_parquet_is_one_line(tmp_path, capsys):
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    assert main(["inspect", str(video)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"psvl inspect: {video}: not a Parquet file (")
+    assert err[0].endswith("psvl inspect reads psvl's .parquet artifacts")
+
+
 def test_a_bug_keeps_its_traceback(monkeypatch):
     import psvl.commands.inspect as inspect_command
 
