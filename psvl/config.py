@@ -10,7 +10,7 @@ import copy
 import dataclasses
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -244,9 +244,13 @@ def default(cls: type[T], section: str, /, **overrides: Any) -> T:
     return build(cls, {**values, **overrides})
 
 
-def section_json(cfg: Mapping[str, Any], name: str) -> str:
-    """The `--set name=<json>` argument a Snakemake rule passes to `psvl <stage>`."""
-    return f"{name}={json.dumps(cfg[name], sort_keys=True)}"
+def section_json(cfg: Mapping[str, Any], name: str, drop: Iterable[str] = ()) -> str:
+    """The `--set name=<json>` argument a Snakemake rule passes to `psvl <stage>`, without the keys in
+    `drop` (the command then reads their schema defaults)."""
+    section = cfg[name]
+    if drop:
+        section = {k: v for k, v in section.items() if k not in set(drop)}
+    return f"{name}={json.dumps(section, sort_keys=True)}"
 
 
 def reference_markdown() -> str:

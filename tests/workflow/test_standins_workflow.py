@@ -89,6 +89,17 @@ def test_timelines_workflow_runs_end_to_end_on_a_subset(tmp_path):
     assert standins["detection_rates"]["figures"] and "passed" in standins["detection_rates"]
     release = standins["pseudo_moments"]["release"]
     assert round(release["relative_length_mean"], 3) == 0.314 and round(release["per_video"], 2) == 3.95
+    # standins.split: test (the report's run) re-runs only what reads the evaluated queries, same model
+    cfg = yaml.safe_load((tmp_path / "tiny_config.yaml").read_text())
+    cfg["standins"]["split"] = "test"
+    (tmp_path / "tiny_config.yaml").write_text(yaml.safe_dump(cfg))
+    plan = run_snakemake(tmp_path, extra=["-n", "--quiet", "rules"], log_name="plan.log")
+    assert plan.returncode == 0
+    rows = [line.split() for line in (tmp_path / "plan.log").read_text().splitlines()]
+    planned = {row[0] for row in rows if len(row) == 2 and row[1].isdigit()}
+    assert planned - {"total"} == {"test_queries", "predict", "evaluate", "stats", "all"} | {
+        rule for rule in planned if rule.startswith("plot")
+    }
 
 
 def test_full_config_plans_quickly_with_one_standins_job_per_shard(tmp_path):
