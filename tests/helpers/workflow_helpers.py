@@ -369,3 +369,32 @@ def reference_run(tmp_path_factory, targets: tuple[str, ...] = ()) -> Path:
         run_snakemake(workdir, targets)
         _REFERENCE[key] = workdir
     return _REFERENCE[key]
+
+
+def snakemake_with(
+    workdir: Path, config: Path, *extra: str, timeout_s: int = 600
+) -> subprocess.CompletedProcess:
+    """snakemake on the repo's Snakefile with `config` (not tiny_config.yaml), writing into `workdir`;
+    output captured, never raises (the tests assert on returncode and stderr)."""
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE), "--directory", str(workdir)]
+    cmd += ["--configfile", str(config), "--cores", "2", *extra]
+    return subprocess.run(
+        ["timeout", "-k", "20", str(timeout_s), *cmd],
+        check=False,
+        cwd=workdir,
+        env=run_env(),
+        capture_output=True,
+        text=True,
+    )
+
+
+def release_config(workdir: Path, made: dict, overrides: dict) -> Path:
+    """The release path's config written by benchmarks.release_standins (`made`), with `overrides`
+    merged section by section and results under `workdir`/results: workdir/release.yaml."""
+    cfg = yaml.safe_load(made["config"].read_text())
+    for section, values in overrides.items():
+        cfg.setdefault(section, {}).update(values)
+    cfg["results"] = "results"
+    config = workdir / "release.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    return config

@@ -11,7 +11,6 @@ import pytest
 
 from psvl.core.artifacts import SCHEMAS
 from psvl.features.objects import box_motion
-from psvl.standins.classes import read_classes
 from psvl.standins.detection_rates import detection_rates, fit_noise, noun_figures, read_release
 from psvl.standins.detections import (
     FRAME_H,
@@ -22,19 +21,9 @@ from psvl.standins.detections import (
     standin_detections_many,
 )
 from psvl.standins.features import segment_bounds
-from psvl.standins.timelines import Action, Timeline, read_timelines
+from psvl.standins.timelines import Action, Timeline
 
 RELEASE = "psvl-reference/charades_train_pseudo_supervision_TEP_PS.json"
-
-
-@pytest.fixture(scope="module")
-def timelines(shared_data):
-    return read_timelines(shared_data / "charades-sta/charades.json")
-
-
-@pytest.fixture(scope="module")
-def classes(shared_data):
-    return read_classes(shared_data / "charades-sta/Charades_v1_classes.txt")
 
 
 @pytest.fixture(scope="module")

@@ -8,23 +8,13 @@ import itertools
 import numpy as np
 import pytest
 
-from psvl.standins.classes import ActionClass, read_classes
+from psvl.standins.classes import ActionClass
 from psvl.standins.features import NoiseModel, class_scores, related_matrix, segment_bounds, standin_features
 from psvl.standins.frame_map import calibrate, per_frame_map, quality_map
-from psvl.standins.timelines import Action, Timeline, read_timelines
+from psvl.standins.timelines import Action, Timeline
 
 # 157 classes without shared verbs or nouns: the hand-made cases need no tagger
 PLAIN = [ActionClass(k, f"c{k}", f"verb{k}", f"noun{k}") for k in range(157)]
-
-
-@pytest.fixture(scope="module")
-def timelines(shared_data):
-    return read_timelines(shared_data / "charades-sta/charades.json")
-
-
-@pytest.fixture(scope="module")
-def classes(shared_data):
-    return read_classes(shared_data / "charades-sta/Charades_v1_classes.txt")
 
 
 @pytest.fixture(scope="module")

@@ -8,18 +8,8 @@ from collections import Counter
 
 import pytest
 
-from psvl.standins.classes import OVERRIDES, read_classes, tagger_text
+from psvl.standins.classes import OVERRIDES, tagger_text
 from psvl.standins.timelines import Action, read_timelines, video_rng
-
-
-@pytest.fixture(scope="module")
-def timelines(shared_data):
-    return read_timelines(shared_data / "charades-sta/charades.json")
-
-
-@pytest.fixture(scope="module")
-def classes(shared_data):
-    return read_classes(shared_data / "charades-sta/Charades_v1_classes.txt")
 
 
 def test_charades_json_has_9848_videos_9625_with_actions(timelines):

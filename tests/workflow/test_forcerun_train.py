@@ -8,14 +8,10 @@ On the release path (stand-in features of Charades' shapes, a subset of PSVL's p
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
-import yaml
-from workflow_helpers import REPO, SNAKEFILE, run_env
+from workflow_helpers import REPO, release_config, snakemake_with
 
 from benchmarks import release_standins as standins
 
@@ -27,37 +23,19 @@ TINY = {  # a narrow model and one short epoch: what is tested is whether the ep
 }
 
 
-def _snakemake(workdir: Path, config: Path, *extra: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE), "--directory", str(workdir)]
-    cmd += ["--configfile", str(config), "--cores", "2", *extra]
-    return subprocess.run(
-        ["timeout", "-k", "20", "300", *cmd],
-        check=False,
-        cwd=workdir,
-        env=run_env(),
-        capture_output=True,
-        text=True,
-    )
-
-
 @pytest.mark.skipif(not DATA.is_dir(), reason="needs the real annotation files in ../shared/data")
 def test_forcerun_train_runs_every_epoch_again_instead_of_resuming_the_finished_run(tmp_path):
     made = standins.charades(tmp_path / "in", DATA, n_test_queries=10, n_pseudo=200, dtype="float16")
-    cfg = yaml.safe_load(made["config"].read_text())
-    for section, values in TINY.items():
-        cfg.setdefault(section, {}).update(values)
-    cfg["results"] = "results"
-    config = tmp_path / "release.yaml"
-    config.write_text(yaml.safe_dump(cfg))
+    config = release_config(tmp_path, made, TINY)
     target = "results/psvl_release/model/best.pt"
     model, train_log = tmp_path / "results/psvl_release/model", tmp_path / "logs/psvl_release/train.log"
 
-    first = _snakemake(tmp_path, config, target)
+    first = snakemake_with(tmp_path, config, target)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert torch.load(model / "last.pt", weights_only=True)["epoch"] == 1  # finished: 1 of 1 epochs
     before = (model / "last.pt").stat().st_mtime_ns
 
-    forced = _snakemake(tmp_path, config, "--forcerun", "train", "--", target)
+    forced = snakemake_with(tmp_path, config, "--forcerun", "train", "--", target)
     assert forced.returncode == 0, forced.stdout[-3000:] + forced.stderr[-3000:]
     text = train_log.read_text()
     assert re.search(r"last\.pt is a finished run \(1 of 1 epochs\): training afresh", text), text[-2000:]

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import h5py
@@ -18,8 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-import yaml
-from workflow_helpers import REPO, SNAKEFILE, run_env
+from workflow_helpers import REPO, release_config, snakemake_with
 
 from benchmarks import release_standins as standins
 from psvl.cli import main
@@ -38,31 +35,13 @@ TINY = {  # a narrow model and one short epoch: the plumbing at the real shapes,
 }
 
 
-def _snakemake(workdir: Path, config: Path, *extra: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE), "--directory", str(workdir)]
-    cmd += ["--configfile", str(config), "--cores", "2", *extra]
-    return subprocess.run(
-        ["timeout", "-k", "20", "600", *cmd],
-        check=False,
-        cwd=workdir,
-        env=run_env(),
-        capture_output=True,
-        text=True,
-    )
-
-
 @pytest.mark.skipif(not DATA.is_dir(), reason="needs the real annotation files in ../shared/data")
 def test_release_dag_predicts_every_test_query_from_standin_charades_features(tmp_path):
     made = standins.charades(tmp_path / "in", DATA, n_test_queries=60, n_pseudo=400, dtype="float16")
-    cfg = yaml.safe_load(made["config"].read_text())
-    for section, values in TINY.items():
-        cfg.setdefault(section, {}).update(values)
-    cfg["results"] = "results"
-    config = tmp_path / "release.yaml"
-    config.write_text(yaml.safe_dump(cfg))
+    config = release_config(tmp_path, made, TINY)
 
     targets = [f"results/psvl_release/{t}" for t in ("eval/metrics.json", "report/metrics_table.png")]
-    proc = _snakemake(tmp_path, config, *targets)
+    proc = snakemake_with(tmp_path, config, *targets)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = tmp_path / "results" / "psvl_release"
     metrics = json.loads((out / "eval" / "metrics.json").read_text())
@@ -88,7 +67,7 @@ def test_release_dag_predicts_every_test_query_from_standin_charades_features(tm
     for figure in ("report/metrics_table.png", "eval/plots/iou_histogram.png", "eval/plots/moments.png"):
         assert (out / figure).stat().st_size > 0
     assert not (out / "manifest.parquet").exists()  # no per-video stage ran
-    again = _snakemake(tmp_path, config, "-n", *targets)
+    again = snakemake_with(tmp_path, config, "-n", *targets)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
 
 
