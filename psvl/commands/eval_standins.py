@@ -75,9 +75,10 @@ def _ok(passed: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from psvl.datasets.psvl_json import read_pseudo_queries
     from psvl.standins.classes import read_classes
     from psvl.standins.detection_rates import detection_rates
-    from psvl.standins.moments import moment_stats, release_moments
+    from psvl.standins.moments import moment_stats
     from psvl.standins.timelines import read_timelines
 
     st = load_config(args)["standins"]
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         "frame_map": frame_map(timelines, classes, st),
         "detection_rates": detection_rates(args.pseudo_labels, detections, timelines, classes, videos=videos),
     }
-    release = release_moments(args.pseudo_labels)
+    release = read_pseudo_queries(args.pseudo_labels)
     report["pseudo_moments"] = {"release": moment_stats(release)}
     if args.pseudo_queries:
         ours = read_frame(

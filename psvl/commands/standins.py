@@ -13,6 +13,7 @@ import pandas as pd
 
 from psvl.commands._common import add_config_arguments, load_config
 from psvl.core.artifacts import write_json, write_table
+from psvl.core.failures import FailureLog
 from psvl.datasets.shards import videos_of_shard
 
 log = logging.getLogger("psvl.standins")
@@ -60,11 +61,11 @@ def _shard(args: argparse.Namespace, st: dict) -> int:
     timelines = read_timelines(args.timelines)
     classes = read_classes(st["classes"])
     seconds = st["segment_seconds"]
-    feats, dets, missing = [], [], []
+    feats, dets, missing = [], [], FailureLog("standins")
     for vid, _path in videos_of_shard(args.manifest, args.shard):
         tl = timelines.get(vid)
         if tl is None:
-            missing.append(vid)
+            missing.add(vid, "no timeline")
             continue
         x = standin_features(
             tl, classes, quality=st["quality"], segment_s=seconds, dim=st["dim"], seed=st["seed"]
@@ -87,12 +88,7 @@ def _shard(args: argparse.Namespace, st: dict) -> int:
     dshaping = {**shaping, "detections": st["detections"]}
     write_table("detections", _concat(dets), args.detections, stage="standins", shaping=dshaping)
     if args.failures:
-        errors = {
-            "video_id": missing,
-            "stage": ["standins"] * len(missing),
-            "error": ["no timeline"] * len(missing),
-        }
-        write_table("failures", errors, args.failures, stage="standins")
+        missing.write(args.failures)
     log.info("standins: %d videos (%d without a timeline) -> %s", len(feats), len(missing), args.features)
     return 0
 

@@ -29,13 +29,13 @@ model's defaults (detections.DEFAULTS p_hit, p_room and the SCENE table).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from psvl.datasets.psvl_json import read_pseudo_queries
 from psvl.language.nouns import rank_nouns
 from psvl.standins.classes import ActionClass
 from psvl.standins.detections import DEFAULTS, SCENE, class_objects, noun_lemma, standin_detections_many
@@ -49,23 +49,8 @@ TOLERANCE = 0.25  # the issue's band: each figure within 25 % (relative) of the 
 
 
 def read_release(path: str | Path) -> pd.DataFrame:
-    """PSVL's pseudo-label JSON -> qidx, video_id, start_s, end_s, duration_s, nouns (raw tokens 3:)."""
-    with open(path, encoding="utf-8") as fh:
-        rows = json.load(fh)
-    try:
-        frame = pd.DataFrame(
-            {
-                "video_id": [r["vid"] for r in rows],
-                "duration_s": [float(r["duration"]) for r in rows],
-                "t0": [float(r["timestamp"][0]) for r in rows],
-                "t1": [float(r["timestamp"][1]) for r in rows],
-                "nouns": [list(r["tokens"][3:]) for r in rows],
-            }
-        )
-    except (KeyError, TypeError, IndexError) as exc:
-        raise ValueError(f"{path}: expected a list of {{vid, duration, timestamp, tokens}} ({exc})") from exc
-    frame["start_s"] = frame.pop("t0") * frame["duration_s"]
-    frame["end_s"] = frame.pop("t1") * frame["duration_s"]
+    """PSVL's pseudo-label JSON -> qidx, video_id, start_s, end_s, duration_s, nouns (tokens 3: of each)."""
+    frame = read_pseudo_queries(path)  # the release's reader: seconds, verbs = the first 3 tokens
     frame.insert(0, "qidx", range(len(frame)))
     return frame[["qidx", "video_id", "start_s", "end_s", "duration_s", "nouns"]]
 

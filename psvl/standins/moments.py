@@ -8,9 +8,6 @@ would train a different prior, so the benchmark reports the two side by side.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
@@ -39,19 +36,3 @@ def moment_stats(moments: pd.DataFrame) -> dict[str, float]:
         "relative_length_max": float(length.max()),
         "start_at_0": float((start < AT_ZERO).mean()),
     }
-
-
-def release_moments(path: str | Path) -> pd.DataFrame:
-    """PSVL's pseudo-label JSON ({vid, duration, timestamp: normalized [s, e]}) as moments in seconds."""
-    with open(path, encoding="utf-8") as fh:
-        rows = json.load(fh)
-    dur = np.array([float(r["duration"]) for r in rows])
-    ts = np.array([r["timestamp"] for r in rows], dtype=np.float64).reshape(-1, 2)
-    return pd.DataFrame(
-        {
-            "video_id": [r["vid"] for r in rows],
-            "start_s": ts[:, 0] * dur,
-            "end_s": ts[:, 1] * dur,
-            "duration_s": dur,
-        }
-    )
