@@ -1,5 +1,6 @@
-"""The Charades timelines benchmark's videos and its dev split (standard library only: the Snakefile lists
-the videos through the dataset registry at parse time).
+"""The Charades timelines benchmark's videos and its dev split (standard library only at import: the
+Snakefile lists the videos through the dataset registry at parse time; writing the split, a job, uses
+the project's atomic writers).
 
 Why a dev split: the benchmark is where real-data defaults are decided, and the test queries must be read
 once per reported change. So a seeded share of the Charades-STA *train* videos is held out of everything
@@ -13,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
 from pathlib import Path
 
 SPLIT_FILES = ("train.txt", "dev.txt", "test.txt", "corpus.txt")  # what `write_split` writes
@@ -45,13 +45,6 @@ def listed_videos(train: str, test: str, max_videos: int | None = None) -> list[
     return sorted(set(tr) | set(te))
 
 
-def _write_lines(lines: Iterable[str], path: Path) -> None:
-    """Write atomically (temporary name, then rename): a killed job leaves no half file."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_split(
     train: str,
     test: str,
@@ -70,27 +63,27 @@ def write_split(
     corpus.txt: the sentences of train.txt without timestamps (the unpaired corpus; no dev sentence);
     pseudo_labels.json (with `pseudo_labels`): PSVL's released pseudo-labels minus the dev videos.
     """
+    from psvl.core.artifacts import write_json, write_text  # atomic writes; pyarrow is fine in a job
+
     listed = set(listed_videos(train, test, max_videos))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows = [(line.split(maxsplit=1)[0], line) for line in sta_lines(train)]
     rows = [(vid, line) for vid, line in rows if vid in listed]
-    dev = [line for vid, line in rows if is_dev(vid, fraction, seed)]
-    kept = [line for vid, line in rows if not is_dev(vid, fraction, seed)]
+    dev_ids = {vid for vid, _ in rows if is_dev(vid, fraction, seed)}
+    dev = [line for vid, line in rows if vid in dev_ids]
+    kept = [line for vid, line in rows if vid not in dev_ids]
     tests = [line for line in sta_lines(test) if line.split(maxsplit=1)[0] in listed]
-    _write_lines(kept, out / "train.txt")
-    _write_lines(dev, out / "dev.txt")
-    _write_lines(tests, out / "test.txt")
-    _write_lines((line.split("##", 1)[1].strip() for line in kept), out / "corpus.txt")
+    for lines, name in ((kept, "train.txt"), (dev, "dev.txt"), (tests, "test.txt")):
+        write_text("".join(f"{line}\n" for line in lines), out / name)
+    write_text("".join(f"{line.split('##', 1)[1].strip()}\n" for line in kept), out / "corpus.txt")
     counts = {"train": len(kept), "dev": len(dev), "test": len(tests)}
-    counts["dev_videos"] = len({line.split(maxsplit=1)[0] for line in dev})
+    counts["dev_videos"] = len(dev_ids)
     if pseudo_labels:
         with open(pseudo_labels, encoding="utf-8") as fh:
             release = json.load(fh)
         train_ids = {line.split(maxsplit=1)[0] for line in kept}
         labels = [r for r in release if r["vid"] in train_ids]
-        tmp = out / f".pseudo_labels.json.tmp{os.getpid()}"
-        tmp.write_text(json.dumps(labels), encoding="utf-8")
-        os.replace(tmp, out / "pseudo_labels.json")
+        write_json(labels, out / "pseudo_labels.json")
         counts["release_labels"] = len(labels)
     return counts
