@@ -113,8 +113,8 @@ def read_reference(
     return Reference(moments, source)
 
 
-def describe(row: dict) -> str:
+def describe(baseline: dict) -> str:
     """One line naming the baseline's window and the moments it was chosen on (summary, report)."""
-    start, end = row["window"]
-    where = SOURCES.get(row["source"], row["source"])
-    return f"fixed_window [{start:.2f}, {end:.2f}]: best at R@0.5 on {row['n_reference']} moments of {where}"
+    start, end = baseline["window"]
+    where = SOURCES.get(baseline["source"], baseline["source"])
+    return f"fixed_window [{start:.2f}, {end:.2f}]: best at R@0.5 on {baseline['n_reference']} moments of {where}"
