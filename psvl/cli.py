@@ -47,6 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "train the localization model on pseudo-queries"),
     "evaluate": ("evaluate", "R@IoU and mIoU of predictions against annotations, with prior baselines"),
     "predict": ("predict", "localize a query in one video with a trained model"),
+    "ground": ("ground", "localize test queries by the classifier classes they name (no training)"),
     "plot": ("plot", "figures for the run report"),
     "stats": ("stats", "per-stage counts for the run report"),
     "config": ("config", "print or write the effective config (files, dataset preset, defaults)"),

@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timelines", help="charades.json (the action timelines)")
     parser.add_argument("--features", help="features/{shard}.parquet to write")
     parser.add_argument("--detections", help="detections/{shard}.parquet to write")
+    parser.add_argument(
+        "--class-scores", help="class_scores/{shard}.parquet to write: the class evidence the features carry"
+    )
     parser.add_argument("--failures", help="failures/standins/{shard}.parquet: videos without a timeline")
     parser.add_argument("--split-out", metavar="DIR", help="instead: write the split files into DIR")
     parser.add_argument("--train", help="with --split-out: Charades-STA train txt")
@@ -53,7 +56,7 @@ def _split(args: argparse.Namespace, st: dict) -> int:
 def _shard(args: argparse.Namespace, st: dict) -> int:
     from psvl.standins.classes import read_classes
     from psvl.standins.detections import standin_detections
-    from psvl.standins.features import segment_bounds, standin_features
+    from psvl.standins.features import class_scores, segment_bounds, standin_features
     from psvl.standins.timelines import read_timelines
 
     if not st["classes"]:
@@ -61,36 +64,50 @@ def _shard(args: argparse.Namespace, st: dict) -> int:
     timelines = read_timelines(args.timelines)
     classes = read_classes(st["classes"])
     seconds = st["segment_seconds"]
-    feats, dets, missing = [], [], FailureLog("standins")
+    feats, scores, dets, missing = [], [], [], FailureLog("standins")
     for vid, _path in videos_of_shard(args.manifest, args.shard):
         tl = timelines.get(vid)
         if tl is None:
             missing.add(vid, "no timeline")
             continue
+        s = class_scores(tl, classes, quality=st["quality"], segment_s=seconds, seed=st["seed"])
         x = standin_features(
-            tl, classes, quality=st["quality"], segment_s=seconds, dim=st["dim"], seed=st["seed"]
+            tl, classes, quality=st["quality"], segment_s=seconds, dim=st["dim"], seed=st["seed"], scores=s
         )
         starts, ends = segment_bounds(tl.duration_s, seconds)
-        feats.append(
-            pd.DataFrame(
-                {
-                    "video_id": vid,
-                    "segment_idx": np.arange(len(x), dtype=np.int32),
-                    "start_s": starts,
-                    "end_s": ends,
-                    "feature": list(x.astype(np.float32)),
-                }
-            )
-        )
+        feats.append(_segments(vid, starts, ends, "feature", x))
+        scores.append(_segments(vid, starts, ends, "scores", s))
         dets.append(standin_detections(tl, classes, segment_s=seconds, seed=st["seed"], **st["detections"]))
     shaping = {"extractor": "standins", **{k: st[k] for k in ("quality", "segment_seconds", "dim", "seed")}}
     write_table("features", _concat(feats), args.features, stage="standins", shaping=shaping)
+    if args.class_scores:
+        names = [c.name for c in classes]
+        write_table(
+            "class_scores",
+            _concat(scores),
+            args.class_scores,
+            stage="standins",
+            shaping={**shaping, "classes": names},
+        )
     dshaping = {**shaping, "detections": st["detections"]}
     write_table("detections", _concat(dets), args.detections, stage="standins", shaping=dshaping)
     if args.failures:
         missing.write(args.failures)
     log.info("standins: %d videos (%d without a timeline) -> %s", len(feats), len(missing), args.features)
     return 0
+
+
+def _segments(vid: str, starts: np.ndarray, ends: np.ndarray, column: str, x: np.ndarray) -> pd.DataFrame:
+    """One video's per-segment rows of a features-like artifact (`column`: feature or scores)."""
+    return pd.DataFrame(
+        {
+            "video_id": vid,
+            "segment_idx": np.arange(len(x), dtype=np.int32),
+            "start_s": starts,
+            "end_s": ends,
+            column: list(x.astype(np.float32)),
+        }
+    )
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame | dict:

@@ -59,6 +59,17 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("feature", pa.list_(_F32)),
         ]
     ),
+    # a video classifier's per-segment class scores (its head's logits); class names in the provenance's
+    # config["classes"] (psvl.localization.class_grounding)
+    "class_scores": pa.schema(
+        [
+            ("video_id", _STR),
+            ("segment_idx", _I32),
+            ("start_s", _F64),
+            ("end_s", _F64),
+            ("scores", pa.list_(_F32)),
+        ]
+    ),
     "detections": pa.schema(
         [
             ("video_id", _STR),

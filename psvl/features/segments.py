@@ -86,19 +86,22 @@ def concat_rows(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def load_features(paths: Iterable[str | os.PathLike] | str | os.PathLike) -> dict[str, VideoFeatures]:
-    """{video_id: VideoFeatures (T x D float32, start_s (T,), end_s (T,))} from features Parquet shards.
+def load_features(
+    paths: Iterable[str | os.PathLike] | str | os.PathLike, kind: str = "features", column: str = "feature"
+) -> dict[str, VideoFeatures]:
+    """{video_id: VideoFeatures (T x D float32, start_s (T,), end_s (T,))} from features Parquet shards
+    (or another per-segment artifact of the same layout: `kind` class_scores, `column` scores).
 
     Reads the list column's flat values in one go (no per-row Python objects), so loading thousands of
     videos stays fast.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    table = concat_tables("features", list(paths))
+    table = concat_tables(kind, list(paths))
     if table.num_rows == 0:
         return {}
     table = table.sort_by([("video_id", "ascending"), ("segment_idx", "ascending")])
-    col = table.column("feature").combine_chunks()
+    col = table.column(column).combine_chunks()
     lengths = pc.list_value_length(col).to_numpy(zero_copy_only=False)
     flat = col.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
     offsets = np.concatenate([[0], np.cumsum(lengths)])

@@ -53,8 +53,10 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class PredictConfig:
-    """The `predict` config section (fields only; the defaults live in the config schema)."""
+    """The `predict` config section (fields only; the defaults live in the config schema). `localizer` is
+    read by the workflow (model: this Predictor; class_scores: psvl ground, class_grounding.py)."""
 
+    localizer: str
     device: str
     threads: int
     batch_size: int

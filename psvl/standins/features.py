@@ -202,10 +202,13 @@ def standin_features(
     segment_s: float,
     dim: int,
     seed: int,
+    scores: np.ndarray | None = None,
 ) -> np.ndarray:
     """(T, dim) float32 unit-norm segment features: the class scores with a slowly turning scene
-    direction and per-segment noise, through the seed's fixed projection (module docstring)."""
-    scores = class_scores(timeline, classes, quality=quality, segment_s=segment_s, seed=seed)
+    direction and per-segment noise, through the seed's fixed projection (module docstring). `scores`:
+    the video's `class_scores` of the same settings when the caller has them already."""
+    if scores is None:
+        scores = class_scores(timeline, classes, quality=quality, segment_s=segment_s, seed=seed)
     starts, ends = segment_bounds(timeline.duration_s, segment_s)
     rng = video_rng(seed, timeline.video_id, _EXTRAS)
     g = rng.standard_normal((2, SCENE_DIM)) / np.sqrt(SCENE_DIM)

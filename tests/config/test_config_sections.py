@@ -25,6 +25,7 @@ SECTIONS = {
     "model": "psvl.localization.model:ModelConfig",
     "train": "psvl.localization.train:TrainConfig",
     "predict": "psvl.localization.predict:PredictConfig",
+    "class_grounding": "psvl.localization.class_grounding:GroundingConfig",
     "eval": "psvl.evaluation.evaluate:EvalConfig",
     "standins": "psvl.standins.config:StandinsConfig",
     "standins.detections": "psvl.standins.config:DetectionNoiseConfig",

@@ -14,6 +14,7 @@ import yaml
 from repo_paths import SHARED_DATA
 from workflow_helpers import REPO, run_env, run_snakemake
 
+from psvl.core.artifacts import read_metadata
 from psvl.datasets.timelines_split import is_dev, listed_videos, sta_video_ids, write_split
 
 DATA = SHARED_DATA
@@ -81,6 +82,10 @@ def test_timelines_workflow_runs_end_to_end_on_a_subset(tmp_path):
     metrics = json.loads((r / "eval" / "metrics.json").read_text())
     assert metrics["n_queries"] == split["dev"]  # the dev queries, not the test ones (standins.split: dev)
     assert {"query_shuffled", "random_proposal"} <= set(metrics["baselines"])
+    # predict.localizer class_scores (the config's choice): psvl ground on the stand-ins' class scores
+    assert read_metadata(r / "eval" / "predictions.parquet")["stage"] == "ground"
+    assert len(pq.read_table(r / "class_scores" / "00000.parquet")["scores"][0]) == 157
+    assert (r / "model" / "best.pt").exists()  # the paper's model is still trained, for the table beside
     proposals = json.loads((r / "eval" / "proposals.json").read_text())
     assert proposals["n_moments"] == split["train"]  # the training videos' real train moments
     assert set(proposals["baselines"]) == {"random", "sliding", "time_only"}

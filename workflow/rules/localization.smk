@@ -41,28 +41,55 @@ rule train:
         "{params.features} {params.vocab} --out-dir {params.out:q} --resume {params.cfg} 3>&2 > {log:q} 2>&1"
 
 
-rule predict:
-    input:
-        model=f"{R}/model/best.pt",
-        queries=f"{R}/test_queries.parquet",
-        features=features_files(),
-    output:
-        f"{R}/eval/predictions.parquet",
-    log:
-        f"{LOGS}/predict.log",
-    benchmark:
-        f"{BENCH}/predict.tsv"
-    conda:
-        "../../envs/psvl-cpu.yaml"
-    threads: config["predict"]["threads"]
-    resources:
-        runtime=30,
-        mem_mb=4000,
-        gpu=1 if config["predict"]["device"].startswith("cuda") else 0,
-    params:
-        model=in_dir("model"),
-        cfg=sets("predict", "features"),
-        features=features_flag,
-    shell:
-        "psvl predict --model {params.model:q} --test-queries {input.queries:q} "
-        "{params.features} --out {output:q} {params.cfg} > {log:q} 2>&1"
+# predict.localizer picks what writes the predictions: the trained model (the paper), or class grounding
+# over the class_scores the stand-ins write (psvl ground: no model; docs/evaluation.md).
+if config["predict"]["localizer"] == "class_scores":
+
+    rule predict:
+        input:
+            queries=f"{R}/test_queries.parquet",
+            class_scores=per_shard(f"{R}/class_scores/{{shard}}.parquet"),
+        output:
+            f"{R}/eval/predictions.parquet",
+        log:
+            f"{LOGS}/predict.log",
+        benchmark:
+            f"{BENCH}/predict.tsv"
+        conda:
+            "../../envs/psvl-cpu.yaml"
+        resources:
+            runtime=30,
+            mem_mb=4000,
+        params:
+            cfg=sets("class_grounding"),
+        shell:
+            "psvl ground --class-scores {input.class_scores:q} --test-queries {input.queries:q} "
+            "--out {output:q} {params.cfg} > {log:q} 2>&1"
+
+else:
+
+    rule predict:
+        input:
+            model=f"{R}/model/best.pt",
+            queries=f"{R}/test_queries.parquet",
+            features=features_files(),
+        output:
+            f"{R}/eval/predictions.parquet",
+        log:
+            f"{LOGS}/predict.log",
+        benchmark:
+            f"{BENCH}/predict.tsv"
+        conda:
+            "../../envs/psvl-cpu.yaml"
+        threads: config["predict"]["threads"]
+        resources:
+            runtime=30,
+            mem_mb=4000,
+            gpu=1 if config["predict"]["device"].startswith("cuda") else 0,
+        params:
+            model=in_dir("model"),
+            cfg=sets("predict", "features"),
+            features=features_flag,
+        shell:
+            "psvl predict --model {params.model:q} --test-queries {input.queries:q} "
+            "{params.features} --out {output:q} {params.cfg} > {log:q} 2>&1"

@@ -48,6 +48,7 @@ rule standins:
     output:
         features=f"{R}/features/{{shard}}.parquet",
         detections=f"{R}/detections/{{shard}}.parquet",
+        class_scores=f"{R}/class_scores/{{shard}}.parquet",
         failures=f"{R}/failures/standins/{{shard}}.parquet",
     log:
         f"{LOGS}/standins/{{shard}}.log",
@@ -65,7 +66,8 @@ rule standins:
     shell:
         "psvl --job {resources.attempt} {log:q} standins --manifest {input.manifest:q} "
         "--timelines {input.timelines:q} --features {output.features:q} "
-        "--detections {output.detections:q} --failures {output.failures:q} {params.cfg} 3>&2 > {log:q} 2>&1"
+        "--detections {output.detections:q} --class-scores {output.class_scores:q} "
+        "--failures {output.failures:q} {params.cfg} 3>&2 > {log:q} 2>&1"
 
 
 # The stand-ins against their calibration targets: per-frame mAP of the class scores on the Charades test
