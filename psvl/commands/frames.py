@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
         console.count(len(videos), "video"),
         console.count(frames.num_rows, "frame"),
         console.count(len(failures), "failure"),
+        *([console.count(failures.warnings, "partial decode")] if failures.warnings else []),
     )
     # A shard with bad videos is a success (they are recorded); by hand, a bad video is the user's error.
     return 1 if args.video and len(failures) else 0

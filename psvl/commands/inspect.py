@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -26,13 +27,26 @@ def _preview(value):
     return value
 
 
-def run(args: argparse.Namespace) -> int:
+def _open(path: str) -> pq.ParquetFile:
+    """The Parquet file at `path`; anything else (a folder, a missing path, a video, a JSON file, a torn
+    write) is one FormatError line saying what it is, not pyarrow's traceback."""
+    where = Path(path)
+    if where.is_dir():
+        inside = sorted(p.name for p in where.glob("*.parquet") if not p.name.startswith("."))
+        hint = f" (it holds {len(inside)}, e.g. {where / inside[0]})" if inside else ""
+        raise FormatError(f"{path}: is a folder; psvl inspect reads one .parquet file{hint}")
+    if not where.exists():
+        raise FormatError(f"{path}: no such file")
     try:
-        pf = pq.ParquetFile(args.path)
-    except pa.ArrowInvalid as exc:  # a video, a JSON file, a torn write: one line, not pyarrow's traceback
+        return pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
         raise FormatError(
-            f"{args.path}: not a Parquet file ({exc}); psvl inspect reads psvl's .parquet artifacts"
+            f"{path}: not a Parquet file ({exc}); psvl inspect reads psvl's .parquet artifacts"
         ) from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    pf = _open(args.path)
     schema = pf.schema_arrow
     head = pf.read_row_group(0).slice(0, args.rows).to_pylist() if pf.num_row_groups else []
     rows = [{k: _preview(v) for k, v in r.items()} for r in head]

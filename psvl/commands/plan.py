@@ -7,6 +7,7 @@ import argparse
 from collections import Counter
 
 from psvl.commands._common import add_config_arguments, load_config
+from psvl.core.console import count
 from psvl.datasets.shards import plan, read_record, scan
 
 
@@ -28,9 +29,13 @@ def run(args: argparse.Namespace) -> int:
     counts = Counter(p.status.values())
     n_videos = sum(len(v) for v in p.shards.values())
     print(
-        f"{ds['name']}: {n_videos} videos in {len(p.shards)} shards: {counts['new']} new, "
+        f"{ds['name']}: {count(n_videos, 'video')} in {count(len(p.shards), 'shard')}: {counts['new']} new, "
         f"{counts['changed']} changed, {counts['kept']} kept"
-        + (f"; {len(p.dropped)} recorded shards now empty ({', '.join(p.dropped)})" if p.dropped else "")
+        + (
+            f"; {count(len(p.dropped), 'recorded shard')} now empty ({', '.join(p.dropped)})"
+            if p.dropped
+            else ""
+        )
     )
     for shard, status in p.status.items():
         if status != "kept" or args.all:

@@ -10,6 +10,7 @@ import torch
 
 from psvl.commands._common import add_config_arguments, load_config
 from psvl.config import ConfigError
+from psvl.core import console
 from psvl.detection.train_detector import run_training
 
 
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--coco needs --images")
     if args.threads:
         torch.set_num_threads(args.threads)
-    run_training(
+    metrics = run_training(
         load_config(args)["detector"],
         out_dir=args.out_dir,
         metrics_path=args.metrics,
@@ -45,5 +46,11 @@ def run(args: argparse.Namespace) -> int:
         videos_dir=args.videos_dir,
         coco=args.coco,
         images=args.images,
+    )
+    console.done(
+        "train_detector",
+        console.count(len(metrics["epoch_loss"]), "epoch"),
+        console.count(metrics["n_train_images"], "training frame"),
+        f"held-out AP50 {metrics['AP50']:.3f}",
     )
     return 0

@@ -117,7 +117,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("tokens", _TOKENS),
         ]
     ),
-    "failures": pa.schema([("video_id", _STR), ("stage", _STR), ("error", _STR)]),
+    # severity "error": the video was skipped; "warning": kept, but something was wrong (a partial decode)
+    "failures": pa.schema([("video_id", _STR), ("stage", _STR), ("error", _STR), ("severity", _STR)]),
     # what `psvl predict` writes: moments only; the truth is joined by `psvl evaluate`
     "predictions": pa.schema(
         [

@@ -1,4 +1,8 @@
-"""Record bad inputs instead of dropping them: one row per (video, stage) with the reason."""
+"""Record bad inputs instead of dropping them: one row per (video, stage) with the reason.
+
+A row's severity is "error" (the video was skipped by that stage) or "warning" (it was kept, but with a
+flaw a person should know of, such as a partial decode); the closing summary counts the two apart.
+"""
 
 from __future__ import annotations
 
@@ -14,65 +18,112 @@ from psvl.core.console import count
 log = logging.getLogger(__name__)
 
 
+ERROR, WARNING = "error", "warning"
+
+
 @dataclass
 class FailureLog:
-    """Collects failures of one stage on one shard; `write` always writes a file (maybe empty)."""
+    """Collects failures (and warnings) of one stage on one shard; `write` always writes a file.
+
+    `len()` and `video_ids` count failures only: a warned video was kept."""
 
     stage: str
     rows: list[dict[str, str]] = field(default_factory=list)
 
     def add(self, video_id: str, error: BaseException | str) -> None:
-        message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-        message = message.strip() or "unknown error"
+        """Record a video the stage skipped, with why."""
+        message = _message(error)
         log.warning("%s: %s failed: %s", self.stage, video_id, message)
-        self.rows.append({"video_id": str(video_id), "stage": self.stage, "error": message})
+        self.rows.append(
+            {"video_id": str(video_id), "stage": self.stage, "error": message, "severity": ERROR}
+        )
+
+    def warn(self, video_id: str, message: str) -> None:
+        """Record a video the stage kept despite a flaw (a partial decode)."""
+        message = _message(message)
+        log.warning("%s: %s kept with a warning: %s", self.stage, video_id, message)
+        self.rows.append(
+            {"video_id": str(video_id), "stage": self.stage, "error": message, "severity": WARNING}
+        )
 
     @property
     def video_ids(self) -> set[str]:
-        return {r["video_id"] for r in self.rows}
+        return {r["video_id"] for r in self.rows if r["severity"] == ERROR}
+
+    @property
+    def warnings(self) -> int:
+        return sum(r["severity"] == WARNING for r in self.rows)
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return sum(r["severity"] == ERROR for r in self.rows)
 
     def write(self, path: str | os.PathLike) -> None:
-        columns = {k: [r[k] for r in self.rows] for k in ("video_id", "stage", "error")}
+        columns = {k: [r[k] for r in self.rows] for k in ("video_id", "stage", "error", "severity")}
         write_table("failures", columns, path, stage=self.stage)
 
 
+def _message(error: BaseException | str) -> str:
+    message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    return message.strip() or "unknown error"
+
+
 def summary(results_dir: str | os.PathLike) -> str:
-    """One line per stage with failures under `results_dir/failures/`: how many videos, by reason.
+    """One line per stage with failures under `results_dir/failures/`: how many videos, by reason; then
+    the same for warnings (videos kept despite a flaw), counted apart from the failures.
 
     What the workflow prints when it ends, so a person sees every bad video without opening a file: every
-    reason is named (a run has few kinds), and the first line counts each bad video once, whatever the
-    number of stages that recorded it.
+    reason is named (a run has few kinds), and each heading counts a video once, whatever the number of
+    stages that recorded it.
     """
-    rows = _rows(results_dir)
-    by_stage: dict[str, Counter] = {}
-    for stage, _, error in rows:
-        by_stage.setdefault(stage, Counter())[_reason(error)] += 1
-    if not rows:
-        return "failures: none (every video passed every stage)"
-    videos = count(len({video for _, video, _ in rows}), "video")
-    lines = [f"failures ({videos} recorded in failures/{{stage}}/ and skipped; the rest completed):"]
-    for stage, reasons in by_stage.items():
-        each = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common())
-        lines.append(f"  {stage}: {sum(reasons.values())} videos ({each})")
+    rows = records(results_dir)
+    failed = [r for r in rows if r[3] == ERROR]
+    lines = ["failures: none (every video passed every stage)"]
+    if failed:
+        videos = count(len({r[1] for r in failed}), "video")
+        lines = [f"failures ({videos} recorded in failures/{{stage}}/ and skipped; the rest completed):"]
+        lines += _by_stage(failed)
+    warned = [r for r in rows if r[3] == WARNING]
+    if warned:
+        videos = count(len({r[1] for r in warned}), "video")
+        lines.append(f"warnings ({videos} kept, flagged severity=warning in failures/{{stage}}/):")
+        lines += _by_stage(warned)
     return "\n".join(lines)
 
 
+def _by_stage(rows: list[tuple[str, str, str, str]]) -> list[str]:
+    by_stage: dict[str, Counter] = {}
+    for stage, _, error, _ in rows:
+        by_stage.setdefault(stage, Counter())[_reason(error)] += 1
+    lines = []
+    for stage, reasons in by_stage.items():
+        each = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common())
+        lines.append(f"  {stage}: {count(sum(reasons.values()), 'video')} ({each})")
+    return lines
+
+
 def failed_videos(results_dir: str | os.PathLike) -> set[str]:
-    """The videos recorded under `results_dir/failures/` by any stage (each counted once)."""
-    return {video for _, video, _ in _rows(results_dir)}
+    """The videos recorded as failed under `results_dir/failures/` by any stage (each counted once)."""
+    return {video for _, video, _, severity in records(results_dir) if severity == ERROR}
 
 
-def _rows(results_dir: str | os.PathLike) -> list[tuple[str, str, str]]:
-    """(stage, video_id, error) of every row under `results_dir/failures/{stage}/*.parquet`."""
+def warned_videos(results_dir: str | os.PathLike) -> set[str]:
+    """The videos kept with a warning under `results_dir/failures/` (each counted once)."""
+    return {video for _, video, _, severity in records(results_dir) if severity == WARNING}
+
+
+def records(results_dir: str | os.PathLike) -> list[tuple[str, str, str, str]]:
+    """(stage, video_id, error, severity) of every row under `results_dir/failures/{stage}/*.parquet`;
+    files written before the severity column hold failures only."""
     import pyarrow.parquet as pq  # lazy: the Snakefile imports this module at parse time
 
     out = []
     for path in sorted((Path(results_dir) / "failures").glob("*/*.parquet")):
-        for row in pq.read_table(path, columns=["video_id", "error"]).to_pylist():
-            out.append((path.parent.name, str(row["video_id"]), row["error"]))
+        table = pq.read_table(path)
+        severity = table["severity"].to_pylist() if "severity" in table.column_names else None
+        for i, row in enumerate(table.select(["video_id", "error"]).to_pylist()):
+            out.append(
+                (path.parent.name, str(row["video_id"]), row["error"], severity[i] if severity else ERROR)
+            )
     return out
 
 

@@ -23,6 +23,7 @@ from pycocotools.cocoeval import COCOeval
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
 
 from psvl.config import build
+from psvl.core import console
 from psvl.core.artifacts import write_json, write_text
 from psvl.core.progress import progress
 from psvl.detection.checkpoints import read_classes, save_checkpoint
@@ -109,8 +110,9 @@ def train_detector(
             step += 1
             next(it, None)
         loss_log.append(epoch_loss / per_epoch)
-        log.info(
-            "epoch %d/%d: loss %.4f (%.0f s)", epoch + 1, train.epochs, loss_log[-1], time.perf_counter() - t0
+        console.say(  # the log's line, and the console's when run as a workflow job (psvl --job)
+            f"train_detector epoch {epoch + 1}/{train.epochs}: loss {loss_log[-1]:.4f}, "
+            f"{console.count(per_epoch, 'batch', 'batches')}, {time.perf_counter() - t0:.0f} s"
         )
     model.eval().cpu()
     summary = {"train_seconds": time.perf_counter() - t0, "train_cpu_seconds": time.process_time() - c0}

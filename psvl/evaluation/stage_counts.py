@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from psvl.core.failures import failed_videos, summary
+from psvl.core.failures import ERROR, WARNING, failed_videos, records, summary, warned_videos
 
 log = logging.getLogger(__name__)
 
@@ -88,16 +88,18 @@ def _splits(path: Path) -> dict[str, int]:
 
 
 def failure_counts(results: Path) -> dict[str, dict]:
-    """failures/{stage}/*.parquet -> {stage: {rows, videos}}."""
+    """failures/{stage}/*.parquet -> {stage: {rows, videos, warnings, warned_videos, files}}: rows and
+    videos count failures (skipped videos); warnings count the rows of videos kept with a flaw."""
     out = {}
     for folder in sorted(p for p in (results / "failures").glob("*") if p.is_dir()):
-        paths = _files(folder, "*.parquet")
-        counted = artifact_counts(paths)
-        out[folder.name] = {
-            "rows": counted["rows"],
-            "videos": counted.get("videos", 0),
-            "files": counted["files"],
-        }
+        out[folder.name] = {"rows": 0, "videos": set(), "warnings": 0, "warned_videos": set()}
+        out[folder.name]["files"] = len(_files(folder, "*.parquet"))
+    for stage, video, _, severity in records(results):
+        rows, videos = {ERROR: ("rows", "videos"), WARNING: ("warnings", "warned_videos")}[severity]
+        out[stage][rows] += 1
+        out[stage][videos].add(video)
+    for counted in out.values():
+        counted["videos"], counted["warned_videos"] = len(counted["videos"]), len(counted["warned_videos"])
     return out
 
 
@@ -118,6 +120,7 @@ def collect(results_dir: str | os.PathLike) -> dict:
     counts = {key: artifacts[a][m] for key, (a, m) in HEADLINE.items() if m in artifacts.get(a, {})}
     # each bad video once, though frames and a later stage may both have recorded it
     counts["failures"] = len(failed_videos(results))
+    counts["warnings"] = len(warned_videos(results))  # kept videos with a flaw (partial decodes)
     return {
         "results": str(results),
         "artifacts": artifacts,

@@ -83,10 +83,12 @@ def _arrow_table(kind: str, columns: dict[str, list]) -> pa.Table:
     return pa.Table.from_arrays([_arrow_column(columns[f.name], f.type) for f in target], schema=target)
 
 
-def frame_columns(path: str | os.PathLike, video_id: str, cfg: FramesConfig) -> dict:
-    """The frames of one video as columns of the frames schema (no pandas: the stage's start-up counts)."""
+def frame_columns(path: str | os.PathLike, video_id: str, cfg: FramesConfig) -> tuple[dict, str | None]:
+    """The frames of one video as columns of the frames schema (no pandas: the stage's start-up counts),
+    and why its decode was partial (None when it was whole)."""
     rows: dict[str, list] = {k: [] for k in schema("frames").names}
-    for sampled in resized_frames(path, cfg.fps, cfg.size, partial(_jpeg, quality=cfg.jpeg_quality)):
+    decoded = resized_frames(path, cfg.fps, cfg.size, partial(_jpeg, quality=cfg.jpeg_quality))
+    for sampled in decoded.frames:
         jpeg, width, height = sampled.frame
         rows["video_id"].append(video_id)
         rows["frame_idx"].append(sampled.frame_idx)
@@ -94,7 +96,7 @@ def frame_columns(path: str | os.PathLike, video_id: str, cfg: FramesConfig) -> 
         rows["width"].append(width)
         rows["height"].append(height)
         rows["jpeg"].append(jpeg)
-    return rows
+    return rows, decoded.partial
 
 
 def extract_frames(
@@ -109,20 +111,24 @@ def extract_frames(
 
     frame_idx is the index of the frame among all decoded frames of the video (so it matches per-frame
     labels such as the synthetic world's boxes); time_s is its presentation time from the stream start.
-    Raises psvl.frames.decode.VideoError when the video cannot be used.
+    Raises psvl.frames.decode.VideoError when the video cannot be used; a partial decode (cut short,
+    frames missing, damaged packets skipped) keeps the frames it has and is logged as a warning.
     """
     cfg = FramesConfig.from_config({"fps": fps, "size": size, "jpeg_quality": jpeg_quality})
-    columns = frame_columns(path, video_id, cfg)
+    columns, partial_decode = frame_columns(path, video_id, cfg)
+    if partial_decode:
+        log.warning("%s: %s", video_id, partial_decode)
     return _arrow_table("frames", columns).to_pandas()
 
 
 def extract_many(videos: list[tuple[str, str]], cfg: FramesConfig) -> tuple[pa.Table, FailureLog]:
-    """Frames of several (video_id, path) pairs as one frames table; failures are logged, not raised."""
+    """Frames of several (video_id, path) pairs as one frames table; failures are logged, not raised, and
+    a partial decode keeps its frames with a warning row."""
     failures = FailureLog(STAGE)
     tables = []
     for video_id, path in progress(videos, desc="frames", total=len(videos), unit="video"):
         try:
-            columns = frame_columns(path, video_id, cfg)
+            columns, partial_decode = frame_columns(path, video_id, cfg)
         except VideoError as exc:
             failures.add(video_id, str(exc))
             continue
@@ -130,6 +136,8 @@ def extract_many(videos: list[tuple[str, str]], cfg: FramesConfig) -> tuple[pa.T
             log.exception("frames: unexpected error on %s", video_id)
             failures.add(video_id, exc)
             continue
+        if partial_decode:
+            failures.warn(video_id, partial_decode)
         tables.append(_arrow_table("frames", columns))
     frames = pa.concat_tables(tables) if tables else schema("frames").empty_table()
     return frames, failures
@@ -149,9 +157,10 @@ def write_frames(
         rows = {k: [r[k] for r in failures.rows] for k in schema("failures").names}
         write_table("failures", _arrow_table("failures", rows), failures_out, stage=failures.stage)
     log.info(
-        "frames: %d frames of %d videos written to %s; %d failed",
+        "frames: %d frames of %d videos written to %s; %d failed, %d partial decodes",
         frames.num_rows,
         len(set(frames["video_id"].to_pylist())),
         out,
         len(failures),
+        failures.warnings,
     )

@@ -99,7 +99,7 @@ def test_verbose_adds_the_traceback_of_a_caught_error(tmp_path, capsys):
 def test_other_commands_get_one_line_too(tmp_path, capsys):
     assert main(["inspect", str(tmp_path / "missing.parquet")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("psvl inspect: ") and "missing.parquet" in err[0]
+    assert err == [f"psvl inspect: {tmp_path / 'missing.parquet'}: no such file"]
 
 
 def test_inspect_on_a_file_that_is_not_parquet_is_one_line(tmp_path, capsys):
@@ -109,6 +109,23 @@ def test_inspect_on_a_file_that_is_not_parquet_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"psvl inspect: {video}: not a Parquet file (")
     assert err[0].endswith("psvl inspect reads psvl's .parquet artifacts")
+
+
+def test_inspect_on_a_folder_is_one_line_naming_a_file_inside(tmp_path, capsys):
+    """`psvl inspect results/x/frames` (a folder of shards) used to print pyarrow's IsADirectoryError
+    traceback; it is one line naming a file to give instead."""
+    (tmp_path / "frames").mkdir()
+    (tmp_path / "frames" / "00001.parquet").write_bytes(b"")
+    (tmp_path / "frames" / "00000.parquet").write_bytes(b"")
+    assert main(["inspect", str(tmp_path / "frames")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    folder = tmp_path / "frames"
+    expected = f"psvl inspect: {folder}: is a folder; psvl inspect reads one .parquet file (it holds 2, e.g. {folder / '00000.parquet'})"
+    assert err == [expected]
+    assert main(["inspect", str(tmp_path)]) == 2  # no .parquet inside: no hint
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"psvl inspect: {tmp_path}: is a folder; psvl inspect reads one .parquet file"
+    ]
 
 
 def test_a_bug_keeps_its_traceback(monkeypatch):

@@ -63,12 +63,17 @@ def test_missing_or_extra_columns_are_named_in_the_error(tmp_path):
 def test_empty_table_keeps_the_declared_schema(tmp_path):
     path = artifacts.write_table("failures", {}, tmp_path / "f.parquet", stage="frames")
     table = artifacts.read_table(path, "failures")
-    assert table.num_rows == 0 and table.schema.names == ["video_id", "stage", "error"]
+    assert table.num_rows == 0 and table.schema.names == ["video_id", "stage", "error", "severity"]
 
 
 def test_write_is_atomic_old_file_survives_a_failed_write(tmp_path, monkeypatch):
     path = tmp_path / "a.parquet"
-    artifacts.write_table("failures", {"video_id": ["a"], "stage": ["s"], "error": ["e"]}, path, stage="s")
+    artifacts.write_table(
+        "failures",
+        {"video_id": ["a"], "stage": ["s"], "error": ["e"], "severity": ["error"]},
+        path,
+        stage="s",
+    )
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
@@ -76,7 +81,10 @@ def test_write_is_atomic_old_file_survives_a_failed_write(tmp_path, monkeypatch)
     monkeypatch.setattr(artifacts.pq, "write_table", boom)
     with pytest.raises(OSError):
         artifacts.write_table(
-            "failures", {"video_id": ["b"], "stage": ["s"], "error": ["e"]}, path, stage="s"
+            "failures",
+            {"video_id": ["b"], "stage": ["s"], "error": ["e"], "severity": ["error"]},
+            path,
+            stage="s",
         )
     assert artifacts.read_table(path).column("video_id").to_pylist() == ["a"]
     assert [p.name for p in tmp_path.iterdir()] == ["a.parquet"]
@@ -92,7 +100,7 @@ def test_concat_tables_of_shards(tmp_path):
     for i in range(3):
         artifacts.write_table(
             "failures",
-            {"video_id": [f"v{i}"], "stage": ["s"], "error": ["e"]},
+            {"video_id": [f"v{i}"], "stage": ["s"], "error": ["e"], "severity": ["error"]},
             tmp_path / f"{i}.parquet",
             stage="s",
         )

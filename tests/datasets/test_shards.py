@@ -111,3 +111,19 @@ def test_plan_command_counts_new_changed_and_kept_shards(tmp_path, monkeypatch, 
     out = capsys.readouterr().out
     assert "4 videos in 4 shards: 1 new, 1 changed, 2 kept" in out
     assert "00001  changed  1 file replaced" in out and "00003  new" in out
+
+
+def test_plan_of_one_new_video_says_it_in_the_singular(tmp_path, monkeypatch, capsys):
+    from psvl.cli import main
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    (videos / "a.mp4").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+    ds = f'dataset={{"name": "custom", "videos_dir": "{videos}", "corpus": "c.txt"}}'
+    assert main(["plan", "--set", ds]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == [
+        "custom: 1 video in 1 shard: 1 new, 0 changed, 0 kept",
+        "  00000  new      1 new video",
+    ]

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import shlex
+import subprocess
 
 import numpy as np
 import pytest
@@ -155,6 +158,31 @@ def test_short_training_run_writes_a_weights_only_checkpoint_that_detect_uses(wo
     assert meta["detector"] == "fasterrcnn_tiny" and meta["classes"] == ["ball", "cube"]
     assert meta["weights"].endswith("model.pt")
     assert len(read_frame(tmp_path / "f.parquet", "failures")) == 0
+
+
+def test_training_prints_one_line_per_epoch_on_the_console_of_a_workflow_job(world, tmp_path):
+    """The rule's shell form (console as fd 3, stdout and stderr to the log): each epoch's line and the
+    closing line reach the console while the job runs, and the log has them too."""
+    log = tmp_path / "train_detector.log"
+    train = {"epochs": 2, "batch_size": 16, "max_images": 12, "val_fraction": 0.25, "warmup_iters": 1}
+    args = ["psvl", "--job", "1", str(log), "train-detector", "--boxes", str(world / "boxes.parquet"),
+            "--classes", str(world / "classes.txt"), "--videos-dir", str(world / "videos"),
+            "--out-dir", str(tmp_path / "detector"), "--threads", "1",
+            "--set", "detector=" + json.dumps({"device": "cpu", "train": train})]  # fmt: skip
+    shell = " ".join(shlex.quote(a) for a in args) + f" 3>&2 > {shlex.quote(str(log))} 2>&1"
+    run = subprocess.run(
+        ["bash", "-c", shell], capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
+    )
+    assert run.returncode == 0, log.read_text()
+    console = run.stderr.splitlines()
+    assert [re.sub(r"[\d.]+ s$", "T s", re.sub(r"loss \d+\.\d{4}", "loss L", c)) for c in console[:2]] == [
+        "train_detector epoch 1/2: loss L, 1 batch, T s",
+        "train_detector epoch 2/2: loss L, 1 batch, T s",
+    ]
+    assert re.fullmatch(
+        r"train_detector: 2 epochs, 10 training frames, held-out AP50 \d\.\d{3}, \d+ s", console[2]
+    )
+    assert len(console) == 3 and all(c in log.read_text() for c in console)
 
 
 def test_coco_labels_load_with_video_groups_and_xywh_boxes(tmp_path):

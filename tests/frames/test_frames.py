@@ -4,24 +4,27 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from video_fixtures import write_audio_only, write_video
+from video_fixtures import write_audio_only, write_noise_video, write_video
 
 from psvl.core.artifacts import read_frame, read_metadata, write_table
 from psvl.frames.decode import (
     SkipDecodeMismatch,
     VideoError,
     _plan_skipping,
+    resized_frames,
     resized_size,
     sample_frames,
 )
-from psvl.frames.frames import FramesConfig, extract_frames, extract_many
+from psvl.frames.frames import FramesConfig, extract_frames, extract_many, write_frames
 
 av = pytest.importorskip("av")
 
@@ -266,27 +269,39 @@ def test_frames_by_hand_on_a_bad_video_exits_1_and_still_writes_both_files(custo
     assert read_frame(fail, "failures")["video_id"].tolist() == ["text"]
 
 
-def test_truncated_faststart_mp4_fails_with_the_time_its_frames_stop(tmp_path):
-    """With the index at the front, a cut file still opens and decodes its first part; the frames stop
-    well before the header's duration, which makes it a failure rather than a silently short video."""
-    full = tmp_path / "full.mp4"
-    rng = np.random.default_rng(0)
-    with av.open(str(full), "w", options={"movflags": "faststart"}) as out:
-        stream = out.add_stream("libx264", rate=8)
-        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
-        for _ in range(80):  # noise: every packet is large, so a cut lands mid-stream, not in frame 1
-            img = rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    data = full.read_bytes()
+def test_truncated_mp4_keeps_its_frames_with_a_partial_decode_warning(tmp_path):
+    """A cut file still opens and decodes its first part: its frames are kept (not dropped) and the
+    shard's failures file holds one warning row naming where the frames stop, against the header."""
+    data = write_noise_video(tmp_path / "full.mp4").read_bytes()
     assert data[4:8] == b"ftyp" and b"moov" in data[:4096]  # index before the media data
-    cut = tmp_path / "cut.mp4"
-    cut.write_bytes(data[: len(data) * 6 // 10])
-    with pytest.raises(VideoError, match=r"truncated: frames stop at \d+\.\d+ s of the 10\.00 s"):
-        extract_frames(cut, "cut")
-    assert len(extract_frames(full, "full", fps=1.0)) == 10
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) * 6 // 10])
+    cfg = FramesConfig.from_config({"fps": 1.0})
+    frames, failures = extract_many([("cut", tmp_path / "cut.mp4"), ("full", tmp_path / "full.mp4")], cfg)
+    per_video = Counter(frames["video_id"].to_pylist())
+    assert per_video["full"] == 10 and 4 <= per_video["cut"] <= 6  # frames up to the cut, at 1 fps
+    assert len(failures) == 0 and failures.warnings == 1 and failures.video_ids == set()
+    (row,) = failures.rows
+    assert (row["video_id"], row["stage"], row["severity"]) == ("cut", "frames", "warning")
+    assert re.fullmatch(
+        r"partial decode: frames stop at \d+\.\d+ s of the 10\.00 s the header declares; "
+        r"\d+ of the 80 frames the header declares were decoded",
+        row["error"],
+    )
+    write_frames(frames, failures, tmp_path / "f.parquet", tmp_path / "x.parquet", cfg)
+    table = read_frame(tmp_path / "x.parquet", "failures")
+    assert table[["video_id", "severity"]].values.tolist() == [["cut", "warning"]]
+
+
+def test_damaged_packets_are_skipped_and_the_video_kept_with_a_warning(tmp_path):
+    """Bytes zeroed mid-file: the decoder rejects one packet; decoding goes on past it (79 of 80 frames)
+    instead of ending the video there, and the warning counts the skipped packet."""
+    write_noise_video(tmp_path / "v.mp4")
+    write_noise_video(tmp_path / "damaged.mp4", damaged=True)
+    decoded = resized_frames(tmp_path / "damaged.mp4", fps=8.0, size=32, convert=lambda rgb: rgb.shape)
+    assert decoded.partial == "partial decode: 1 damaged packet skipped"
+    assert len(decoded.frames) == 79 and decoded.frames[-1].time_s == pytest.approx(9.875)
+    whole = resized_frames(tmp_path / "v.mp4", fps=8.0, size=32, convert=lambda rgb: rgb.shape)
+    assert whole.partial is None and len(whole.frames) == 80
 
 
 def test_the_frames_command_imports_neither_torch_nor_tqdm_in_a_job():

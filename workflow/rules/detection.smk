@@ -19,6 +19,7 @@ rule train_detector:
         "../../envs/psvl-cpu.yaml"
     threads: 2
     resources:
+        attempt=attempt_number,  # psvl --job: a permanent error is not retried
         runtime=60,
         mem_mb=6000,
         gpu=1 if config["detector"]["device"].startswith("cuda") else 0,
@@ -26,9 +27,10 @@ rule train_detector:
         cfg=sets("detector"),
         out=out_dir("model"),
     shell:
-        "psvl train-detector --boxes {input.boxes:q} --classes {input.classes:q} "
-        "--videos-dir {input.videos:q} --out-dir {params.out:q} --metrics {output.metrics:q} "
-        "--threads {threads} {params.cfg} > {log:q} 2>&1"
+        # 3>&2: the console, for the one line per epoch (psvl --job)
+        "psvl --job {resources.attempt} {log:q} train-detector --boxes {input.boxes:q} "
+        "--classes {input.classes:q} --videos-dir {input.videos:q} --out-dir {params.out:q} "
+        "--metrics {output.metrics:q} --threads {threads} {params.cfg} 3>&2 > {log:q} 2>&1"
 
 
 rule detect:
