@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from psvl.config import default, defaults
+from psvl.config import default, defaults, preset
 from psvl.core.artifacts import write_table
 from psvl.features.features import FeaturesConfig, extract_features
 from psvl.features.segments import load_features
@@ -37,7 +37,8 @@ def features_of_world(workdir: Path, videos: int, seed: int) -> Path:
     world = workdir / "world"
     world_writer.generate(world, videos=videos, seed=seed)
     t = time.perf_counter()
-    frames = pd.concat([extract_frames(p, p.stem) for p in sorted(world.glob("videos/*.mp4"))])
+    size = preset("synthetic")["frames"]["size"]  # the world's own 128 px, as its workflow stores them
+    frames = pd.concat([extract_frames(p, p.stem, size=size) for p in sorted(world.glob("videos/*.mp4"))])
     fcfg = default(FeaturesConfig, "features", extractor="resnet18", weights="none")
     feats = extract_features(frames, fcfg, defaults("frames"))
     print(f"frames + features of {videos} videos: {time.perf_counter() - t:.0f} s")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import logging
 
-import pyarrow.compute as pc
 import torch
 
 from psvl.commands._common import add_config_arguments, load_config, shard_name
@@ -31,20 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
 
 
-def stored_size(frames) -> int:
-    """The frames' stored shorter side (the largest in the shard): what the detector sees unless
-    detector.input_size says otherwise, so no frame is enlarged beyond the detail it holds."""
-    sides = pc.min_element_wise(frames.column("width"), frames.column("height"))
-    return int(pc.max(sides).as_py())
-
-
 def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = build(DetectorConfig, load_config(args)["detector"])
     frames = read_table(args.frames, "frames")
     if frames.num_rows:
-        detector = load_detector(cfg, args.checkpoint, args.classes, frame_size=stored_size(frames))
+        detector = load_detector(cfg, args.checkpoint, args.classes)
     else:  # nothing to detect: loading the model would only cost seconds
         log.info("%s has no frames: detector not loaded, empty detections written", args.frames)
         detector = describe_detector(cfg, args.checkpoint, args.classes)

@@ -51,8 +51,9 @@ def read_classes(path: str | os.PathLike) -> list[str]:
 
 
 def from_checkpoint(cfg: DetectorConfig, checkpoint: str | os.PathLike, classes_file: str | None):
-    """(model, labels with the background first, arch) of a psvl checkpoint, or of a plain torchvision
-    state_dict of `cfg.name` whose class names come from `classes_file`."""
+    """(model, labels with the background first, arch, input_size) of a psvl checkpoint, or of a plain
+    torchvision state_dict of `cfg.name` whose class names come from `classes_file`. `input_size` is the
+    shorter side a psvl checkpoint was trained at (None for a plain state_dict: the model's own)."""
     import torch  # lazy: keeps the Snakefile's parse fast (no torch)
 
     try:
@@ -78,11 +79,12 @@ def from_checkpoint(cfg: DetectorConfig, checkpoint: str | os.PathLike, classes_
         raise DetectorError(
             f"checkpoint {checkpoint} does not fit {arch} with {len(classes)} classes: {first}"
         ) from None
-    return model, [BACKGROUND, *classes], arch
+    size = ckpt.get("input_size") if ours else None
+    return model, [BACKGROUND, *classes], arch, int(size) if size else None
 
 
 def load_checkpoint_model(checkpoint: str | os.PathLike):
     """The torchvision model stored in a psvl detector checkpoint, with its class names (background
     first). Used to reuse a trained detector's backbone as a feature extractor."""
-    model, labels, _ = from_checkpoint(default(DetectorConfig, "detector"), checkpoint, None)
+    model, labels, _, _ = from_checkpoint(default(DetectorConfig, "detector"), checkpoint, None)
     return model.eval(), labels

@@ -75,9 +75,8 @@ def _limit_postprocessing(model, cfg: DetectorConfig) -> None:
 
 
 def _set_input_size(model, size: int | None) -> None:
-    """Resize frames so the shorter side is `size` inside the model (torchvision's transform's min_size and
-    max_size), instead of the model's own default (800 px for the COCO R-CNNs: 128 px frames would be
-    upsampled 6x, 39x the pixels, for no detail the frames do not have)."""
+    """Resize frames so the shorter side is `size` inside the model (torchvision's transform's min_size, with
+    max_size 1333/800 of it as the COCO R-CNNs' own 800/1333); None keeps the model's own."""
     transform = getattr(model, "transform", None)
     if size and transform is not None and hasattr(transform, "min_size"):
         transform.min_size = (int(size),)
@@ -88,21 +87,22 @@ def load_detector(
     cfg: DetectorConfig,
     checkpoint: str | os.PathLike | None = None,
     classes: str | None = None,
-    frame_size: int | None = None,
 ) -> Detector:
     """Build the configured detector: torchvision by name with `weights` (a weights name, `none`, a
     checkpoint path, or `trained` = the `checkpoint` argument), or the detectron2 backend. Its input size
-    is `detector.input_size`, else `frame_size` (the frames' stored shorter side), else the model's own."""
+    follows the detector: `detector.input_size` when set, else the size a psvl checkpoint was trained at,
+    else the model's own (800/1333 px for torchvision's COCO R-CNNs; the stored frames' size plays no part)."""
     device = resolve_device(cfg.device)
     if cfg.backend == "detectron2":
         return load_detectron2(cfg, device)
     classes = classes or cfg.classes
     weights = cfg.weights
+    trained_size = None
     if weights == "trained" and not checkpoint:
         raise DetectorError("config.detector.weights is 'trained' but no --checkpoint was given")
     if checkpoint or (weights not in ("none", "trained") and Path(weights).is_file()):
         path = checkpoint or weights
-        model, labels, arch = from_checkpoint(cfg, path, classes)
+        model, labels, arch, trained_size = from_checkpoint(cfg, path, classes)
         desc = str(path)
     elif weights == "none":  # random init, seeded: two runs over the same frames give the same boxes
         import torch  # lazy: keeps the Snakefile's parse fast (no torch)
@@ -115,7 +115,7 @@ def load_detector(
         model, labels = get_builder(cfg.name)(num_classes=None, weights=weights)
         arch, desc = cfg.name, weights
     _limit_postprocessing(model, cfg)
-    _set_input_size(model, cfg.input_size or frame_size)
+    _set_input_size(model, cfg.input_size or trained_size)
     model.eval().to(device)
     return Detector(_torchvision_predict(model, device), labels, arch, desc, device, model=model)
 

@@ -11,6 +11,7 @@ from psvl.features.segments import VideoFeatures
 from psvl.proposals.eval_proposals import evaluate_proposals, time_only_spans, uniform_segments
 from psvl.proposals.proposals import (
     ProposalsConfig,
+    choose_k,
     contextualize,
     label_runs,
     merge_short_runs,
@@ -300,3 +301,33 @@ def test_time_only_tep_is_far_worse_than_tep_on_features_when_events_are_uneven(
     assert report["recall@0.7"] >= 0.9
     assert report["recall@0.7"] - time_only["recall@0.7"] >= 0.25
     assert report["mean_best_iou"] > time_only["mean_best_iou"]
+
+
+def one_per_second_video(seconds: int, seed: int, noise: float = 0.3) -> VideoFeatures:
+    """A video of `seconds` one-second segments whose events last 4-12 s, each a constant 64-d feature."""
+    rng = np.random.default_rng(seed)
+    bounds = np.cumsum(rng.uniform(4, 12, size=seconds // 4 + 1))
+    label = np.searchsorted(bounds, np.arange(seconds) + 0.5)
+    x = (rng.normal(size=(len(bounds), 64)) + 3)[label] + rng.normal(scale=noise, size=(seconds, 64))
+    return VideoFeatures(x.astype(np.float32), np.arange(seconds, dtype=float), np.arange(1, seconds + 1.0))
+
+
+def count_and_length(seconds: int, cfg: ProposalsConfig, seeds=range(8)) -> tuple[float, float]:
+    """Mean proposals per video and mean proposal length as a fraction of the video, over `seeds`."""
+    df = propose({f"v{s}": one_per_second_video(seconds, s) for s in seeds}, cfg)
+    return df.groupby("video_id").size().mean(), ((df["end_s"] - df["start_s"]) / seconds).mean()
+
+
+def test_a_3_minute_video_gets_proposals_like_a_30_second_one():
+    cfg = proposals_config()
+    short, long = count_and_length(30, cfg), count_and_length(180, cfg)
+    assert short[0] >= 8 and long[0] >= 0.8 * short[0]  # 8.4 and 7.5 per video (k_max 16: 2.8 at 180 s)
+    assert 0.2 <= short[1] <= 0.3 and 0.18 <= long[1] <= 0.3  # mean 0.27 and 0.21 of the video
+    assert count_and_length(180, proposals_config(k_max=16))[0] < 0.4 * short[0]  # the old cap degenerates
+
+
+def test_videos_under_47_seconds_keep_k_from_atomic_seconds():
+    cfg = proposals_config()  # Charades-STA's videos: 97% are shorter than 47 s
+    ks = [choose_k(float(d), 2 * d, cfg) for d in range(10, 48)]
+    assert ks == [max(2, round(d / cfg.atomic_seconds)) for d in range(10, 48)]
+    assert choose_k(120.0, 120, cfg) == choose_k(180.0, 180, cfg) == cfg.k_max == 10

@@ -50,7 +50,7 @@ def test_a_growing_folder_reruns_only_the_shards_that_changed(tmp_path):
     workdir = tmp_path / "run"
     dataset = {"name": "custom", "videos_dir": str(videos), "corpus": str(corpus)}
     overrides = {
-        "detector": {"weights": "none", "score_threshold": 0.0},
+        "detector": {"weights": "none", "score_threshold": 0.0, "input_size": 32},  # not its own 800 px
         "features": {"extractor": "resnet18", "weights": "none"},
         "frames": {"fps": 1.0, "size": 32},
     }
