@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
 
 from benchmarks import gpu_check
+from benchmarks._timing import REPO
+from psvl.config import defaults, load
 
 
 def test_cpu_against_cpu_reports_exact_agreement_for_every_part(tmp_path, capsys):
@@ -30,3 +35,49 @@ def test_cpu_against_cpu_reports_exact_agreement_for_every_part(tmp_path, capsys
 def test_cuda_against_cpu_agrees_within_tolerances():
     report = gpu_check.main(["--device", "cuda"])
     assert report["ok"] == {"features": True, "detection": True, "training": True}, report
+
+
+def test_full_quick_on_cpu_reports_every_rate_and_the_projections_follow_from_them(tmp_path):
+    out = tmp_path / "acceptance.json"
+    argv = ["--device", "cpu", "--quick", "--full", "--threads", "1", "--json", str(out)]
+    report = gpu_check.main(argv)
+    tp = report["throughput"]
+    assert tp["detector"]["name"] == "fasterrcnn_tiny" and tp["detector"]["items_per_call"] == 2
+    assert (
+        tp["detector"]["frame"] == [96, 72]
+        and tp["clips"]["clip_frames"] == defaults("features")["clip_frames"]
+    )
+    assert tp["training"]["batch"] == 4 and tp["training"]["tokens"] == defaults("model")["max_query_tokens"]
+    assert tp["training"]["autocast"] == "none"  # the CPU trains in float32
+    for part in ("detector", "clips", "training"):
+        assert tp[part]["calls"] == 2 and tp[part]["per_s"] == pytest.approx(
+            tp[part]["calls"] * tp[part]["items_per_call"] / tp[part]["seconds"]
+        )
+    assert "reference" not in tp
+    charades = tp["projections"]["charades_sta"]
+    fps = load(REPO / "config/charades_sta.yaml")["frames"]["fps"]
+    assert charades["frames_per_video"] == 30.0 * fps
+    assert charades["detection_hours"] == pytest.approx(9848 * 30.0 * fps / tp["detector"]["per_s"] / 3600)
+    assert json.loads(out.read_text())["throughput"]["clips"]["per_s"] == tp["clips"]["per_s"]
+
+
+BLOCKED = ("snakemake", "av", "spacy", "sentence_transformers", "lemminflect", "h5py", "matplotlib")
+
+
+def test_full_run_imports_no_workflow_video_or_text_package(tmp_path):
+    """What a bare GPU machine lacks is never imported: each is blocked (an import of it raises)."""
+    code = (
+        f"import sys\nfor name in {BLOCKED!r}:\n    sys.modules[name] = None\n"
+        "from benchmarks import gpu_check\n"
+        f"gpu_check.main(['--device', 'cpu', '--quick', '--full', '--threads', '1', '--json', {str(tmp_path / 'r.json')!r}])\n"
+    )
+    env = os.environ | {"PYTHONPATH": str(REPO), "PSVL_QUIET": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads((tmp_path / "r.json").read_text())["ok"] == {
+        "features": True,
+        "detection": True,
+        "training": True,
+    }
