@@ -98,6 +98,20 @@ def run_stage(module: str, argv: list[str]) -> Cost:
     return Cost(wall - startup_wall, cpu - startup_cpu, startup_wall, startup_cpu, usage.ru_maxrss / 1024)
 
 
+def project(c: Cost, scale: float, videos: int, dataset_videos: int, shard_size: int) -> dict:
+    """One stage's row: a job's Cost over `videos` videos (its work scaled by `scale`, the share of it
+    that was timed) per video, and the CPU-hours of `dataset_videos` in shards of `shard_size`."""
+    per_cpu = c.cpu * scale / videos
+    shards = math.ceil(dataset_videos / shard_size)
+    return {
+        "wall_s_per_video": c.wall * scale / videos,
+        "cpu_s_per_video": per_cpu,
+        "startup_s": c.startup_wall,
+        "peak_rss_mib": c.peak_mib,
+        "dataset_cpu_hours": (per_cpu * dataset_videos + c.startup_cpu * shards) / 3600,
+    }
+
+
 def first_frames(frames: Path, out: Path, k: int) -> tuple[int, int]:
     """Keep the first `k` frames of each video of a frames file (schema metadata kept); returns (frames
     kept, frames in all)."""
@@ -140,18 +154,10 @@ def measure(name: str, ds: Dataset, videos: list[tuple[str, Path]], work: Path, 
     scale = {"detection": total / sampled}
     n = len(videos)
     stored = pq.read_table(f["frames"], columns=["width", "height"]).slice(0, 1).to_pylist()[0]
-    rows = {}
-    for stage, c in costs.items():
-        s = scale.get(stage, 1.0)
-        per_cpu = c.cpu * s / n
-        shards = math.ceil(ds.videos / cfg["shard_size"])
-        rows[stage] = {
-            "wall_s_per_video": c.wall * s / n,
-            "cpu_s_per_video": per_cpu,
-            "startup_s": c.startup_wall,
-            "peak_rss_mib": c.peak_mib,
-            "dataset_cpu_hours": (per_cpu * ds.videos + c.startup_cpu * shards) / 3600,
-        }
+    rows = {
+        stage: project(c, scale.get(stage, 1.0), n, ds.videos, cfg["shard_size"])
+        for stage, c in costs.items()
+    }
     return {
         "geometry": asdict(ds.geometry),
         "config": ds.config,
