@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -10,7 +11,7 @@ import sys
 import pytest
 import torch
 
-from benchmarks import gpu_check
+from benchmarks import gpu_check, gpu_throughput
 from benchmarks._timing import REPO
 from psvl.config import defaults, load
 
@@ -81,3 +82,47 @@ def test_full_run_imports_no_workflow_video_or_text_package(tmp_path):
         "detection": True,
         "training": True,
     }
+
+
+FAKE_RELEASE = {  # the four files of a gistvision/PSVL work tree that bench_train.load_released reads
+    "config_parsers/simple_model_cross_modality_twostage_attention_config.py": (
+        "from yacs.config import CfgNode as CN\n_C = CN()\n_C.MODEL = CN()\n_C.MODEL.QUERY = CN()\n"
+        "_C.MODEL.QUERY.EMB_IDIM = -1\n_C.MODEL.VIDEO = CN()\n_C.MODEL.VIDEO.IDIM = 1024\n"
+        "_C.TRAIN = CN()\n_C.TRAIN.LR = 0.1\n"
+    ),
+    "configs/cha_simple_model/simplemodel_cha_BS256_two-stage_attention.yml": "TRAIN:\n  LR: 0.0004\n",
+    "models/simple_model_cross_modal_two_stage.py": (
+        "from torch import nn\nclass SimpleModel(nn.Module):\n    def __init__(self, cfg):\n"
+        "        super().__init__()\n        self.lr = cfg.TRAIN.LR\n"
+        "        self.emb = nn.Embedding(cfg.MODEL.QUERY.EMB_IDIM, 4)\n"
+        "        self.video = nn.Linear(cfg.MODEL.VIDEO.IDIM, 4)\n"
+        "    def forward(self, b):\n"
+        "        return {'s': (self.emb(b['query_labels']).mean(1) * self.video(b['video_feats']).mean(1)).sum(1)}\n"
+    ),
+    "utils/loss.py": (
+        "from torch import nn\nclass NLVLLoss(nn.Module):\n    def __init__(self, cfg):\n        super().__init__()\n"
+        "    def forward(self, out, batch):\n        return {'l': out['s'].pow(2).mean()}\n"
+    ),
+}
+
+
+def test_reference_builds_the_released_model_from_its_config_without_yacs(tmp_path):
+    """--reference reads the released code's own parser and yml (a stand-in CfgNode where yacs is missing)
+    and times its step at the same shapes as PSVLNet's."""
+    for rel, text in FAKE_RELEASE.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    had_yacs = "yacs" in sys.modules
+    try:
+        out = gpu_throughput.reference_rate(torch.device("cpu"), gpu_throughput.QUICK, tmp_path)
+    finally:
+        if not had_yacs:  # the stand-in (or the real yacs) leaves with this test
+            sys.modules.pop("yacs", None), sys.modules.pop("yacs.config", None)
+    quick = gpu_throughput.QUICK
+    assert out["parameters"] == gpu_throughput.VOCAB * 4 + quick.video_dim * 4 + 4  # EMB_IDIM, IDIM were set
+    assert (out["batch"], out["segments"], out["calls"]) == (
+        quick.train_batch,
+        quick.segments,
+        quick.max_calls,
+    )
+    assert out["yacs"] == (importlib.util.find_spec("yacs") is not None)
