@@ -21,6 +21,16 @@ tests/benchmarks/test_gpu_check.py runs on machines without a GPU.
     python -m benchmarks.gpu_check                          # CUDA vs CPU, ~1 min
     python -m benchmarks.gpu_check --json $OUT/gpu_check.json
     python -m benchmarks.gpu_check --device cpu --quick     # the plumbing only, seconds
+
+`--full` is the GPU acceptance run: the check above, then throughput at real geometry
+(benchmarks/gpu_throughput.py: detector frames/s at 480x360, R(2+1)D clips/s, PSVLNet training steps/s at
+PSVL's sizes, and the released model's step with `--reference DIR`), all in one JSON (default
+benchmarks/out/gpu_acceptance.json); under 8 minutes on one H100. Its path imports torch, torchvision,
+numpy, pandas, pyarrow, scikit-learn, PyYAML and jsonschema only; docs/benchmarks.md says what each
+figure is compared with.
+
+    python -m benchmarks.gpu_check --full --reference /tmp/psvl_ref
+    python -m benchmarks.gpu_check --full --device cpu --quick   # what CI runs
 """
 
 from __future__ import annotations

@@ -62,7 +62,17 @@ def test_full_quick_on_cpu_reports_every_rate_and_the_projections_follow_from_th
     assert json.loads(out.read_text())["throughput"]["clips"]["per_s"] == tp["clips"]["per_s"]
 
 
-BLOCKED = ("snakemake", "av", "spacy", "sentence_transformers", "lemminflect", "h5py", "matplotlib")
+BLOCKED = (
+    "snakemake",
+    "av",
+    "spacy",
+    "sentence_transformers",
+    "lemminflect",
+    "h5py",
+    "matplotlib",
+    "tqdm",
+    "pycocotools",
+)
 
 
 def test_full_run_imports_no_workflow_video_or_text_package(tmp_path):
