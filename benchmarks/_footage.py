@@ -76,10 +76,14 @@ def fetch_sources(cache: Path) -> list[Path]:
 def _source_frames(sources: list[Path], width: int, height: int):
     """Frames of the sources one after another, forever, resized (stretched) to width x height."""
     while True:
+        played = 0
         for path in sources:
             with av.open(str(path)) as container:
                 for frame in container.decode(video=0):
+                    played += 1
                     yield frame.reformat(width=width, height=height, format="yuv420p")
+        if not played:
+            raise SystemExit(f"footage: no decodable video frame in {', '.join(map(str, sources))}")
 
 
 def encode(sources: list[Path], geometry: Geometry, out: Path, start: int = 0) -> Path:
