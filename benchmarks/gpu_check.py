@@ -21,6 +21,16 @@ tests/benchmarks/test_gpu_check.py runs on machines without a GPU.
     python -m benchmarks.gpu_check                          # CUDA vs CPU, ~1 min
     python -m benchmarks.gpu_check --json $OUT/gpu_check.json
     python -m benchmarks.gpu_check --device cpu --quick     # the plumbing only, seconds
+
+`--full` is the GPU acceptance run: the check above, then throughput at real geometry
+(benchmarks/gpu_throughput.py: detector frames/s at 480x360, R(2+1)D clips/s, PSVLNet training steps/s at
+PSVL's sizes, and the released model's step with `--reference DIR`), all in one JSON (default
+benchmarks/out/gpu_acceptance.json); under 8 minutes on one H100. Its path imports torch, torchvision,
+numpy, pandas, pyarrow, scikit-learn, PyYAML and jsonschema only; docs/benchmarks.md says what each
+figure is compared with.
+
+    python -m benchmarks.gpu_check --full --reference /tmp/psvl_ref
+    python -m benchmarks.gpu_check --full --device cpu --quick   # what CI runs
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -45,6 +56,7 @@ from psvl.detection.detectors import load_detector
 from psvl.features.extractors import build_extractor, embed
 from psvl.localization.model import ModelConfig, PSVLConfig, PSVLNet, localization_loss
 
+FULL_JSON = Path("benchmarks/out/gpu_acceptance.json")  # git-ignored
 TOLERANCES = {
     "features_rel_max_abs_diff": 0.05,  # bf16 keeps ~3 significant digits
     "features_min_cosine": 0.99,
@@ -135,6 +147,14 @@ def check_detection(device: torch.device, s: Sizes, name: str) -> dict:
     }
 
 
+def amp_dtype(device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of psvl train on `device` (train.amp): bf16 where CUDA has it, else fp16 (with a
+    GradScaler); None on the CPU, which trains in float32 (train.cpu_bf16 off)."""
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
 def _training_batches(s: Sizes, vocab: int, n: int) -> list[dict]:
     g = torch.Generator().manual_seed(3)
     out = []
@@ -159,14 +179,12 @@ def _train(model: PSVLNet, batches: list[dict], device: torch.device) -> list[fl
     """Steps as psvl.localization.train.Trainer.train_epoch takes them (no schedule: a constant lr)."""
     model = model.to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=4e-4)
-    amp = device.type == "cuda"  # train.amp; CPU is float32 (train.cpu_bf16 off)
-    bf16 = not amp or torch.cuda.is_bf16_supported()
-    dtype = torch.bfloat16 if bf16 else torch.float16
-    scaler = torch.amp.GradScaler(enabled=amp and not bf16)
+    dtype = amp_dtype(device)
+    scaler = torch.amp.GradScaler(enabled=dtype == torch.float16)
     losses = []
     for b in batches:
         b = {k: v.to(device) for k, v in b.items()}
-        with torch.autocast(device.type, dtype=dtype, enabled=amp):
+        with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
             out = model(b["tokens"], b["token_mask"], b["video"], b["video_mask"])
         loss = localization_loss(out["moment"], b["target"], out["attention"], b["guide"])["loss"]
         opt.zero_grad(set_to_none=True)
@@ -217,8 +235,16 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--quick", action="store_true", help="tiny sizes and 4 training steps (seconds)")
     ap.add_argument("--detector", default="fasterrcnn_tiny", help="a registered detector name (weights none)")
     ap.add_argument("--threads", type=int, help="CPU threads (default: torch's, all cores)")
-    ap.add_argument("--json", help="also write the report here")
+    ap.add_argument(
+        "--full", action="store_true", help="the acceptance run: also throughput at real geometry"
+    )
+    ap.add_argument(
+        "--reference", type=Path, help="--full: also time the released PSVL model (its work tree)"
+    )
+    ap.add_argument("--json", type=Path, help=f"also write the report here (--full: default {FULL_JSON})")
     args = ap.parse_args(argv)
+    if args.reference is not None and not args.full:
+        ap.error("--reference needs --full")
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit(
@@ -249,9 +275,20 @@ def main(argv: list[str] | None = None) -> dict:
         "agreement within tolerances: "
         + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in report["ok"].items())
     )
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(report | {"tolerances": TOLERANCES}, fh, indent=1)
+    if args.full:
+        from benchmarks.gpu_throughput import throughput  # imports this module: not at the top
+
+        print(f"throughput on {device} ({'quick' if args.quick else 'real'} sizes):")
+        detector = args.detector if args.quick else None  # real sizes: the schema's detector
+        report["throughput"] = throughput(device, args.quick, detector, args.reference, print)
+        for name, p in report["throughput"]["projections"].items():
+            print(f"{name:>22}: detection {p['detection_hours']:.3g} h, clip features {p['features_hours']:.3g} h "
+                  f"({p['videos']} videos x {p['frames_per_video']:g} frames) on {device}")  # fmt: skip
+    path = args.json or (FULL_JSON if args.full else None)
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report | {"tolerances": TOLERANCES}, indent=1))
+        print(f"report: {path}")
     return report
 
 

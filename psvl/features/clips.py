@@ -14,7 +14,6 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import av
 import numpy as np
 import pandas as pd
 import torch
@@ -31,6 +30,8 @@ CLIP_COST = 8
 
 def decode_small(path: str, size: int) -> tuple[np.ndarray, np.ndarray, float]:
     """All frames of `path` as uint8 (N, size, size, 3) centre crops, their times, and the duration."""
+    import av  # lazy: CLIP_COST is read where PyAV is not installed (benchmarks/gpu_throughput.py)
+
     frames, times = [], []
     with av.open(str(path)) as container:
         if not container.streams.video:
