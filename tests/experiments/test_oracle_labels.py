@@ -38,3 +38,23 @@ def test_oracle_queries_hold_the_true_train_events_with_feature_durations(tmp_pa
     assert [list(t) for t in q["tokens"]] == [["bounce", "ball"], ["slide", "cube"]]
     write_table("pseudo_queries", q, tmp_path / "pq.parquet", stage="oracle")  # the schema accepts it
     assert len(read_frame(tmp_path / "pq.parquet", "pseudo_queries")) == 2
+
+
+def test_timelines_oracle_queries_are_the_training_videos_true_sentences(tmp_path):
+    from experiments.oracle_labels import oracle_queries_timelines
+
+    (tmp_path / "standins").mkdir()
+    (tmp_path / "standins" / "train.txt").write_text(
+        "AAAAA 1.0 6.5##a person opens the door.\nBBBBB 0.0 4.0##person sitting on a chair.\n"
+        "CCCCC 2.0 3.0##no features for this video.\n"
+    )
+    segments = pd.DataFrame(
+        {"video_id": ["AAAAA", "BBBBB"], "segment_idx": [0, 0], "start_s": [0.0, 0.0], "end_s": [30.0, 12.0]}
+    )
+    segments["feature"] = [np.zeros(2, np.float32)] * 2
+    path = write_table("features", segments, tmp_path / "f.parquet", "test")
+    q = oracle_queries_timelines(tmp_path, [path])
+    assert q["video_id"].tolist() == ["AAAAA", "BBBBB"]
+    assert q["tokens"].tolist() == [["open", "person", "door"], ["sit", "person", "chair"]]
+    assert q["verbs"].tolist() == [["open"], ["sit"]]
+    assert q["duration_s"].tolist() == [30.0, 12.0] and q["end_s"].tolist() == [6.5, 4.0]
