@@ -66,11 +66,6 @@ def list_videos(videos_dir: str | os.PathLike, pattern: str = "**/*") -> list[Pa
     return [Path(path) for _, path, _ in list_folder(videos_dir, pattern).videos]
 
 
-def other_files(videos_dir: str | os.PathLike, pattern: str = "**/*") -> list[Path]:
-    """Files under `videos_dir` that `list_videos` skips (not a video suffix), sorted; hidden files aside."""
-    return [Path(p) for p in list_folder(videos_dir, pattern).others]
-
-
 def n_shards(n_videos: int, shard_size: int) -> int:
     return max(1, math.ceil(n_videos / shard_size))
 
