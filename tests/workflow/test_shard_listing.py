@@ -89,3 +89,36 @@ def test_a_run_lists_the_videos_folder_once_and_its_shards_jobs_not_at_all(tmp_p
     for shard in plan:
         assert tuple(read_list(workdir / OUT / "shards" / f"{shard}.tsv")) == plan[shard]
     assert [v.size_bytes for v in plan["00001"]] == [3, 4]
+
+
+def test_a_cluster_jobs_reparse_reads_the_plan_and_not_the_folder(tmp_path):
+    """Under SLURM each job re-parses the Snakefile (`--mode remote`); with the folder gone, that
+    re-parse still builds its job from the plan the main process wrote."""
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for i in range(3):
+        (videos / f"v{i}.mp4").write_bytes(b"x" * (i + 1))
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a person opens the door\n")
+    workdir = tmp_path / "run"
+    dataset = {"name": "custom", "videos_dir": str(videos), "corpus": str(corpus)}
+    write_config(
+        workdir,
+        {
+            "dataset": dataset,
+            "shard_size": 2,
+            "detector": {"weights": "none"},
+            "features": {"weights": "none"},
+        },
+    )
+    env = run_env()
+    parse = subprocess.run(snakemake_command(workdir, extra=["-n"]), cwd=workdir, env=env, check=True)
+    assert (workdir / OUT / "shard_plan.tsv").is_file() and parse.returncode == 0
+    videos.rename(tmp_path / "moved")  # a listing now fails: "videos folder ... does not exist"
+    job = snakemake_command(
+        workdir, cores=1, extra=["--target-jobs", "shards:shard=00001", "--mode", "remote"]
+    )
+    proc = subprocess.run(job, cwd=workdir, env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    listed = read_list(workdir / OUT / "shards" / "00001.tsv")
+    assert [(v.video_id, v.size_bytes) for v in listed] == [("v2", 3)]
