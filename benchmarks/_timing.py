@@ -71,10 +71,13 @@ class DryRun:
     cpu: float
 
 
-def dry_run(workdir: Path, configfile: Path, env: Mapping[str, str] | None = None) -> DryRun:
-    """Plan the workflow (REPO's Snakefile) for `configfile` in `workdir` with `snakemake -n`; exits
-    with snakemake's output tail when planning fails."""
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
+def dry_run(
+    workdir: Path, configfile: Path, env: Mapping[str, str] | None = None, repo: Path = REPO
+) -> DryRun:
+    """Plan the workflow (`repo`'s Snakefile: this checkout, or another one such as a base commit's)
+    for `configfile` in `workdir` with `snakemake -n`; exits with snakemake's output tail when planning
+    fails. `env` must put `repo` on PYTHONPATH when it is not this checkout."""
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"), "--directory",
            str(workdir), "--configfile", str(configfile), "-n", "--quiet", "rules"]  # fmt: skip
     c0, w0 = _children_cpu(), time.perf_counter()
     proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, check=False)

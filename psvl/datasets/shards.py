@@ -16,8 +16,14 @@ still finds its old list there after Snakemake deleted the declared one:
 - a shard whose videos are all gone leaves the plan (its old files stay on disk, unread).
 
 A first run has no record, so its shards are the sorted listing cut every `shard_size` videos, as before.
-The plan is computed at parse time (the Snakefile knows every shard job before it runs) and again by the
-`shards` job that writes a list, from the same two inputs (the folder and the record), so both agree.
+The plan is computed once per run, at parse time (the Snakefile knows every shard job before it runs),
+from one listing of the folder (`psvl.datasets.videos.list_folder`) and one read of the record, and
+written as one file (`results/{dataset}/shard_plan.tsv`, `write_plan`); each `shards` job copies its
+shard's rows from that file (`read_plan`) and never lists or stats the folder (a 20 000-video run would
+otherwise pay 313 jobs x 20 000 `stat` calls). The job checks its rows against the `digest` it was
+planned with, so a plan rewritten in between by another parse (a dry run after new videos arrived) stops
+it with a message instead of writing a list its digest does not describe. A cluster job's re-parse of
+the workflow reads the same file (`ShardPlan.read`) instead of listing the folder again.
 Snakemake reruns a shard's list only when its `digest` (a parameter of the rule) changes.
 
 Plain csv, no pandas or pyarrow: the Snakefile imports this module at parse time.
@@ -27,15 +33,20 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
+import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from psvl.core.console import count
-from psvl.datasets.videos import list_videos, shard_name, video_id_of
+from psvl.datasets.videos import list_folder, shard_name, video_id_of
+
+log = logging.getLogger(__name__)
 
 COLUMNS = ("video_id", "path", "size_bytes", "mtime_ns")
+PLAN_COLUMNS = ("shard", *COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -61,15 +72,27 @@ class ShardPlan:
     def digest(self, shard: str) -> str:
         return digest(self.shards[shard])
 
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> ShardPlan:
+        """The plan a run wrote (`write_plan`): its shards and their digests (no status or reasons)."""
+        return cls(read_plan(path), {}, {}, ())
+
 
 def scan(videos_dir: str | os.PathLike, pattern: str = "**/*", look: bool = True) -> list[VideoFile]:
-    """The videos under `videos_dir` in id order; with `look`, their size and modification time."""
-    root = Path(videos_dir)
-    found = []
-    for p in list_videos(root, pattern):
-        st = p.stat() if look else None
-        found.append(VideoFile(video_id_of(p, root), str(p), st and st.st_size, st and st.st_mtime_ns))
-    return found
+    """The videos under `videos_dir` in id order; with `look`, their size and modification time. One
+    listing (`list_folder`); the files it skips for their suffix are named in one warning."""
+    listing = list_folder(videos_dir, pattern)
+    if listing.others:
+        examples = ", ".join(os.path.basename(p) for p in listing.others[:3])
+        log.warning(
+            "%d files under %s are not videos by their suffix and are skipped (e.g. %s)",
+            len(listing.others),
+            videos_dir,
+            examples,
+        )
+    if not look:
+        return [VideoFile(vid, path) for vid, path, _ in listing.videos]
+    return [VideoFile(vid, path, st.st_size, st.st_mtime_ns) for vid, path, st in listing.videos]
 
 
 def expected(videos_dir: str | os.PathLike, names: Iterable[str]) -> list[VideoFile]:
@@ -104,15 +127,38 @@ def read_list(path: str | os.PathLike) -> list[VideoFile]:
 
 def write_list(videos: Iterable[VideoFile], path: str | os.PathLike) -> None:
     """Write one shard's list atomically (temporary name, then rename)."""
+    _write_atomic(path, _tsv(COLUMNS, ([*_row(v)] for v in videos)))
+
+
+def write_plan(p: ShardPlan, path: str | os.PathLike) -> bool:
+    """Write a run's whole plan (one row per video, a blank one for an empty shard), which each `shards`
+    job reads its list from instead of listing the folder again. A file that already holds this plan
+    is left alone (True: written)."""
+    rows = ([shard, *_row(v)] for shard, videos in p.shards.items() for v in videos or (None,))
+    text = _tsv(PLAN_COLUMNS, rows)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        writer.writerow(COLUMNS)
-        for v in videos:
-            writer.writerow([v.video_id, v.path, _blank(v.size_bytes), _blank(v.mtime_ns)])
-    os.replace(tmp, path)
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return False
+    _write_atomic(path, text)
+    return True
+
+
+def read_plan(path: str | os.PathLike, shard: str | None = None) -> dict[str, tuple[VideoFile, ...]]:
+    """The shards of a plan file (`write_plan`), or only `shard` (absent: no such shard)."""
+    shards: dict[str, list[VideoFile]] = {}
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = csv.reader(fh, delimiter="\t")
+        if next(rows, None) != list(PLAN_COLUMNS):
+            raise ValueError(f"{path}: not a shard plan (expected the columns {', '.join(PLAN_COLUMNS)})")
+        for name, video_id, vpath, size, mtime in rows:
+            if shard is not None and name != shard:
+                continue
+            listed = shards.setdefault(name, [])
+            if video_id:
+                listed.append(
+                    VideoFile(video_id, vpath, int(size) if size else None, int(mtime) if mtime else None)
+                )
+    return {name: tuple(videos) for name, videos in shards.items()}
 
 
 def plan(current: list[VideoFile], record: dict[str, tuple[VideoFile, ...]], shard_size: int) -> ShardPlan:
@@ -191,3 +237,27 @@ def digest(videos: Iterable[VideoFile]) -> str:
 
 def _blank(value: int | None) -> str:
     return "" if value is None else str(value)
+
+
+def _row(v: VideoFile | None) -> tuple[str, str, str, str]:
+    if v is None:
+        return ("", "", "", "")
+    return (v.video_id, v.path, _blank(v.size_bytes), _blank(v.mtime_ns))
+
+
+def _tsv(columns: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter="\t", lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def _write_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write `text` to a temporary name beside `path`, then rename: a killed job leaves no half file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)

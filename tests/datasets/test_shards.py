@@ -6,7 +6,19 @@ import os
 
 import pytest
 
-from psvl.datasets.shards import VideoFile, digest, plan, read_list, read_record, scan, write_list
+from psvl.datasets.shards import (
+    ShardPlan,
+    VideoFile,
+    digest,
+    plan,
+    read_list,
+    read_plan,
+    read_record,
+    scan,
+    write_list,
+    write_plan,
+)
+from psvl.datasets.videos import list_folder
 
 
 def _v(i: int, size: int = 100) -> VideoFile:
@@ -127,3 +139,67 @@ def test_plan_of_one_new_video_says_it_in_the_singular(tmp_path, monkeypatch, ca
         "custom: 1 video in 1 shard: 1 new, 0 changed, 0 kept",
         "  00000  new      1 new video",
     ]
+
+
+def _folder_plan(tmp_path, sizes: dict[str, int], shard_size: int = 2):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for name, size in sizes.items():
+        (videos / f"{name}.mp4").write_bytes(b"x" * size)
+    return videos, plan(scan(videos), {}, shard_size)
+
+
+def test_the_plan_file_round_trips_every_shard_and_is_not_rewritten_when_unchanged(tmp_path):
+    _, p = _folder_plan(tmp_path, {"a": 1, "b clip": 2, "é (3)": 3})
+    path = tmp_path / "shard_plan.tsv"
+    assert write_plan(p, path) is True
+    before = path.stat().st_mtime_ns
+    assert write_plan(p, path) is False and path.stat().st_mtime_ns == before
+    assert read_plan(path) == p.shards
+    assert ShardPlan.read(path).digest("00001") == p.digest("00001")
+    empty = plan([], {}, shard_size=2)  # an empty shard is kept as a blank row
+    write_plan(empty, path)
+    assert read_plan(path) == {"00000": ()} and read_plan(path, "00003") == {}
+
+
+def test_a_shards_job_writes_its_list_from_the_plan_with_the_videos_folder_gone(tmp_path):
+    from psvl.cli import main
+
+    videos, p = _folder_plan(tmp_path, {"a": 1, "b": 2, "c": 3})
+    write_plan(p, tmp_path / "shard_plan.tsv")
+    for f in videos.iterdir():  # the job must neither list nor stat the folder: take it away
+        f.unlink()
+    videos.rmdir()
+    out = tmp_path / "shards" / "00001.tsv"
+    args = ["shards", "--plan", str(tmp_path / "shard_plan.tsv"), "--shard", "1", "--out", str(out)]
+    assert main([*args, "--digest", p.digest("00001")]) == 0
+    assert read_list(out) == list(p.shards["00001"])
+    assert [(v.video_id, v.size_bytes) for v in read_list(out)] == [("c", 3)]
+
+
+def test_a_shards_job_stops_when_the_plan_changed_since_it_was_planned(tmp_path):
+    from psvl.cli import main
+
+    _, p = _folder_plan(tmp_path, {"a": 1, "b": 2, "c": 3})
+    write_plan(p, tmp_path / "shard_plan.tsv")
+    out = tmp_path / "00000.tsv"
+    args = ["shards", "--plan", str(tmp_path / "shard_plan.tsv"), "--shard", "0", "--out", str(out)]
+    with pytest.raises(SystemExit, match="not the one this job was planned with"):
+        main([*args, "--digest", p.digest("00001")])
+    assert not out.exists()
+
+
+def test_scan_lists_the_folder_once_and_names_the_skipped_files(tmp_path, caplog):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.MKV").write_bytes(b"x")
+    (tmp_path / "a.mp4").write_bytes(b"x")
+    (tmp_path / ".hidden.mp4").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("not a video")
+    (tmp_path / "dir.mp4").mkdir()  # a folder with a video suffix is no video
+    with caplog.at_level("WARNING", logger="psvl.datasets.shards"):
+        found = scan(tmp_path)
+    assert [v.video_id for v in found] == ["a", "sub/b"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"1 files under {tmp_path} are not videos by their suffix and are skipped (e.g. notes.txt)"
+    ]
+    assert list_folder(tmp_path).others == [str(tmp_path / "notes.txt")]

@@ -7,8 +7,8 @@ import shlex
 from psvl.config import ConfigError, model_input_folder, section_json
 from psvl.datasets.preflight import check_corpus
 from psvl.datasets.registry import DATASETS, world_dir
-from psvl.datasets.shards import plan, read_record
-from psvl.datasets.videos import VIDEO_SUFFIXES, other_files
+from psvl.datasets.shards import ShardPlan, plan, read_record, write_plan
+from psvl.datasets.videos import VIDEO_SUFFIXES
 
 DATASET = config["dataset"]
 NAME = DATASET["name"]
@@ -33,31 +33,26 @@ SOURCES = KIND.sources(config, R)
 
 # Stable shards (psvl.datasets.shards): a video keeps the shard its list under shards/ records; new
 # videos go to new shards. A shard's `shards` job reruns only when its digest (a rule parameter) changes.
+# The folder is listed and the record read once per run, here; the plan goes to SHARD_PLAN, which each
+# `shards` job (and a cluster job's re-parse of this file) reads instead of listing the folder again.
 SHARD_LISTS = f"{R}/shards"
 SHARD_RECORD = (
     f"{SHARD_LISTS}/record"  # the jobs' copies, kept while Snakemake replaces a list
 )
+SHARD_PLAN = f"{R}/shard_plan.tsv"
 
 
 def listed_videos():
     """The dataset's videos, or one line saying why there are none (before any job runs); none on the
-    release path (SOURCES.from_release), which reads precomputed features instead."""
+    release path (SOURCES.from_release), which reads precomputed features instead. Files skipped for
+    their suffix are named in one warning by the listing (psvl.datasets.shards.scan)."""
     if SOURCES.from_release:
         return []
     try:
         videos = SOURCES.videos()
     except FileNotFoundError as err:
         raise WorkflowError(f"config.dataset.videos_dir: {err}") from None
-    if SOURCES.generated:
-        return videos
-    others = other_files(SOURCES.videos_dir, DATASET["video_glob"])
-    if others:
-        examples = ", ".join(p.name for p in others[:3])
-        logger.warning(
-            f"{len(others)} files under {SOURCES.videos_dir} are not videos by their suffix and are "
-            f"skipped (e.g. {examples})"
-        )
-    if not videos:
+    if not videos and not SOURCES.generated:
         raise WorkflowError(
             f"config.dataset.videos_dir: no videos under {SOURCES.videos_dir} matching "
             f"{DATASET['video_glob']!r} (suffixes: {' '.join(sorted(VIDEO_SUFFIXES))})"
@@ -65,7 +60,18 @@ def listed_videos():
     return videos
 
 
-PLAN = plan(listed_videos(), read_record(SHARD_RECORD), config["shard_size"])
+def shard_plan():
+    """The run's plan: made here by the main process (and written for the `shards` jobs), read back by
+    a cluster job's re-parse, so the folder is listed once per run."""
+    if not workflow.is_main_process and os.path.isfile(SHARD_PLAN):
+        return ShardPlan.read(SHARD_PLAN)
+    made = plan(listed_videos(), read_record(SHARD_RECORD), config["shard_size"])
+    if not SOURCES.from_release:
+        write_plan(made, SHARD_PLAN)
+    return made
+
+
+PLAN = shard_plan()
 # A generated world writes its corpus in a job; the release path trains on PSVL's own pseudo-labels, where
 # a corpus is optional (its words only join the vocabulary).
 if not SOURCES.generated and not SOURCES.from_release:

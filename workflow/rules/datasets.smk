@@ -65,15 +65,10 @@ rule shards:
         mem_mb=1000,
     params:
         digest=shard_digest,  # changes exactly when this shard's videos do: the rerun trigger
-        videos=videos_dir(),
-        glob=DATASET["video_glob"],
-        shard_size=config["shard_size"],
-        record=SHARD_RECORD,
-        extra=shards_args(),
+        plan=SHARD_PLAN,  # written at parse time: the job lists no folder
     shell:
-        "psvl shards --videos-dir {params.videos:q} --glob {params.glob:q} --record {params.record:q} "
-        "--shard-size {params.shard_size} --shard {wildcards.shard} --out {output:q} {params.extra} "
-        "> {log:q} 2>&1"
+        "psvl shards --plan {params.plan:q} --shard {wildcards.shard} --digest {params.digest} "
+        "--out {output:q} > {log:q} 2>&1"
 
 
 rule manifest:

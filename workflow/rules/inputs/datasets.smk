@@ -7,19 +7,12 @@ def shard_digest(wildcards):
 
 def shards_inputs(wildcards):
     """A generated world's videos folder (its shard lists follow the world); a user's folder is no
-    input: its listing is in the digest, so touching the folder reruns nothing. The timelines kind
-    has no video files (its listing is in the digest too)."""
+    input: its listing is in the digest, so touching the folder reruns nothing, and the job reads the
+    run's plan (SHARD_PLAN), not the folder. The timelines kind has no video files (its listing is in
+    the digest too)."""
     return (
         {"videos": videos_dir()} if SOURCES.generated and not SOURCES.timelines else {}
     )
-
-
-def shards_args():
-    """A generated world is listed by name: no sizes or times to record; the timelines kind's names
-    come from the dataset registry, as at parse time."""
-    if SOURCES.timelines:
-        return f"--from-registry {sets('dataset', 'standins', 'results')}"
-    return "--no-stat" if SOURCES.generated else ""
 
 
 def annotation_args():
