@@ -38,21 +38,24 @@ def parse_grid(items: list[str]) -> dict[str, list[float]]:
     return grid
 
 
+def dev_queries(results: Path):
+    """The run's test_queries table, refused unless it holds the dev queries (standins/dev.txt)."""
+    path = results / "test_queries.parquet"
+    if Path(str(read_metadata(path).get("config", {}).get("source", ""))).name != "dev.txt":
+        raise SystemExit(f"{path}: not the dev queries (standins/dev.txt); tune on the dev split only")
+    return read_frame(path, "test_queries")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--results", type=Path, required=True, help="a charades_timelines run's dataset folder")
     ap.add_argument("grid", nargs="*", help="KEY=V1,V2 ... (class_grounding keys)")
     args = ap.parse_args(argv)
-    queries_path = args.results / "test_queries.parquet"
-    if Path(str(read_metadata(queries_path).get("config", {}).get("source", ""))).name != "dev.txt":
-        raise SystemExit(
-            f"{queries_path}: not the dev queries (standins/dev.txt); tune on the dev split only"
-        )
     shards = sorted(str(p) for p in (args.results / "class_scores").glob("*.parquet"))
     names = class_names(shards)
     words = class_words(names)
     scores = load_features(shards, kind="class_scores", column="scores")
-    queries = read_frame(queries_path, "test_queries")
+    queries = dev_queries(args.results)
     base = defaults("class_grounding")
     grid = parse_grid(args.grid)
     rows = []
