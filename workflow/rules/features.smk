@@ -11,6 +11,7 @@ rule features:
         manifest=f"{SHARD_LISTS}/{{shard}}.tsv",  # this shard's videos only
         frames=f"{R}/frames/{{shard}}.parquet",
     output:
+        **features_class_scores(),  # features.class_scores: the head's per-segment class scores
         features=f"{R}/features/{{shard}}.parquet",
         failures=f"{R}/failures/features/{{shard}}.parquet",
     log:
@@ -28,11 +29,12 @@ rule features:
         gpu=1 if config["features"]["device"].startswith("cuda") else 0,
     params:
         cfg=features_args,
+        class_scores=class_scores_arg,
     shell:
         "psvl --job {resources.attempt} {log:q} features "
         "--manifest {input.manifest:q} --shard {wildcards.shard} "
         "--frames {input.frames:q} --out {output.features:q} --failures {output.failures:q} "
-        "--threads {threads} {params.cfg} 3>&2 > {log:q} 2>&1"
+        "{params.class_scores} --threads {threads} {params.cfg} 3>&2 > {log:q} 2>&1"
 
 
 # model.visual_input: objects. Per segment of the features, each detector class's best score and box

@@ -1,4 +1,5 @@
-# Input functions of the rules in features.smk (a trained detector's backbone), used there only.
+# Input functions of the rules in features.smk (a trained detector's backbone; the head's class scores),
+# used there only.
 
 
 def features_inputs(wildcards):
@@ -12,3 +13,16 @@ def features_args(wildcards, input):
     if features_use_detector():
         args += f" --set features.weights={shlex.quote(input.detector)}"
     return args
+
+
+def features_class_scores():
+    """The features job's class_scores output (features.class_scores), or none."""
+    if not config["features"]["class_scores"]:
+        return {}
+    return {"class_scores": f"{R}/class_scores/{{shard}}.parquet"}
+
+
+def class_scores_arg(wildcards, output):
+    """`--class-scores PATH` when the job writes the head's class scores."""
+    path = getattr(output, "class_scores", None)
+    return f"--class-scores {shlex.quote(path)}" if path else ""
