@@ -29,12 +29,11 @@ rule features:
         gpu=1 if config["features"]["device"].startswith("cuda") else 0,
     params:
         cfg=features_args,
-        class_scores=class_scores_arg,
     shell:
         "psvl --job {resources.attempt} {log:q} features "
         "--manifest {input.manifest:q} --shard {wildcards.shard} "
         "--frames {input.frames:q} --out {output.features:q} --failures {output.failures:q} "
-        "{params.class_scores} --threads {threads} {params.cfg} 3>&2 > {log:q} 2>&1"
+        "--threads {threads} {params.cfg} 3>&2 > {log:q} 2>&1"
 
 
 # model.visual_input: objects. Per segment of the features, each detector class's best score and box

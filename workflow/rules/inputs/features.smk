@@ -7,11 +7,16 @@ def features_inputs(wildcards):
     return {"detector": f"{R}/detector/model.pt"} if features_use_detector() else {}
 
 
-def features_args(wildcards, input):
-    """Config sections for `psvl features`; `weights: trained` becomes the detector checkpoint's path."""
-    args = sets("features", "frames")
+def features_args(wildcards, input, output):
+    """Config sections for `psvl features`; `weights: trained` becomes the detector checkpoint's path.
+    features.class_scores is passed (with --class-scores) only when true, so a run that leaves it off
+    passes what it passed before the key existed and reruns no features job."""
+    features = section_json(config, "features", drop=("class_scores",))
+    args = f"--set {shlex.quote(features)} {sets('frames')}"
     if features_use_detector():
         args += f" --set features.weights={shlex.quote(input.detector)}"
+    if config["features"]["class_scores"]:
+        args += f" --set features.class_scores=true --class-scores {shlex.quote(output.class_scores)}"
     return args
 
 
@@ -20,9 +25,3 @@ def features_class_scores():
     if not config["features"]["class_scores"]:
         return {}
     return {"class_scores": f"{R}/class_scores/{{shard}}.parquet"}
-
-
-def class_scores_arg(wildcards, output):
-    """`--class-scores PATH` when the job writes the head's class scores."""
-    path = getattr(output, "class_scores", None)
-    return f"--class-scores {shlex.quote(path)}" if path else ""
