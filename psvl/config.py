@@ -120,6 +120,7 @@ def validate(config: Mapping[str, Any] | None) -> dict:
     _check_dataset_paths(cfg)
     _check_trained_detector(cfg)
     _check_visual_input(cfg)
+    _check_class_scores(cfg)
     return cfg
 
 
@@ -171,6 +172,30 @@ def _check_visual_input(cfg: dict) -> None:
         raise ConfigError(
             f"config.model.visual_input: 'objects' needs the workflow's detections, which dataset "
             f"{cfg['dataset']['name']!r} does not make (no per-video stages); use features"
+        )
+
+
+# Extractors with no classification head to name classes by (features.class_scores refuses them).
+HEADLESS_EXTRACTORS = ("detector_backbone", "precomputed")
+
+
+def _check_class_scores(cfg: dict) -> None:
+    """features.class_scores needs a named classifier head; predict.localizer class_scores needs a
+    class_scores source: the timelines stand-ins, or the features stage with features.class_scores."""
+    features = cfg["features"]
+    if features["class_scores"] and features["extractor"] in HEADLESS_EXTRACTORS:
+        raise ConfigError(
+            f"config.features.class_scores: true needs an extractor with a classification head; "
+            f"{features['extractor']!r} has none (use a resnet or r2plus1d_18, r3d_18, mc3_18, or set it false)"
+        )
+    if cfg["predict"]["localizer"] != "class_scores":
+        return
+    kind = DATASETS.get(cfg["dataset"]["name"])
+    timelines = kind.has_dag and kind.sources(cfg, f"{cfg['results']}/{cfg['dataset']['name']}").timelines
+    if not timelines and not (features["class_scores"] and reads_videos(cfg)):
+        raise ConfigError(
+            "config.predict.localizer: 'class_scores' reads class_scores shards, which this dataset makes "
+            "only with config.features.class_scores: true (or use localizer: model)"
         )
 
 

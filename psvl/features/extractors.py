@@ -5,7 +5,9 @@ from the same config, and adding a backbone must not mean another `if name == ..
 
 Contract of EXTRACTORS: a builder is called with `(weights: str, seed: int)` and returns an `Extractor`
 whose `module` maps a float batch already normalised with `Extractor.mean/std` -- (B, 3, H, W) for
-`kind == "2d"`, (B, 3, T, H, W) for `kind == "3d"` -- to (B, dim) globally pooled penultimate features.
+`kind == "2d"`, (B, 3, T, H, W) for `kind == "3d"` -- to (B, dim) globally pooled penultimate features; torchvision classifiers keep their
+classification layer apart as `head` (dim -> len(classes)) with the weights' class names, for
+`features.class_scores` (class_scores.py).
 `embed` runs a built extractor over uint8 batches (the one forward loop of the 2D and 3D paths).
 """
 
@@ -46,6 +48,8 @@ class Extractor:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     input_size: int | None = None  # 3D models: clips are resized/cropped to this square size
+    head: Any = None  # the classifier's fc (torch.nn.Linear) taken off the backbone; None: no named head
+    classes: tuple[str, ...] = ()  # the head's class names (the weights' meta categories)
 
 
 EXTRACTORS: Registry[Callable[[str, int], Extractor]] = Registry(
@@ -114,23 +118,34 @@ def build_backbone(arch: str, weights: str, seed: int):
 
 
 def _headless(model):
-    dim = model.fc.in_features
+    """The backbone with its fc replaced by the identity, the feature size, and the fc kept aside."""
+    head = model.fc.eval()
     model.fc = torch.nn.Identity()
-    return model.eval(), dim
+    return model.eval(), head.in_features, head
 
 
-def _register_2d(arch: str) -> None:
+def head_classes(arch: str, weights: str) -> tuple[str, ...]:
+    """The class names of `arch`'s head: the named weights' meta categories; with `none` or a local
+    checkpoint, the DEFAULT weights' (torchvision ships the names offline; the scores then mean nothing
+    for a random head, and assume a checkpoint kept the DEFAULT classes)."""
+    enums = tvm.get_model_weights(arch)
+    try:
+        enum = enums.verify(weights)
+    except (KeyError, ValueError):
+        enum = enums.DEFAULT
+    return tuple(enum.meta["categories"])
+
+
+def _register(arch: str, kind: str) -> None:
+    mean, std, size = (
+        (IMAGENET_MEAN, IMAGENET_STD, None) if kind == "2d" else (KINETICS_MEAN, KINETICS_STD, 112)
+    )
+
     @EXTRACTORS.register(arch)
     def build(weights: str, seed: int) -> Extractor:
-        module, dim = _headless(build_backbone(arch, weights, seed))
-        return Extractor(arch, "2d", module, dim, IMAGENET_MEAN, IMAGENET_STD)
-
-
-def _register_3d(arch: str) -> None:
-    @EXTRACTORS.register(arch)
-    def build(weights: str, seed: int) -> Extractor:
-        module, dim = _headless(build_backbone(arch, weights, seed))
-        return Extractor(arch, "3d", module, dim, KINETICS_MEAN, KINETICS_STD, input_size=112)
+        module, dim, head = _headless(build_backbone(arch, weights, seed))
+        classes = head_classes(arch, weights)
+        return Extractor(arch, kind, module, dim, mean, std, size, head=head, classes=classes)
 
 
 @EXTRACTORS.register("detector_backbone")
@@ -169,9 +184,9 @@ def _detector_backbone(weights: str, seed: int) -> Extractor:
 
 
 for _arch in ("resnet18", "resnet34", "resnet50"):
-    _register_2d(_arch)
+    _register(_arch, "2d")
 for _arch in ("r2plus1d_18", "r3d_18", "mc3_18"):
-    _register_3d(_arch)
+    _register(_arch, "3d")
 
 
 def build_extractor(name: str, weights: str, seed: int) -> Extractor:

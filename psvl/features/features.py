@@ -48,6 +48,7 @@ class FeaturesConfig:
     clip_frames: int
     segment_seconds: float | None
     precomputed_path: str | None
+    class_scores: bool  # also write the head's per-segment class scores (class_scores.py)
 
 
 def _section(cfg: Any) -> FeaturesConfig:
@@ -63,7 +64,8 @@ def _fps(frames_cfg: Mapping[str, Any] | FramesConfig | None) -> float:
 
 
 def shaping(cfg: FeaturesConfig, frames_cfg: Any, dim: int | None) -> dict[str, Any]:
-    """The config values that shaped a features file (written into its Parquet metadata)."""
+    """The config values that shaped a features file (written into its Parquet metadata); not
+    class_scores, which adds a file beside the features and leaves them byte for byte as they were."""
     return {
         "extractor": cfg.extractor,
         "weights": cfg.weights,

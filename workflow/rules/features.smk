@@ -11,6 +11,7 @@ rule features:
         manifest=f"{SHARD_LISTS}/{{shard}}.tsv",  # this shard's videos only
         frames=f"{R}/frames/{{shard}}.parquet",
     output:
+        **features_class_scores(),  # features.class_scores: the head's per-segment class scores
         features=f"{R}/features/{{shard}}.parquet",
         failures=f"{R}/failures/features/{{shard}}.parquet",
     log:
