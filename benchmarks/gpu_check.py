@@ -175,8 +175,21 @@ def _training_batches(s: Sizes, vocab: int, n: int) -> list[dict]:
     return out
 
 
+def train_step(model: PSVLNet, b: dict, opt, scaler, dtype: torch.dtype | None) -> torch.Tensor:
+    """One step as psvl.localization.train.Trainer.train_epoch takes it (autocast, scaler); the loss."""
+    device = b["video"].device
+    with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+        out = model(b["tokens"], b["token_mask"], b["video"], b["video_mask"])
+    loss = localization_loss(out["moment"], b["target"], out["attention"], b["guide"])["loss"]
+    opt.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(opt)
+    scaler.update()
+    return loss
+
+
 def _train(model: PSVLNet, batches: list[dict], device: torch.device) -> list[float]:
-    """Steps as psvl.localization.train.Trainer.train_epoch takes them (no schedule: a constant lr)."""
+    """Steps as training takes them (no schedule: a constant lr)."""
     model = model.to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=4e-4)
     dtype = amp_dtype(device)
@@ -184,14 +197,7 @@ def _train(model: PSVLNet, batches: list[dict], device: torch.device) -> list[fl
     losses = []
     for b in batches:
         b = {k: v.to(device) for k, v in b.items()}
-        with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-            out = model(b["tokens"], b["token_mask"], b["video"], b["video_mask"])
-        loss = localization_loss(out["moment"], b["target"], out["attention"], b["guide"])["loss"]
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-        losses.append(float(loss.detach()))
+        losses.append(float(train_step(model, b, opt, scaler, dtype).detach()))
     return losses
 
 

@@ -31,13 +31,13 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.gpu_check import _smooth_images, _sync, amp_dtype
+from benchmarks.gpu_check import _smooth_images, _sync, amp_dtype, train_step
 from psvl.config import default, defaults, load
 from psvl.detection.config import DetectorConfig
 from psvl.detection.detectors import load_detector
 from psvl.features.clips import CLIP_COST
 from psvl.features.extractors import build_extractor, embed
-from psvl.localization.model import ModelConfig, PSVLConfig, PSVLNet, localization_loss
+from psvl.localization.model import ModelConfig, PSVLConfig, PSVLNet
 
 REPO = Path(__file__).resolve().parents[1]
 PSVL_VIDEO_DIM = 1024  # PSVL's Charades I3D features (its MODEL.VIDEO.IDIM)
@@ -83,7 +83,7 @@ def rate(fn: Callable[[], object], items: int, device: torch.device, s: Sizes) -
 def detector_rate(device: torch.device, s: Sizes, name: str) -> dict:
     cfg = default(DetectorConfig, "detector", name=name, weights="none", device=str(device))
     batch = s.detect_batch or cfg.batch_size
-    detector = load_detector(cfg, frame_size=min(s.frame_w, s.frame_h))  # input_size null: the frames'
+    detector = load_detector(cfg)  # input_size null: the detector's own (800 px for a COCO R-CNN)
     g = torch.Generator().manual_seed(4)
     frames = [  # real-looking statistics do not matter to the compute; 480x360, not square
         torch.nn.functional.interpolate(torch.rand(1, 3, 9, 12, generator=g), size=(s.frame_h, s.frame_w))[0]
@@ -135,13 +135,7 @@ def training_rate(device: torch.device, s: Sizes) -> dict:
     scaler = torch.amp.GradScaler(enabled=dtype == torch.float16)
 
     def step() -> None:
-        with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-            out = net(b["tokens"], b["token_mask"], b["video"], b["video_mask"])
-        loss = localization_loss(out["moment"], b["target"], out["attention"], b["guide"])["loss"]
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
+        train_step(net, b, opt, scaler, dtype)
 
     out = rate(step, 1, device, s)
     return out | {

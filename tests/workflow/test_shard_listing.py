@@ -44,17 +44,10 @@ def _events(log: Path) -> list[dict]:
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
-def test_a_run_lists_the_videos_folder_once_and_its_shards_jobs_not_at_all(tmp_path):
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    for i in range(5):  # shards of 2: 00000, 00001, 00002; the jobs never open a file
-        (videos / f"v{i} clip.mp4").write_bytes(b"x" * (i + 1))
-    (videos / "notes.txt").write_text("not a video\n")  # the parse's warning comes from the same listing
+def _custom_run(tmp_path: Path, videos: Path) -> Path:
+    """A custom dataset's run folder over `videos` (shards of 2, no weights to download)."""
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("a person opens the door\n")
-    hooks = tmp_path / "hooks"
-    hooks.mkdir()
-    (hooks / "sitecustomize.py").write_text(HOOK.format(events=LISTING_EVENTS))
     workdir = tmp_path / "run"
     dataset = {"name": "custom", "videos_dir": str(videos), "corpus": str(corpus)}
     write_config(
@@ -66,6 +59,19 @@ def test_a_run_lists_the_videos_folder_once_and_its_shards_jobs_not_at_all(tmp_p
             "features": {"weights": "none"},
         },
     )
+    return workdir
+
+
+def test_a_run_lists_the_videos_folder_once_and_its_shards_jobs_not_at_all(tmp_path):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for i in range(5):  # shards of 2: 00000, 00001, 00002; the jobs never open a file
+        (videos / f"v{i} clip.mp4").write_bytes(b"x" * (i + 1))
+    (videos / "notes.txt").write_text("not a video\n")  # the parse's warning comes from the same listing
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(HOOK.format(events=LISTING_EVENTS))
+    workdir = _custom_run(tmp_path, videos)
     log = tmp_path / "audit.jsonl"
     env = run_env() | {
         "PYTHONPATH": os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")]),
@@ -98,19 +104,7 @@ def test_a_cluster_jobs_reparse_reads_the_plan_and_not_the_folder(tmp_path):
     videos.mkdir()
     for i in range(3):
         (videos / f"v{i}.mp4").write_bytes(b"x" * (i + 1))
-    corpus = tmp_path / "corpus.txt"
-    corpus.write_text("a person opens the door\n")
-    workdir = tmp_path / "run"
-    dataset = {"name": "custom", "videos_dir": str(videos), "corpus": str(corpus)}
-    write_config(
-        workdir,
-        {
-            "dataset": dataset,
-            "shard_size": 2,
-            "detector": {"weights": "none"},
-            "features": {"weights": "none"},
-        },
-    )
+    workdir = _custom_run(tmp_path, videos)
     env = run_env()
     parse = subprocess.run(snakemake_command(workdir, extra=["-n"]), cwd=workdir, env=env, check=True)
     assert (workdir / OUT / "shard_plan.tsv").is_file() and parse.returncode == 0
