@@ -222,8 +222,8 @@ def load_yaml(path: str | Path) -> dict:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
 
 
-def load(path: str | Path | None = None, overrides: list[str] | None = None) -> dict:
-    """Read a YAML config (or none), apply `--set` overrides, validate, fill defaults."""
+def user_layer(path: str | Path | None = None, overrides: list[str] | None = None) -> dict:
+    """What the user gave: a YAML config (or none) with the `--set` overrides applied; no defaults."""
     cfg: dict = load_yaml(path) if path else {}
     for text in overrides or []:
         keys, value = parse_override(text)
@@ -231,7 +231,12 @@ def load(path: str | Path | None = None, overrides: list[str] | None = None) -> 
         for k in keys[:-1]:
             node = node.setdefault(k, {})
         node[keys[-1]] = value
-    return validate(cfg)
+    return cfg
+
+
+def load(path: str | Path | None = None, overrides: list[str] | None = None) -> dict:
+    """Read a YAML config (or none), apply `--set` overrides, validate, fill defaults."""
+    return validate(user_layer(path, overrides))
 
 
 def build(cls: type[T], section: Mapping[str, Any]) -> T:

@@ -30,20 +30,12 @@ def user_set(args: argparse.Namespace, *keys: str) -> bool:
     """Whether the user's own --config file or --set overrides give config key `keys` (e.g. "predict",
     "video_classes"), as opposed to a default or the dataset's preset: a note about a setting that does
     nothing is worth logging only when the user asked for it."""
-    layers = [config.load_yaml(args.config)] if getattr(args, "config", None) else []
-    for text in getattr(args, "overrides", None) or []:
-        path, value = config.parse_override(text)
-        for key in reversed(path):
-            value = {key: value}
-        layers.append(value)
-    for node in layers:
-        for key in keys:
-            if not isinstance(node, dict) or key not in node:
-                break
-            node = node[key]
-        else:
-            return True
-    return False
+    node = config.user_layer(getattr(args, "config", None), getattr(args, "overrides", None))
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return True
 
 
 def shard_name(args: argparse.Namespace, path: str | os.PathLike | None = None) -> str:

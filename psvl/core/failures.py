@@ -32,18 +32,18 @@ class FailureLog:
 
     def add(self, video_id: str, error: BaseException | str) -> None:
         """Record a video the stage skipped, with why."""
-        message = _message(error)
-        log.warning("%s: %s failed: %s", self.stage, video_id, message)
-        self.rows.append(
-            {"video_id": str(video_id), "stage": self.stage, "error": message, "severity": ERROR}
-        )
+        self._record(video_id, error, ERROR, "failed")
 
     def warn(self, video_id: str, message: str) -> None:
         """Record a video the stage kept despite a flaw (a partial decode)."""
-        message = _message(message)
-        log.warning("%s: %s kept with a warning: %s", self.stage, video_id, message)
+        self._record(video_id, message, WARNING, "kept with a warning")
+
+    def _record(self, video_id: str, error: BaseException | str, severity: str, what: str) -> None:
+        message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        message = message.strip() or "unknown error"
+        log.warning("%s: %s %s: %s", self.stage, video_id, what, message)
         self.rows.append(
-            {"video_id": str(video_id), "stage": self.stage, "error": message, "severity": WARNING}
+            {"video_id": str(video_id), "stage": self.stage, "error": message, "severity": severity}
         )
 
     @property
@@ -62,20 +62,15 @@ class FailureLog:
         write_table("failures", columns, path, stage=self.stage)
 
 
-def _message(error: BaseException | str) -> str:
-    message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-    return message.strip() or "unknown error"
-
-
-def summary(results_dir: str | os.PathLike) -> str:
+def summary(results_dir: str | os.PathLike, rows: list[tuple[str, str, str, str]] | None = None) -> str:
     """One line per stage with failures under `results_dir/failures/`: how many videos, by reason; then
     the same for warnings (videos kept despite a flaw), counted apart from the failures.
 
     What the workflow prints when it ends, so a person sees every bad video without opening a file: every
     reason is named (a run has few kinds), and each heading counts a video once, whatever the number of
-    stages that recorded it.
+    stages that recorded it. `rows`: `records(results_dir)` when the caller has read them already.
     """
-    rows = records(results_dir)
+    rows = records(results_dir) if rows is None else rows
     failed = [r for r in rows if r[3] == ERROR]
     lines = ["failures: none (every video passed every stage)"]
     if failed:
@@ -101,14 +96,10 @@ def _by_stage(rows: list[tuple[str, str, str, str]]) -> list[str]:
     return lines
 
 
-def failed_videos(results_dir: str | os.PathLike) -> set[str]:
-    """The videos recorded as failed under `results_dir/failures/` by any stage (each counted once)."""
-    return {video for _, video, _, severity in records(results_dir) if severity == ERROR}
-
-
-def warned_videos(results_dir: str | os.PathLike) -> set[str]:
-    """The videos kept with a warning under `results_dir/failures/` (each counted once)."""
-    return {video for _, video, _, severity in records(results_dir) if severity == WARNING}
+def videos_with(rows: list[tuple[str, str, str, str]], severity: str) -> set[str]:
+    """The videos of `records` rows of one severity (ERROR: failed; WARNING: kept with a flaw), each once
+    whatever the number of stages that recorded it."""
+    return {video for _, video, _, sev in rows if sev == severity}
 
 
 def records(results_dir: str | os.PathLike) -> list[tuple[str, str, str, str]]:

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from psvl.core.failures import ERROR, WARNING, failed_videos, records, summary, warned_videos
+from psvl.core.failures import ERROR, WARNING, records, summary, videos_with
 
 log = logging.getLogger(__name__)
 
@@ -87,17 +87,17 @@ def _splits(path: Path) -> dict[str, int]:
     return {str(c["values"]): int(c["counts"]) for c in counts.to_pylist()}
 
 
-def failure_counts(results: Path) -> dict[str, dict]:
+def failure_counts(results: Path, rows: list[tuple[str, str, str, str]] | None = None) -> dict[str, dict]:
     """failures/{stage}/*.parquet -> {stage: {rows, videos, warnings, warned_videos, files}}: rows and
     videos count failures (skipped videos); warnings count the rows of videos kept with a flaw."""
     out = {}
     for folder in sorted(p for p in (results / "failures").glob("*") if p.is_dir()):
         out[folder.name] = {"rows": 0, "videos": set(), "warnings": 0, "warned_videos": set()}
         out[folder.name]["files"] = len(_files(folder, "*.parquet"))
-    for stage, video, _, severity in records(results):
-        rows, videos = {ERROR: ("rows", "videos"), WARNING: ("warnings", "warned_videos")}[severity]
-        out[stage][rows] += 1
-        out[stage][videos].add(video)
+    for stage, video, _, severity in records(results) if rows is None else rows:
+        n_key, v_key = {ERROR: ("rows", "videos"), WARNING: ("warnings", "warned_videos")}[severity]
+        out[stage][n_key] += 1
+        out[stage][v_key].add(video)
     for counted in out.values():
         counted["videos"], counted["warned_videos"] = len(counted["videos"]), len(counted["warned_videos"])
     return out
@@ -116,16 +116,17 @@ def collect(results_dir: str | os.PathLike) -> dict:
         artifacts[name] = artifact_counts(paths)
         if name in ("manifest", "annotations") and "unreadable" not in artifacts[name]:
             artifacts[name]["splits"] = _splits(paths[0])
-    failures = failure_counts(results)
+    rows = records(results)  # every failures file, read once for the counts and the summary
+    failures = failure_counts(results, rows)
     counts = {key: artifacts[a][m] for key, (a, m) in HEADLINE.items() if m in artifacts.get(a, {})}
     # each bad video once, though frames and a later stage may both have recorded it
-    counts["failures"] = len(failed_videos(results))
-    counts["warnings"] = len(warned_videos(results))  # kept videos with a flaw (partial decodes)
+    counts["failures"] = len(videos_with(rows, ERROR))
+    counts["warnings"] = len(videos_with(rows, WARNING))  # kept videos with a flaw (partial decodes)
     return {
         "results": str(results),
         "artifacts": artifacts,
         "failures": failures,
         # the run's closing summary, by stage and reason, so the report has it too
-        "failure_summary": summary(results).splitlines() if failures else [],
+        "failure_summary": summary(results, rows).splitlines() if failures else [],
         "counts": counts,
     }

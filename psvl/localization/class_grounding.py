@@ -110,18 +110,19 @@ def ground(
     table; a query whose video has no class scores raises KeyError naming it."""
     matcher = ClassMatcher(words, cfg.verb_weight, cfg.noun_weight)
     uniform = np.full(len(words), 1.0 / max(len(words), 1))
+    arrays: dict[str, np.ndarray] = {}  # each video's scores, read and checked once
     rows = []
     for qid, vid, tokens in zip(queries["query_id"], queries["video_id"], queries["tokens"]):
         if vid not in scores:
             raise KeyError(f"query {qid}: video {vid} has no class scores")
         video = scores[vid]
-        if np.asarray(video.array).shape[1] != len(words):
-            raise ValueError(
-                f"video {vid}: {np.asarray(video.array).shape[1]} class scores, {len(words)} names"
-            )
+        if vid not in arrays:
+            arrays[vid] = np.asarray(video.array)
+            if arrays[vid].shape[1] != len(words):
+                raise ValueError(f"video {vid}: {arrays[vid].shape[1]} class scores, {len(words)} names")
         w = matcher.weights(list(tokens))
         unknown = not w.any()
-        i, j = best_window(np.asarray(video.array), uniform if unknown else w, cfg)
+        i, j = best_window(arrays[vid], uniform if unknown else w, cfg)
         rows.append((qid, vid, float(video.starts[i]), float(video.ends[j - 1]), unknown))
     return pd.DataFrame(
         rows, columns=["query_id", "video_id", "pred_start_s", "pred_end_s", "no_known_words"]

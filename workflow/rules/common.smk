@@ -82,9 +82,10 @@ if not SOURCES.generated and not SOURCES.from_release:
 SHARDS = list(PLAN.shards)
 
 
-# Keys no per-video or split job reads: which queries are evaluated (standins.split) reruns test_queries
-# and what follows it, never the stand-ins, the split files or the model.
-UNREAD = {"standins": ("split",)}
+# Keys no job reads through its section: which queries are evaluated (standins.split) reruns test_queries
+# and what follows it, never the stand-ins, the split files or the model; features.class_scores is passed
+# on its own to the features job that writes the scores (features_args), so turning it on reruns no other job.
+UNREAD = {"standins": ("split",), "features": ("class_scores",)}
 
 
 def sets(*sections):

@@ -9,10 +9,10 @@ def features_inputs(wildcards):
 
 def features_args(wildcards, input, output):
     """Config sections for `psvl features`; `weights: trained` becomes the detector checkpoint's path.
-    features.class_scores is passed (with --class-scores) only when true, so a run that leaves it off
-    passes what it passed before the key existed and reruns no features job."""
-    features = section_json(config, "features", drop=("class_scores",))
-    args = f"--set {shlex.quote(features)} {sets('frames')}"
+    features.class_scores (UNREAD in common.smk) is passed, with --class-scores, only when true, so a run
+    that leaves it off passes what it passed before the key existed and reruns no features job.
+    """
+    args = sets("features", "frames")
     if features_use_detector():
         args += f" --set features.weights={shlex.quote(input.detector)}"
     if config["features"]["class_scores"]:
