@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from psvl.commands._common import add_config_arguments, load_config
 from psvl.config import ConfigError, build
-from psvl.core.artifacts import read_frame, read_metadata
+from psvl.core.artifacts import read_frame, read_metadata, remove_temporaries
 from psvl.datasets.psvl_json import read_pseudo_queries
 from psvl.features.features import load_features
 from psvl.features.precomputed import PrecomputedFeatures
@@ -106,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
     if args.vocab and model_cfg.vocab_from_corpus:
         words = corpus_words(read_frame(args.vocab, "vocab"))
     provenance = {"features": feat_meta, "inputs": sources, "frames": cfg["frames"]}
+    stale = remove_temporaries(args.out_dir) if Path(args.out_dir).is_dir() else 0
+    if stale:  # a killed run's half-written files (the files themselves were never replaced)
+        log.info("removed %d temporary files a killed run left in %s", stale, args.out_dir)
     result = train_rounds(
         queries,
         features,

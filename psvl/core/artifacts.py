@@ -242,6 +242,18 @@ def atomic_target(path: Path) -> tuple[int, str]:
     return fd, tmp
 
 
+def remove_temporaries(folder: str | os.PathLike) -> int:
+    """Delete the temporary files (`.NAME.*.tmp`, `.NAME.tmp`) that writes killed mid-way left in
+    `folder`; how many. Only for a folder one job writes alone (a model folder), at that job's start: in
+    a folder shared by running jobs another job's temporary file may be in use."""
+    removed = 0
+    for path in Path(folder).glob(".*.tmp"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -115,3 +115,14 @@ def test_written_files_get_umask_permissions_not_mkstemp_0600(tmp_path):
     q = artifacts.write_table("failures", {}, tmp_path / "f.parquet", stage="s")
     assert p.stat().st_mode & 0o777 == 0o666 & ~mask
     assert q.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_remove_temporaries_deletes_a_killed_writes_leftovers_only(tmp_path):
+    from psvl.core.artifacts import remove_temporaries
+
+    (tmp_path / "best.pt").write_bytes(b"model")
+    (tmp_path / ".train_log.parquet.s70emzkf.tmp").write_bytes(b"half")  # atomic_target's name
+    (tmp_path / ".last.pt.tmp").write_bytes(b"half")  # the checkpoint writer's name
+    (tmp_path / "notes.tmp").write_text("a user's file")  # not hidden: not ours
+    assert remove_temporaries(tmp_path) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "notes.tmp"]
